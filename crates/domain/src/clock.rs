@@ -1,0 +1,393 @@
+//! The deadline clocks of a case (DESIGN §2): acceptance decision (5 working days, ALL
+//! Art. 32), the promised and statutory decision limits (ALL Art. 42/43), immediate items, the
+//! certificate (10 working days, ALL Art. 44) and per-step limits of the matter.
+//!
+//! Clocks are a pure function of the case, its matter and the calendar, with no notion of
+//! "now": whether a running clock is overdue is asked with [`Clock::is_overdue`]. The instants
+//! the supervision platform must wake at are derived by [`due_instants`].
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+use crate::calendar::Calendar;
+use crate::case::{Case, CaseState};
+use crate::limit::{Deadline, DeadlineInput, Limit, LimitUnit, Suspension, deadline_explained};
+use crate::matter::{Matter, MatterKind};
+use crate::record::Outcome;
+
+/// The acceptance decision is due within 5 working days of receipt (ALL Art. 32).
+pub const ACCEPTANCE_LIMIT: Limit = Limit {
+    amount: 5,
+    unit: LimitUnit::WorkingDays,
+};
+
+/// The certificate is issued or served within 10 working days of approval (ALL Art. 44).
+pub const CERTIFICATE_LIMIT: Limit = Limit {
+    amount: 10,
+    unit: LimitUnit::WorkingDays,
+};
+
+/// Which limit a clock measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClockKind {
+    Acceptance,
+    Promised,
+    Statutory,
+    /// The same-working-day limit of an immediate item (即办件).
+    Immediate,
+    Certificate,
+    /// A step's own limit, from the matter's step limits.
+    Step,
+}
+
+impl ClockKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::Acceptance => "acceptance",
+            ClockKind::Promised => "promised",
+            ClockKind::Statutory => "statutory",
+            ClockKind::Immediate => "immediate",
+            ClockKind::Certificate => "certificate",
+            ClockKind::Step => "step",
+        }
+    }
+}
+
+/// Whether a clock still runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockStatus {
+    Running,
+    /// A suspension is open: time is not counted until it ends (ALL Art. 45). The deadline
+    /// shown assumes it ends as planned.
+    Paused,
+    /// The event the clock waited for happened at `at`; `on_time` compares it with the due.
+    Stopped {
+        at: DateTime<Utc>,
+        on_time: bool,
+    },
+}
+
+/// One deadline clock of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clock {
+    pub kind: ClockKind,
+    /// The step's name for [`ClockKind::Step`].
+    pub step: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub limit: Limit,
+    /// Extra units granted by extensions.
+    pub extension: u32,
+    pub deadline: Deadline,
+    pub status: ClockStatus,
+}
+
+impl Clock {
+    /// A stable name for the clock within its case (`promised`, `step:review`).
+    pub fn key(&self) -> String {
+        match &self.step {
+            Some(step) => format!("step:{step}"),
+            None => self.kind.as_str().to_owned(),
+        }
+    }
+
+    /// Running (or paused) past its due instant at `now`.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            ClockStatus::Running | ClockStatus::Paused => now >= self.deadline.due_at,
+            ClockStatus::Stopped { on_time, .. } => !on_time,
+        }
+    }
+}
+
+/// The days a clock did not count: each suspension that began while it ran, until it ended
+/// (or, while still open, until its planned end).
+fn suspensions_within(
+    case: &Case,
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Vec<Suspension> {
+    case.suspensions
+        .iter()
+        .filter(|s| s.started_at >= from && until.is_none_or(|u| s.started_at < u))
+        .map(|s| Suspension {
+            start: cal.local_date(s.started_at),
+            end: cal.local_date(s.ended_at.unwrap_or(s.planned_end)),
+        })
+        .collect()
+}
+
+fn stop_status(stop: Option<DateTime<Utc>>, deadline: &Deadline) -> ClockStatus {
+    match stop {
+        Some(at) => ClockStatus::Stopped {
+            at,
+            on_time: at < deadline.due_at,
+        },
+        None => ClockStatus::Running,
+    }
+}
+
+/// The clocks of a case. Clocks that have not started (a decision clock before acceptance)
+/// are absent.
+pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
+    let mut out = Vec::new();
+
+    // Acceptance: its current run starts at receipt or at the last corrected materials, and
+    // ends at acceptance, refusal, a correction notice or withdrawal.
+    let acceptance_stop = case
+        .acceptance_decided_at
+        .or(case.withdrawn_at.filter(|_| case.accepted_at.is_none()));
+    let acceptance = deadline_explained(
+        cal,
+        &DeadlineInput {
+            start: cal.local_date(case.acceptance_clock_from),
+            limit: ACCEPTANCE_LIMIT,
+            extension: 0,
+            suspensions: &[],
+        },
+        "received",
+    );
+    let acceptance_status = stop_status(acceptance_stop, &acceptance);
+    let acceptance_late = matches!(
+        acceptance_status,
+        ClockStatus::Stopped { on_time: false, .. }
+    );
+    out.push(Clock {
+        kind: ClockKind::Acceptance,
+        step: None,
+        started_at: case.acceptance_clock_from,
+        limit: ACCEPTANCE_LIMIT,
+        extension: 0,
+        deadline: acceptance,
+        status: acceptance_status,
+    });
+
+    if let Some(accepted_at) = case.accepted_at {
+        // Missing the 5 days means the case counts as accepted on the day of receipt
+        // (ALL Art. 32), so a late acceptance does not buy the department time.
+        let (start, label) = if acceptance_late {
+            (case.acceptance_clock_from, "deemed accepted on receipt")
+        } else {
+            (accepted_at, "accepted")
+        };
+        let stop = [
+            case.decision.as_ref().map(|d| d.at),
+            case.withdrawn_at,
+            case.completed_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let suspensions = suspensions_within(case, cal, start, stop);
+        let paused = stop.is_none() && case.state == CaseState::Suspended;
+        let extension: u32 = case
+            .extensions
+            .iter()
+            .filter(|e| stop.is_none_or(|s| e.at < s))
+            .map(|e| e.working_days)
+            .sum();
+        let limits: &[(ClockKind, Limit)] = if matter.kind == MatterKind::Immediate {
+            &[(ClockKind::Immediate, matter.promised_limit)]
+        } else {
+            &[
+                (ClockKind::Promised, matter.promised_limit),
+                (ClockKind::Statutory, matter.statutory_limit),
+            ]
+        };
+        for &(kind, limit) in limits {
+            // An extension lengthens every decision limit: the promised one is the
+            // department's own commitment within the statutory one and moves with it.
+            let d = deadline_explained(
+                cal,
+                &DeadlineInput {
+                    start: cal.local_date(start),
+                    limit,
+                    extension,
+                    suspensions: &suspensions,
+                },
+                label,
+            );
+            let status = if paused {
+                ClockStatus::Paused
+            } else {
+                stop_status(stop, &d)
+            };
+            out.push(Clock {
+                kind,
+                step: None,
+                started_at: start,
+                limit,
+                extension,
+                deadline: d,
+                status,
+            });
+        }
+
+        for span in &case.steps {
+            let Some(limit) = matter.step_limit(&span.step) else {
+                continue;
+            };
+            let suspensions = suspensions_within(case, cal, span.started_at, span.completed_at);
+            let d = deadline_explained(
+                cal,
+                &DeadlineInput {
+                    start: cal.local_date(span.started_at),
+                    limit,
+                    extension: 0,
+                    suspensions: &suspensions,
+                },
+                "step started",
+            );
+            let status = if span.completed_at.is_none() && case.state == CaseState::Suspended {
+                ClockStatus::Paused
+            } else {
+                stop_status(span.completed_at, &d)
+            };
+            out.push(Clock {
+                kind: ClockKind::Step,
+                step: Some(span.step.clone()),
+                started_at: span.started_at,
+                limit,
+                extension: 0,
+                deadline: d,
+                status,
+            });
+        }
+    }
+
+    if let Some(decision) = case
+        .decision
+        .as_ref()
+        .filter(|d| d.outcome == Outcome::Approved)
+    {
+        let d = deadline_explained(
+            cal,
+            &DeadlineInput {
+                start: cal.local_date(decision.at),
+                limit: CERTIFICATE_LIMIT,
+                extension: 0,
+                suspensions: &[],
+            },
+            "approved",
+        );
+        let status = stop_status(case.certificate_issued_at, &d);
+        out.push(Clock {
+            kind: ClockKind::Certificate,
+            step: None,
+            started_at: decision.at,
+            limit: CERTIFICATE_LIMIT,
+            extension: 0,
+            deadline: d,
+            status,
+        });
+    }
+    out
+}
+
+/// What the supervision platform must wake for: a named instant of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueInstant {
+    /// `acceptance`, `promised`, `statutory`, `immediate`, `certificate`, `step:NAME`, or
+    /// `approaching:promised` / `approaching:immediate` for the reminder before a deadline.
+    pub clock: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Working days left before a deadline at which the "approaching deadline" reminder fires
+/// (DESIGN §3): 2, or 1 for limits of at most 3 days.
+pub fn approaching_threshold(limit: Limit) -> u32 {
+    if limit.amount <= 3 { 1 } else { 2 }
+}
+
+/// The first instant at which at most `threshold` working days remain before `last_day`
+/// (the start of the `threshold`-th working day before it). None if that is not after `start`.
+pub fn approaching_at(
+    cal: &Calendar,
+    start: NaiveDate,
+    last_day: NaiveDate,
+    threshold: u32,
+) -> Option<DateTime<Utc>> {
+    // The smallest day D with working_days_between(D, last_day) <= threshold; the count is
+    // monotonic in D, so a binary search over [start, last_day] finds it without a day walk.
+    let (mut lo, mut hi) = (start, last_day);
+    if cal.working_days_between(lo, last_day) <= threshold {
+        return None;
+    }
+    while lo < hi {
+        let span = (hi - lo).num_days() as u64;
+        let mid = lo + Days::new(span / 2);
+        if cal.working_days_between(mid, last_day) <= threshold {
+            hi = mid;
+        } else {
+            lo = mid + Days::new(1);
+        }
+    }
+    let day_before = lo - Days::new(1);
+    Some(cal.end_of_day(day_before))
+}
+
+/// The instants at which the running clocks of a case need attention, earliest first.
+/// Paused and stopped clocks need none: a suspension's end or the next record recomputes them.
+pub fn due_instants(clocks: &[Clock], cal: &Calendar) -> Vec<DueInstant> {
+    let mut out = Vec::new();
+    for c in clocks.iter().filter(|c| c.status == ClockStatus::Running) {
+        if matches!(c.kind, ClockKind::Promised | ClockKind::Immediate) {
+            let start = cal.local_date(c.started_at);
+            let threshold = approaching_threshold(c.limit);
+            if let Some(at) = approaching_at(cal, start, c.deadline.last_day, threshold) {
+                out.push(DueInstant {
+                    clock: format!("approaching:{}", c.key()),
+                    due_at: at,
+                });
+            }
+        }
+        out.push(DueInstant {
+            clock: c.key(),
+            due_at: c.deadline.due_at,
+        });
+    }
+    out.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.clock.cmp(&b.clock)));
+    out
+}
+
+/// A clock as stored in a case's projection (the `view` of the case row) and read back by the
+/// supervision platform: enough to word a warning without replaying the case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClockView {
+    /// [`Clock::key`]: `promised`, `step:review` ...
+    pub key: String,
+    pub started_at: DateTime<Utc>,
+    pub limit: Limit,
+    pub suspended: u32,
+    pub extension: u32,
+    pub due_at: DateTime<Utc>,
+    pub last_day: NaiveDate,
+    /// `running`, `paused`, `stopped_on_time` or `stopped_late`.
+    pub status: String,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub provisional: bool,
+    pub explanation: String,
+}
+
+impl From<&Clock> for ClockView {
+    fn from(c: &Clock) -> Self {
+        let (status, stopped_at) = match c.status {
+            ClockStatus::Running => ("running", None),
+            ClockStatus::Paused => ("paused", None),
+            ClockStatus::Stopped { at, on_time: true } => ("stopped_on_time", Some(at)),
+            ClockStatus::Stopped { at, on_time: false } => ("stopped_late", Some(at)),
+        };
+        ClockView {
+            key: c.key(),
+            started_at: c.started_at,
+            limit: c.limit,
+            suspended: c.deadline.suspended,
+            extension: c.extension,
+            due_at: c.deadline.due_at,
+            last_day: c.deadline.last_day,
+            status: status.to_owned(),
+            stopped_at,
+            provisional: c.deadline.provisional,
+            explanation: c.deadline.explanation.clone(),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The deadline clocks of whole cases: worked cases around Spring Festival 2024 and National
+//! Day 2025, told as records in and clocks out, with their explanations.
+
+mod support;
+
+use egov_domain::calendar::Calendar;
+use egov_domain::case::Case;
+use egov_domain::clock::{Clock, ClockKind, ClockStatus, clocks, due_instants};
+use egov_domain::matter::MatterKind;
+use support::{at, matter, story};
+
+fn clocks_of(
+    kind: MatterKind,
+    promised: u32,
+    statutory: u32,
+    steps: &[(&str, &str)],
+) -> Vec<Clock> {
+    let m = matter(kind, promised, statutory);
+    let records = story(steps);
+    let case = Case::replay(&records.iter().collect::<Vec<_>>(), &m).expect("story replays");
+    clocks(&case, &m, &Calendar::china())
+}
+
+fn clock(clocks: &[Clock], key: &str) -> Clock {
+    clocks
+        .iter()
+        .find(|c| c.key() == key)
+        .unwrap_or_else(|| panic!("no {key} clock in {clocks:#?}"))
+        .clone()
+}
+
+#[test]
+fn spring_festival_2024_with_a_suspension() {
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-02-06 09:00"),
+            ("acceptance", "2024-02-08 10:00"),
+            ("suspension_started", "2024-02-26 10:00"),
+            ("suspension_ended", "2024-02-28 16:00"),
+        ],
+    );
+    let statutory = clock(&clocks, "statutory");
+    assert_eq!(statutory.status, ClockStatus::Running);
+    assert_eq!(statutory.deadline.due_at, at("2024-03-16 00:00"));
+    assert_eq!(
+        statutory.deadline.explanation,
+        "accepted 2024-02-08, 20 working days; Spring Festival days off 02-10..02-17 skipped, \
+         the adjusted working day 02-18 counted; 2 working days suspended -> due 2024-03-15 24:00"
+    );
+    // 10 working days end on 02-28; the two suspended days inside that period push it to 03-01.
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-01");
+    assert_eq!(promised.deadline.suspended, 2);
+    // The acceptance decision came on time: received 02-06, due within 5 working days.
+    let acceptance = clock(&clocks, "acceptance");
+    assert!(matches!(
+        acceptance.status,
+        ClockStatus::Stopped { on_time: true, .. }
+    ));
+    assert_eq!(acceptance.deadline.last_day.to_string(), "2024-02-19");
+}
+
+#[test]
+fn a_late_acceptance_counts_from_receipt() {
+    // Received 2024-02-07; 5 working days end 2024-02-20 (02-08, 02-09, 02-18, 02-19, 02-20).
+    // Accepted 2024-02-22: late, so the case counts as accepted on receipt (ALL Art. 32).
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-02-07 09:00"),
+            ("acceptance", "2024-02-22 10:00"),
+        ],
+    );
+    let acceptance = clock(&clocks, "acceptance");
+    assert_eq!(acceptance.deadline.last_day.to_string(), "2024-02-20");
+    assert!(matches!(
+        acceptance.status,
+        ClockStatus::Stopped { on_time: false, .. }
+    ));
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.started_at, at("2024-02-07 09:00"));
+    assert!(
+        promised
+            .deadline
+            .explanation
+            .starts_with("deemed accepted on receipt 2024-02-07, 10 working days")
+    );
+}
+
+#[test]
+fn national_day_2025_certificate_clock() {
+    // Approved 2025-09-29; 10 working days: 09-30 (1), 10-09 (2), 10-10 (3), 10-11 adjusted
+    // (4), 10-13..10-17 (5-9), 10-20 (10).
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2025-09-22 09:00"),
+            ("acceptance", "2025-09-23 10:00"),
+            ("decision", "2025-09-29 15:00"),
+        ],
+    );
+    let certificate = clock(&clocks, "certificate");
+    assert_eq!(certificate.deadline.last_day.to_string(), "2025-10-20");
+    assert_eq!(certificate.status, ClockStatus::Running);
+    // The decision stopped both decision clocks on time.
+    for key in ["promised", "statutory"] {
+        assert!(matches!(
+            clock(&clocks, key).status,
+            ClockStatus::Stopped { on_time: true, .. }
+        ));
+    }
+}
+
+#[test]
+fn an_open_suspension_pauses_the_decision_clocks_and_schedules_nothing() {
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-03-04 09:00"),
+            ("acceptance", "2024-03-04 10:00"),
+            ("suspension_started", "2024-03-06 10:00"),
+        ],
+    );
+    assert_eq!(clock(&clocks, "promised").status, ClockStatus::Paused);
+    assert_eq!(clock(&clocks, "statutory").status, ClockStatus::Paused);
+    let due = due_instants(&clocks, &Calendar::china());
+    assert!(due.iter().all(|d| !d.clock.contains("promised")), "{due:?}");
+}
+
+#[test]
+fn an_extension_moves_both_decision_clocks() {
+    let base = &[
+        ("application", "2024-03-04 09:00"),
+        ("acceptance", "2024-03-04 10:00"),
+    ];
+    let before = clocks_of(MatterKind::Promised, 10, 20, base);
+    let mut extended_story = base.to_vec();
+    extended_story.push(("extension", "2024-03-08 10:00"));
+    let after = clocks_of(MatterKind::Promised, 10, 20, &extended_story);
+    for key in ["promised", "statutory"] {
+        let (b, a) = (clock(&before, key), clock(&after, key));
+        assert_eq!(a.extension, 10);
+        assert_eq!(
+            Calendar::china().working_days_between(b.deadline.last_day, a.deadline.last_day),
+            10
+        );
+    }
+}
+
+#[test]
+fn an_immediate_item_is_due_the_same_working_day() {
+    // Accepted on Saturday 2024-03-09: due at the end of the next working day, Monday 03-11.
+    let clocks = clocks_of(
+        MatterKind::Immediate,
+        0,
+        0,
+        &[
+            ("application", "2024-03-09 09:00"),
+            ("acceptance", "2024-03-09 09:05"),
+        ],
+    );
+    let immediate = clock(&clocks, "immediate");
+    assert_eq!(immediate.kind, ClockKind::Immediate);
+    assert_eq!(immediate.deadline.due_at, at("2024-03-12 00:00"));
+    assert!(clocks.iter().all(|c| c.kind != ClockKind::Promised));
+}
+
+#[test]
+fn step_limits_clock_each_step() {
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-03-04 09:00"),
+            ("acceptance", "2024-03-04 10:00"),
+            ("step_started", "2024-03-05 10:00"),
+        ],
+    );
+    // "review" has a 3-working-day limit in the test matter: 03-06, 03-07, 03-08.
+    let review = clock(&clocks, "step:review");
+    assert_eq!(review.deadline.last_day.to_string(), "2024-03-08");
+}
+
+#[test]
+fn due_instants_remind_two_working_days_before_the_promised_deadline() {
+    // Accepted Monday 2024-03-04, 10 working days: last day Monday 03-18. Two working days
+    // remain from the start of Thursday 03-14 (03-15 and 03-18 are left). The acceptance
+    // clock stopped at acceptance, so it needs no wake-up.
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-03-04 09:00"),
+            ("acceptance", "2024-03-04 10:00"),
+        ],
+    );
+    let due = due_instants(&clocks, &Calendar::china());
+    let names: Vec<_> = due.iter().map(|d| d.clock.as_str()).collect();
+    assert_eq!(names, ["approaching:promised", "promised", "statutory"]);
+    let approaching = due
+        .iter()
+        .find(|d| d.clock == "approaching:promised")
+        .unwrap();
+    assert_eq!(approaching.due_at, at("2024-03-14 00:00"));
+    let promised = due.iter().find(|d| d.clock == "promised").unwrap();
+    assert_eq!(promised.due_at, at("2024-03-19 00:00"));
+}

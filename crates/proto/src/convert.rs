@@ -1,0 +1,921 @@
+//! Conversions between the wire types of [`crate::approval::v1`] and the domain.
+//!
+//! Inbound (`TryFrom<proto> for domain`) checks everything a sender can get wrong and reports
+//! every bad field at once, each with its dotted path in the contract (`acceptance.handler`,
+//! `occurred_at`, `fee.amount_fen`, `fee_items[1].max_fen`), as [`FieldViolations`]. Outbound
+//! (`From<&domain> for proto`) cannot fail: the domain only holds valid values.
+//!
+//! The checks themselves live in the domain (`CaseNo::parse`, `Fen::new`, `Record::validate`,
+//! `Matter::validate`); this module only adds what exists on the wire alone: a missing message,
+//! an enum left UNSPECIFIED or set to a number no version of the contract knows, an invalid
+//! Timestamp. When a typed field fails, a stand-in value takes its place so that the rest of the
+//! message can still be checked; a message with any violation is refused as a whole, so a
+//! stand-in never leaves this module.
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use egov_domain::calendar::CalendarId;
+use egov_domain::case::CaseState;
+use egov_domain::clock::{Clock, ClockKind, ClockStatus};
+use egov_domain::error::FieldError;
+use egov_domain::ids::{CaseNo, DepartmentCode, EventId, MatterCode, RegionCode};
+use egov_domain::limit::{Limit, LimitUnit};
+use egov_domain::matter::{FeeItem, Matter, MatterKind, StepLimit};
+use egov_domain::money::Fen;
+use egov_domain::record::{
+    Application, Channel, IssueMethod, Outcome, RatingLevel, Record, RecordBody, SuspensionKind,
+};
+use pbjson_types::Timestamp;
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::approval::v1 as pb;
+
+/// Every invalid field of one message, each with its dotted path and the reason.
+///
+/// Returned by the inbound conversions; turned into a gRPC `INVALID_ARGUMENT` status (with
+/// `google.rpc.BadRequest` details) by `From<FieldViolations> for tonic::Status`, or into the
+/// per-item error of a batch answer by [`FieldViolations::to_record_error`] and
+/// [`FieldViolations::to_proto`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct FieldViolations(Vec<FieldError>);
+
+impl FieldViolations {
+    /// Wraps a list of field errors (the domain's own, or built here).
+    pub fn new(errors: Vec<FieldError>) -> Self {
+        Self(errors)
+    }
+
+    /// The violations, in the order they were found.
+    pub fn violations(&self) -> &[FieldError] {
+        &self.0
+    }
+
+    /// The violations, by value.
+    pub fn into_inner(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    /// The dotted paths of the violations, in order; handy in tests and log lines.
+    pub fn fields(&self) -> Vec<&str> {
+        self.0.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    /// The same violations seen from an enclosing message: `acceptance.handler` becomes
+    /// `records[3].acceptance.handler` for `parent = "records[3]"`.
+    pub fn within(self, parent: &str) -> Self {
+        Self(self.0.into_iter().map(|e| e.within(parent)).collect())
+    }
+
+    /// The violations as the wire's `FieldViolation` messages (e.g. for `MatterResult`).
+    pub fn to_proto(&self) -> Vec<pb::FieldViolation> {
+        self.0
+            .iter()
+            .map(|e| pb::FieldViolation {
+                field: e.field.clone(),
+                reason: e.reason.clone(),
+            })
+            .collect()
+    }
+
+    /// The error of a REJECTED `RecordResult`: code INVALID_ARGUMENT, this error's message, the
+    /// first field, and every violation.
+    pub fn to_record_error(&self) -> pb::RecordError {
+        pb::RecordError {
+            code: tonic::Code::InvalidArgument as i32,
+            message: self.to_string(),
+            field: self.0.first().map(|e| e.field.clone()).unwrap_or_default(),
+            field_violations: self.to_proto(),
+        }
+    }
+}
+
+impl fmt::Display for FieldViolations {
+    /// `invalid fields: acceptance.handler (is required); occurred_at (is required)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [] => f.write_str("invalid fields"),
+            [one] => write!(f, "invalid field: {} ({})", one.field, one.reason),
+            many => {
+                f.write_str("invalid fields: ")?;
+                for (i, e) in many.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{} ({})", e.field, e.reason)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl From<FieldViolations> for tonic::Status {
+    /// INVALID_ARGUMENT naming every field in the message, with a `google.rpc.BadRequest`
+    /// detail listing them for clients that read details.
+    fn from(v: FieldViolations) -> Self {
+        let details = ErrorDetails::with_bad_request(
+            v.0.iter()
+                .map(|e| tonic_types::FieldViolation::new(e.field.clone(), e.reason.clone()))
+                .collect::<Vec<_>>(),
+        );
+        tonic::Status::with_error_details(tonic::Code::InvalidArgument, v.to_string(), details)
+    }
+}
+
+/// Collects violations while one message is converted.
+#[derive(Debug, Default)]
+struct Violations(Vec<FieldError>);
+
+impl Violations {
+    /// The value of a checked field, or, when it is invalid, records why and returns `stand_in`
+    /// so the rest of the message can still be checked.
+    fn check<T>(&mut self, result: Result<T, FieldError>, stand_in: impl FnOnce() -> T) -> T {
+        result.unwrap_or_else(|e| {
+            self.0.push(e);
+            stand_in()
+        })
+    }
+
+    fn push(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(FieldError::new(field, reason));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a violation was already found at `path` or below it.
+    fn covers(&self, path: &str) -> bool {
+        self.0.iter().any(|e| is_within(&e.field, path))
+    }
+
+    /// Adds what the domain's own checks found, except at a path already reported (or above or
+    /// below one): there it would repeat the report, or describe a stand-in.
+    fn extend_from_domain(&mut self, found: Vec<FieldError>) {
+        let new: Vec<FieldError> = found
+            .into_iter()
+            .filter(|f| {
+                !self
+                    .0
+                    .iter()
+                    .any(|e| is_within(&e.field, &f.field) || is_within(&f.field, &e.field))
+            })
+            .collect();
+        self.0.extend(new);
+    }
+}
+
+/// Whether `field` is `path` or a field below it (`fee_items[0].max_fen` is below `fee_items`).
+fn is_within(field: &str, path: &str) -> bool {
+    field
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Stand-ins for identifiers that failed to parse. Parsing a constant that satisfies every rule
+/// cannot fail; the value never leaves this module (see the module comment).
+fn stand_in<T, E: fmt::Debug>(parsed: Result<T, E>) -> T {
+    parsed.expect("stand-in identifiers are valid by construction")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalars shared by several messages.
+
+/// A required instant. Accepts exactly the canonical Timestamp range (years 1 to 9999, nanos
+/// 0..1e9), which is also what the JSON mapping can print.
+fn instant(ts: Option<Timestamp>, field: &str) -> Result<DateTime<Utc>, FieldError> {
+    let ts = ts.ok_or_else(|| FieldError::new(field, "is required"))?;
+    let invalid = || {
+        FieldError::new(
+            field,
+            format!(
+                "is not a valid instant (seconds {}, nanos {}): years 1 to 9999 only",
+                ts.seconds, ts.nanos
+            ),
+        )
+    };
+    let nanos = u32::try_from(ts.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .ok_or_else(invalid)?;
+    DateTime::from_timestamp(ts.seconds, nanos)
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .ok_or_else(invalid)
+}
+
+/// An optional instant: absent is fine, present must be valid.
+fn optional_instant(
+    ts: Option<Timestamp>,
+    field: &str,
+) -> Result<Option<DateTime<Utc>>, FieldError> {
+    ts.map(|t| instant(Some(t), field)).transpose()
+}
+
+fn timestamp(t: DateTime<Utc>) -> Option<Timestamp> {
+    Some(Timestamp::from(t))
+}
+
+/// The reason for an enum number that no version of the contract defines.
+fn unknown_value(value: i32) -> String {
+    format!("{value} is not a known value")
+}
+
+fn channel(value: i32, field: &str) -> Result<Channel, FieldError> {
+    match pb::Channel::try_from(value) {
+        Ok(pb::Channel::Window) => Ok(Channel::Window),
+        Ok(pb::Channel::Online) => Ok(Channel::Online),
+        Ok(pb::Channel::Mail) => Ok(Channel::Mail),
+        Ok(pb::Channel::Unspecified) => Err(FieldError::new(field, "is required")),
+        Err(_) => Err(FieldError::new(field, unknown_value(value))),
+    }
+}
+
+fn channel_to_proto(c: Channel) -> pb::Channel {
+    match c {
+        Channel::Window => pb::Channel::Window,
+        Channel::Online => pb::Channel::Online,
+        Channel::Mail => pb::Channel::Mail,
+    }
+}
+
+/// The domain keeps a rating's channel as text (empty when not given); on the wire it is the
+/// `Channel` enum, spelled by the domain's snake_case names.
+fn rating_channel(value: i32, field: &str) -> Result<String, FieldError> {
+    match pb::Channel::try_from(value) {
+        Ok(pb::Channel::Unspecified) => Ok(String::new()),
+        Ok(_) => channel(value, field).map(|c| channel_name(c).to_owned()),
+        Err(_) => Err(FieldError::new(field, unknown_value(value))),
+    }
+}
+
+fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::Window => "window",
+        Channel::Online => "online",
+        Channel::Mail => "mail",
+    }
+}
+
+/// A rating channel the wire cannot name (free text from an older import) becomes UNSPECIFIED.
+fn rating_channel_to_proto(text: &str) -> pb::Channel {
+    [Channel::Window, Channel::Online, Channel::Mail]
+        .into_iter()
+        .find(|c| channel_name(*c) == text)
+        .map_or(pb::Channel::Unspecified, channel_to_proto)
+}
+
+/// UNSPECIFIED means "no kind given": stored and flagged by the rules, not refused.
+fn suspension_kind(value: i32, field: &str) -> Result<Option<SuspensionKind>, FieldError> {
+    use pb::SuspensionKind as P;
+    match P::try_from(value) {
+        Ok(P::Unspecified) => Ok(None),
+        Ok(P::Hearing) => Ok(Some(SuspensionKind::Hearing)),
+        Ok(P::Tendering) => Ok(Some(SuspensionKind::Tendering)),
+        Ok(P::Auction) => Ok(Some(SuspensionKind::Auction)),
+        Ok(P::Testing) => Ok(Some(SuspensionKind::Testing)),
+        Ok(P::Quarantine) => Ok(Some(SuspensionKind::Quarantine)),
+        Ok(P::Appraisal) => Ok(Some(SuspensionKind::Appraisal)),
+        Ok(P::ExpertReview) => Ok(Some(SuspensionKind::ExpertReview)),
+        Ok(P::Other) => Ok(Some(SuspensionKind::Other)),
+        Err(_) => Err(FieldError::new(field, unknown_value(value))),
+    }
+}
+
+fn suspension_kind_to_proto(kind: Option<SuspensionKind>) -> pb::SuspensionKind {
+    use pb::SuspensionKind as P;
+    match kind {
+        None => P::Unspecified,
+        Some(SuspensionKind::Hearing) => P::Hearing,
+        Some(SuspensionKind::Tendering) => P::Tendering,
+        Some(SuspensionKind::Auction) => P::Auction,
+        Some(SuspensionKind::Testing) => P::Testing,
+        Some(SuspensionKind::Quarantine) => P::Quarantine,
+        Some(SuspensionKind::Appraisal) => P::Appraisal,
+        Some(SuspensionKind::ExpertReview) => P::ExpertReview,
+        Some(SuspensionKind::Other) => P::Other,
+    }
+}
+
+fn outcome(value: i32, field: &str) -> Result<Outcome, FieldError> {
+    match pb::DecisionOutcome::try_from(value) {
+        Ok(pb::DecisionOutcome::Approved) => Ok(Outcome::Approved),
+        Ok(pb::DecisionOutcome::Denied) => Ok(Outcome::Denied),
+        Ok(pb::DecisionOutcome::Unspecified) => Err(FieldError::new(field, "is required")),
+        Err(_) => Err(FieldError::new(field, unknown_value(value))),
+    }
+}
+
+fn outcome_to_proto(o: Outcome) -> pb::DecisionOutcome {
+    match o {
+        Outcome::Approved => pb::DecisionOutcome::Approved,
+        Outcome::Denied => pb::DecisionOutcome::Denied,
+    }
+}
+
+fn issue_method(value: i32, field: &str) -> Result<IssueMethod, FieldError> {
+    use pb::CertificateMethod as P;
+    match P::try_from(value) {
+        Ok(P::InPerson) => Ok(IssueMethod::InPerson),
+        Ok(P::Mail) => Ok(IssueMethod::Mail),
+        Ok(P::Electronic) => Ok(IssueMethod::Electronic),
+        Ok(P::Unspecified) => Err(FieldError::new(field, "is required")),
+        Err(_) => Err(FieldError::new(field, unknown_value(value))),
+    }
+}
+
+fn issue_method_to_proto(m: IssueMethod) -> pb::CertificateMethod {
+    match m {
+        IssueMethod::InPerson => pb::CertificateMethod::InPerson,
+        IssueMethod::Mail => pb::CertificateMethod::Mail,
+        IssueMethod::Electronic => pb::CertificateMethod::Electronic,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records.
+
+impl TryFrom<pb::Record> for Record {
+    type Error = FieldViolations;
+
+    fn try_from(r: pb::Record) -> Result<Self, FieldViolations> {
+        let mut v = Violations::default();
+        let event_id = v.check(EventId::parse(r.event_id), || {
+            stand_in(EventId::parse("stand-in"))
+        });
+        let case_no = v.check(CaseNo::parse(r.case_no), || {
+            stand_in(CaseNo::parse("stand-in"))
+        });
+        let occurred_at = v.check(instant(r.occurred_at, "occurred_at"), || {
+            DateTime::<Utc>::UNIX_EPOCH
+        });
+        let body = match r.body {
+            Some(body) => body_from_proto(body, &mut v),
+            None => {
+                v.push(
+                    "body",
+                    "is required: exactly one of application, acceptance, correction_notice, \
+                     correction_received, refusal, step_started, step_completed, \
+                     suspension_started, suspension_ended, extension, decision, fee, completion, \
+                     certificate_issued, withdrawal, rating",
+                );
+                // Checks nothing but the envelope in `validate` below.
+                RecordBody::CorrectionReceived
+            }
+        };
+        let record = Record {
+            event_id,
+            case_no,
+            occurred_at,
+            source: r.source,
+            body,
+        };
+        v.extend_from_domain(record.validate());
+        if v.is_empty() {
+            Ok(record)
+        } else {
+            Err(FieldViolations(v.0))
+        }
+    }
+}
+
+/// The body of a record; violations are recorded with paths like `acceptance.handler`.
+fn body_from_proto(body: pb::record::Body, v: &mut Violations) -> RecordBody {
+    use pb::record::Body as B;
+    match body {
+        B::Application(a) => {
+            let at = |e: FieldError| e.within("application");
+            RecordBody::Application(Application {
+                matter_code: v.check(MatterCode::parse(a.matter_code).map_err(at), || {
+                    stand_in(MatterCode::parse("stand-in"))
+                }),
+                department: v.check(DepartmentCode::parse(a.department).map_err(at), || {
+                    stand_in(DepartmentCode::parse("stand-in"))
+                }),
+                region: v.check(RegionCode::parse(a.region).map_err(at), || {
+                    stand_in(RegionCode::parse("0"))
+                }),
+                applicant_ref: a.applicant_ref,
+                channel: v.check(channel(a.channel, "application.channel"), || {
+                    Channel::Window
+                }),
+            })
+        }
+        B::Acceptance(a) => RecordBody::Acceptance {
+            handler: a.handler,
+            promised_due_at: v.check(
+                optional_instant(a.promised_due_at, "acceptance.promised_due_at"),
+                || None,
+            ),
+        },
+        B::CorrectionNotice(c) => RecordBody::CorrectionNotice {
+            materials: c.materials,
+            handler: c.handler,
+        },
+        B::CorrectionReceived(pb::CorrectionReceived {}) => RecordBody::CorrectionReceived,
+        B::Refusal(r) => RecordBody::Refusal {
+            reason: r.reason,
+            handler: r.handler,
+        },
+        B::StepStarted(s) => RecordBody::StepStarted {
+            step: s.step,
+            handler: s.handler,
+            opinion: s.opinion,
+        },
+        B::StepCompleted(s) => RecordBody::StepCompleted {
+            step: s.step,
+            handler: s.handler,
+            opinion: s.opinion,
+        },
+        B::SuspensionStarted(s) => RecordBody::SuspensionStarted {
+            kind: v.check(suspension_kind(s.kind, "suspension_started.kind"), || None),
+            reason: s.reason,
+            planned_end: v.check(
+                instant(s.planned_end, "suspension_started.planned_end"),
+                || DateTime::<Utc>::MAX_UTC,
+            ),
+            approver: s.approver,
+        },
+        B::SuspensionEnded(s) => RecordBody::SuspensionEnded { result: s.result },
+        B::Extension(e) => RecordBody::Extension {
+            working_days: e.working_days,
+            approver: e.approver,
+            reason: e.reason,
+        },
+        B::Decision(d) => RecordBody::Decision {
+            outcome: v.check(outcome(d.outcome, "decision.outcome"), || Outcome::Approved),
+            reason: d.reason,
+            handler: d.handler,
+        },
+        B::Fee(f) => RecordBody::Fee {
+            fee_item: f.fee_item,
+            amount_fen: v.check(
+                Fen::new(f.amount_fen).map_err(|e| FieldError::new("fee.amount_fen", e.reason)),
+                || Fen::ZERO,
+            ),
+            receipt_no: f.receipt_no,
+        },
+        B::Completion(c) => RecordBody::Completion {
+            result: c.result,
+            certificate_no: c.certificate_no,
+        },
+        B::CertificateIssued(c) => RecordBody::CertificateIssued {
+            certificate_no: c.certificate_no,
+            method: v.check(issue_method(c.method, "certificate_issued.method"), || {
+                IssueMethod::InPerson
+            }),
+        },
+        B::Withdrawal(w) => RecordBody::Withdrawal { reason: w.reason },
+        B::Rating(r) => RecordBody::Rating {
+            level: v.check(
+                RatingLevel::new(r.level.into()).map_err(|e| e.within("rating")),
+                || stand_in(RatingLevel::new(1)),
+            ),
+            channel: v.check(rating_channel(r.channel, "rating.channel"), String::new),
+            comment: r.comment,
+        },
+    }
+}
+
+impl From<&Record> for pb::Record {
+    fn from(r: &Record) -> Self {
+        pb::Record {
+            event_id: r.event_id.as_str().to_owned(),
+            case_no: r.case_no.as_str().to_owned(),
+            occurred_at: timestamp(r.occurred_at),
+            source: r.source.clone(),
+            body: Some(body_to_proto(&r.body)),
+        }
+    }
+}
+
+impl From<Record> for pb::Record {
+    fn from(r: Record) -> Self {
+        pb::Record::from(&r)
+    }
+}
+
+fn body_to_proto(body: &RecordBody) -> pb::record::Body {
+    use pb::record::Body as B;
+    match body {
+        RecordBody::Application(a) => B::Application(pb::Application {
+            matter_code: a.matter_code.as_str().to_owned(),
+            department: a.department.as_str().to_owned(),
+            region: a.region.as_str().to_owned(),
+            applicant_ref: a.applicant_ref.clone(),
+            channel: channel_to_proto(a.channel).into(),
+        }),
+        RecordBody::Acceptance {
+            handler,
+            promised_due_at,
+        } => B::Acceptance(pb::Acceptance {
+            handler: handler.clone(),
+            promised_due_at: promised_due_at.map(Timestamp::from),
+        }),
+        RecordBody::CorrectionNotice { materials, handler } => {
+            B::CorrectionNotice(pb::CorrectionNotice {
+                materials: materials.clone(),
+                handler: handler.clone(),
+            })
+        }
+        RecordBody::CorrectionReceived => B::CorrectionReceived(pb::CorrectionReceived {}),
+        RecordBody::Refusal { reason, handler } => B::Refusal(pb::Refusal {
+            reason: reason.clone(),
+            handler: handler.clone(),
+        }),
+        RecordBody::StepStarted {
+            step,
+            handler,
+            opinion,
+        } => B::StepStarted(pb::StepStarted {
+            step: step.clone(),
+            handler: handler.clone(),
+            opinion: opinion.clone(),
+        }),
+        RecordBody::StepCompleted {
+            step,
+            handler,
+            opinion,
+        } => B::StepCompleted(pb::StepCompleted {
+            step: step.clone(),
+            handler: handler.clone(),
+            opinion: opinion.clone(),
+        }),
+        RecordBody::SuspensionStarted {
+            kind,
+            reason,
+            planned_end,
+            approver,
+        } => B::SuspensionStarted(pb::SuspensionStarted {
+            kind: suspension_kind_to_proto(*kind).into(),
+            reason: reason.clone(),
+            planned_end: timestamp(*planned_end),
+            approver: approver.clone(),
+        }),
+        RecordBody::SuspensionEnded { result } => B::SuspensionEnded(pb::SuspensionEnded {
+            result: result.clone(),
+        }),
+        RecordBody::Extension {
+            working_days,
+            approver,
+            reason,
+        } => B::Extension(pb::Extension {
+            working_days: *working_days,
+            approver: approver.clone(),
+            reason: reason.clone(),
+        }),
+        RecordBody::Decision {
+            outcome,
+            reason,
+            handler,
+        } => B::Decision(pb::Decision {
+            outcome: outcome_to_proto(*outcome).into(),
+            reason: reason.clone(),
+            handler: handler.clone(),
+        }),
+        RecordBody::Fee {
+            fee_item,
+            amount_fen,
+            receipt_no,
+        } => B::Fee(pb::Fee {
+            fee_item: fee_item.clone(),
+            amount_fen: amount_fen.get(),
+            receipt_no: receipt_no.clone(),
+        }),
+        RecordBody::Completion {
+            result,
+            certificate_no,
+        } => B::Completion(pb::Completion {
+            result: result.clone(),
+            certificate_no: certificate_no.clone(),
+        }),
+        RecordBody::CertificateIssued {
+            certificate_no,
+            method,
+        } => B::CertificateIssued(pb::CertificateIssued {
+            certificate_no: certificate_no.clone(),
+            method: issue_method_to_proto(*method).into(),
+        }),
+        RecordBody::Withdrawal { reason } => B::Withdrawal(pb::Withdrawal {
+            reason: reason.clone(),
+        }),
+        RecordBody::Rating {
+            level,
+            channel,
+            comment,
+        } => B::Rating(pb::Rating {
+            level: level.get().into(),
+            channel: rating_channel_to_proto(channel).into(),
+            comment: comment.clone(),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The matter catalogue.
+
+fn matter_kind(value: i32) -> Result<MatterKind, FieldError> {
+    use pb::MatterKind as P;
+    match P::try_from(value) {
+        Ok(P::Immediate) => Ok(MatterKind::Immediate),
+        Ok(P::Promised) => Ok(MatterKind::Promised),
+        Ok(P::Joint) => Ok(MatterKind::Joint),
+        Ok(P::Reported) => Ok(MatterKind::Reported),
+        Ok(P::Unspecified) => Err(FieldError::new("kind", "is required")),
+        Err(_) => Err(FieldError::new("kind", unknown_value(value))),
+    }
+}
+
+fn matter_kind_to_proto(kind: MatterKind) -> pb::MatterKind {
+    match kind {
+        MatterKind::Immediate => pb::MatterKind::Immediate,
+        MatterKind::Promised => pb::MatterKind::Promised,
+        MatterKind::Joint => pb::MatterKind::Joint,
+        MatterKind::Reported => pb::MatterKind::Reported,
+    }
+}
+
+impl TryFrom<pb::TimeLimit> for Limit {
+    type Error = FieldError;
+
+    /// Paths are relative to the limit (`unit`); the caller prefixes the limit's own path.
+    fn try_from(l: pb::TimeLimit) -> Result<Self, FieldError> {
+        let unit = match pb::LimitUnit::try_from(l.unit) {
+            Ok(pb::LimitUnit::WorkingDays) => LimitUnit::WorkingDays,
+            Ok(pb::LimitUnit::CalendarDays) => LimitUnit::CalendarDays,
+            Ok(pb::LimitUnit::Unspecified) => return Err(FieldError::new("unit", "is required")),
+            Err(_) => return Err(FieldError::new("unit", unknown_value(l.unit))),
+        };
+        Ok(Limit {
+            amount: l.amount,
+            unit,
+        })
+    }
+}
+
+impl From<Limit> for pb::TimeLimit {
+    fn from(l: Limit) -> Self {
+        let unit = match l.unit {
+            LimitUnit::WorkingDays => pb::LimitUnit::WorkingDays,
+            LimitUnit::CalendarDays => pb::LimitUnit::CalendarDays,
+        };
+        pb::TimeLimit {
+            amount: l.amount,
+            unit: unit.into(),
+        }
+    }
+}
+
+/// A required limit at `path` (`statutory_limit`, `step_limits[2].limit`).
+fn limit(l: Option<pb::TimeLimit>, path: &str) -> Result<Limit, FieldError> {
+    l.ok_or_else(|| FieldError::new(path, "is required"))?
+        .try_into()
+        .map_err(|e: FieldError| e.within(path))
+}
+
+/// The paths of a matter's two decision limits.
+const LIMITS: [&str; 2] = ["statutory_limit", "promised_limit"];
+
+impl TryFrom<pb::Matter> for Matter {
+    type Error = FieldViolations;
+
+    fn try_from(m: pb::Matter) -> Result<Self, FieldViolations> {
+        let mut v = Violations::default();
+        let code = v.check(MatterCode::parse(m.matter_code), || {
+            stand_in(MatterCode::parse("stand-in"))
+        });
+        let department = v.check(DepartmentCode::parse(m.department), || {
+            stand_in(DepartmentCode::parse("stand-in"))
+        });
+        let statutory_limit = v.check(limit(m.statutory_limit, "statutory_limit"), || {
+            Limit::working_days(1)
+        });
+        let promised_limit = v.check(limit(m.promised_limit, "promised_limit"), || {
+            Limit::working_days(1)
+        });
+        // A missing kind is guessed from the statutory limit (only immediate matters have 0),
+        // so that the domain's checks of the limits against the kind stay meaningful.
+        let kind = v.check(matter_kind(m.kind), || {
+            if statutory_limit.amount == 0 {
+                MatterKind::Immediate
+            } else {
+                MatterKind::Promised
+            }
+        });
+        let step_limits = m
+            .step_limits
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| StepLimit {
+                step: s.step,
+                limit: v.check(limit(s.limit, &format!("step_limits[{i}].limit")), || {
+                    Limit::working_days(1)
+                }),
+            })
+            .collect();
+        let fee_items = m
+            .fee_items
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| FeeItem {
+                fee_item: f.fee_item,
+                name: f.name,
+                max: v.check(
+                    Fen::new(f.max_fen)
+                        .map_err(|e| FieldError::new(format!("fee_items[{i}].max_fen"), e.reason)),
+                    || Fen::ZERO,
+                ),
+            })
+            .collect();
+        let mut suspension_kinds: Vec<SuspensionKind> = Vec::new();
+        for (i, &value) in m.allowed_suspension_kinds.iter().enumerate() {
+            let path = format!("allowed_suspension_kinds[{i}]");
+            match suspension_kind(value, &path) {
+                Ok(Some(kind)) if suspension_kinds.contains(&kind) => {
+                    v.push(path, "is listed twice");
+                }
+                Ok(Some(kind)) => suspension_kinds.push(kind),
+                Ok(None) => v.push(path, "must be a suspension kind, not UNSPECIFIED"),
+                Err(e) => v.0.push(e),
+            }
+        }
+        let calendar = v.check(
+            CalendarId::parse(&m.calendar).map_err(|e| FieldError::new("calendar", e.to_string())),
+            || stand_in(CalendarId::parse("stand-in")),
+        );
+        // The domain's catalogue has no region yet: check it, so that a typo is reported, but it
+        // is not kept.
+        if !m.region.is_empty() {
+            v.check(RegionCode::parse(m.region).map(drop), || ());
+        }
+        let matter = Matter {
+            code,
+            name: m.name,
+            department,
+            kind,
+            statutory_limit,
+            promised_limit,
+            step_limits,
+            fee_items,
+            suspension_kinds,
+            calendar,
+        };
+        // The domain's limit checks compare the two limits (and the kind); when either limit
+        // is a stand-in, what they find would describe the stand-in, not the request.
+        let limits_stood_in = LIMITS.iter().any(|p| v.covers(p));
+        let found: Vec<FieldError> = matter
+            .validate()
+            .into_iter()
+            .filter(|e| !(limits_stood_in && LIMITS.iter().any(|p| is_within(&e.field, p))))
+            .collect();
+        v.extend_from_domain(found);
+        if v.is_empty() {
+            Ok(matter)
+        } else {
+            Err(FieldViolations(v.0))
+        }
+    }
+}
+
+impl From<&Matter> for pb::Matter {
+    fn from(m: &Matter) -> Self {
+        pb::Matter {
+            matter_code: m.code.as_str().to_owned(),
+            name: m.name.clone(),
+            department: m.department.as_str().to_owned(),
+            kind: matter_kind_to_proto(m.kind).into(),
+            statutory_limit: Some(m.statutory_limit.into()),
+            promised_limit: Some(m.promised_limit.into()),
+            step_limits: m
+                .step_limits
+                .iter()
+                .map(|s| pb::StepLimit {
+                    step: s.step.clone(),
+                    limit: Some(s.limit.into()),
+                })
+                .collect(),
+            fee_items: m
+                .fee_items
+                .iter()
+                .map(|f| pb::FeeItem {
+                    fee_item: f.fee_item.clone(),
+                    name: f.name.clone(),
+                    max_fen: f.max.get(),
+                })
+                .collect(),
+            allowed_suspension_kinds: m
+                .suspension_kinds
+                .iter()
+                .map(|k| suspension_kind_to_proto(Some(*k)).into())
+                .collect(),
+            calendar: m.calendar.as_str().to_owned(),
+            region: String::new(),
+        }
+    }
+}
+
+impl From<Matter> for pb::Matter {
+    fn from(m: Matter) -> Self {
+        pb::Matter::from(&m)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases and clocks (outbound only: the platform computes them, nobody sends them).
+
+impl From<CaseState> for pb::CaseState {
+    fn from(s: CaseState) -> Self {
+        match s {
+            CaseState::Received => pb::CaseState::Received,
+            CaseState::AwaitingCorrection => pb::CaseState::AwaitingCorrection,
+            CaseState::Accepted => pb::CaseState::Accepted,
+            CaseState::Suspended => pb::CaseState::Suspended,
+            CaseState::Decided(_) => pb::CaseState::Decided,
+            CaseState::Completed => pb::CaseState::Completed,
+            CaseState::Refused => pb::CaseState::Refused,
+            CaseState::Withdrawn => pb::CaseState::Withdrawn,
+        }
+    }
+}
+
+impl From<NaiveDate> for pb::Date {
+    fn from(d: NaiveDate) -> Self {
+        pb::Date {
+            year: d.year(),
+            // Month and day are at most 31, so the casts are lossless.
+            month: d.month() as i32,
+            day: d.day() as i32,
+        }
+    }
+}
+
+impl TryFrom<pb::Date> for NaiveDate {
+    type Error = FieldError;
+
+    /// Paths are relative to the date: an invalid date is reported at the date itself.
+    fn try_from(d: pb::Date) -> Result<Self, FieldError> {
+        u32::try_from(d.month)
+            .ok()
+            .zip(u32::try_from(d.day).ok())
+            .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
+            .filter(|n| (1..=9999).contains(&n.year()))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "",
+                    format!("{}-{}-{} is not a calendar date", d.year, d.month, d.day),
+                )
+            })
+    }
+}
+
+fn clock_kind_to_proto(kind: ClockKind) -> pb::DeadlineClockKind {
+    match kind {
+        ClockKind::Acceptance => pb::DeadlineClockKind::Acceptance,
+        ClockKind::Promised => pb::DeadlineClockKind::Promised,
+        ClockKind::Statutory => pb::DeadlineClockKind::Statutory,
+        ClockKind::Immediate => pb::DeadlineClockKind::Immediate,
+        ClockKind::Certificate => pb::DeadlineClockKind::Certificate,
+        ClockKind::Step => pb::DeadlineClockKind::Step,
+    }
+}
+
+impl From<ClockKind> for pb::DeadlineClockKind {
+    fn from(kind: ClockKind) -> Self {
+        clock_kind_to_proto(kind)
+    }
+}
+
+/// A clock as the wire shows it at `now`: a running or paused clock past its due instant is
+/// OVERDUE (the domain's clocks have no notion of now, see [`Clock::is_overdue`]).
+pub fn clock_to_proto(clock: &Clock, now: DateTime<Utc>) -> pb::DeadlineClock {
+    let (status, stopped_at) = match clock.status {
+        ClockStatus::Stopped { at, on_time: true } => {
+            (pb::DeadlineClockStatus::StoppedOnTime, Some(at))
+        }
+        ClockStatus::Stopped { at, on_time: false } => {
+            (pb::DeadlineClockStatus::StoppedLate, Some(at))
+        }
+        ClockStatus::Running | ClockStatus::Paused if clock.is_overdue(now) => {
+            (pb::DeadlineClockStatus::Overdue, None)
+        }
+        ClockStatus::Running => (pb::DeadlineClockStatus::Running, None),
+        ClockStatus::Paused => (pb::DeadlineClockStatus::Paused, None),
+    };
+    pb::DeadlineClock {
+        kind: clock_kind_to_proto(clock.kind).into(),
+        step: clock.step.clone().unwrap_or_default(),
+        started_at: timestamp(clock.started_at),
+        limit: Some(clock.limit.into()),
+        due_at: timestamp(clock.deadline.due_at),
+        last_day: Some(clock.deadline.last_day.into()),
+        status: status.into(),
+        stopped_at: stopped_at.map(Timestamp::from),
+        suspended_days: clock.deadline.suspended,
+        extension_days: clock.extension,
+        provisional: clock.deadline.provisional,
+        explanation: clock.deadline.explanation.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,440 @@
+//! Record ingest: from a batch of records to one transaction.
+//!
+//! For a batch, the platform (1) converts and validates each record on its own, (2) answers
+//! resends of stored `event_id`s with their original outcome, (3) loads every case the batch
+//! touches in one query, (4) admits the records case by case through the domain's state
+//! machine, placing late records by their own time, (5) recomputes each touched case's clocks
+//! and due instants, and (6) writes all records, case projections and due instants in ONE
+//! transaction with multi-row statements. A record that fails any step is reported on its own;
+//! the rest of the batch is stored. If another writer changed a case meanwhile, the store
+//! refuses the commit and the batch is planned again from fresh state.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use egov_clock::SharedClock;
+use egov_domain::case::{Case, CaseState, TransitionError, admit};
+use egov_domain::clock::{clocks, due_instants};
+use egov_domain::ids::{CaseNo, EventId};
+use egov_domain::matter::Matter;
+use egov_domain::record::{Record, RecordBody};
+use egov_proto::approval::v1 as pb;
+use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, StoreError, StoredRecord};
+
+use crate::catalogue::Catalogue;
+use crate::error::ApiError;
+use crate::view::case_row;
+
+/// How often a batch is planned again when other writers keep changing its cases.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// The outcome of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Stored(Accepted),
+    Duplicate(Accepted),
+    Rejected(pb::RecordError),
+}
+
+/// What a stored record's sender is told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// The record's sequence number in the log (increasing within its case).
+    pub sequence: u64,
+    /// The case's state right after the record was admitted.
+    pub case_state: CaseState,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Verdict {
+    pub fn to_proto(&self, event_id: String) -> pb::RecordResult {
+        let (status, accepted, error) = match self {
+            Verdict::Stored(a) => (pb::RecordStatus::Stored, Some(a), None),
+            Verdict::Duplicate(a) => (pb::RecordStatus::Duplicate, Some(a), None),
+            Verdict::Rejected(e) => (pb::RecordStatus::Rejected, None, Some(e.clone())),
+        };
+        pb::RecordResult {
+            event_id,
+            status: status.into(),
+            sequence: accepted.map_or(0, |a| a.sequence),
+            case_state: accepted.map_or(pb::CaseState::Unspecified, |a| a.case_state.into()) as i32,
+            received_at: accepted.map(|a| a.received_at.into()),
+            error,
+        }
+    }
+}
+
+fn rejected(code: tonic::Code, field: &str, message: String) -> Verdict {
+    Verdict::Rejected(pb::RecordError {
+        code: code as i32,
+        message,
+        field: field.to_owned(),
+        field_violations: Vec::new(),
+    })
+}
+
+fn broken_rule(e: &TransitionError) -> Verdict {
+    rejected(tonic::Code::FailedPrecondition, "", e.to_string())
+}
+
+/// Converts one wire record: the domain value, or the per-record error naming every bad field.
+pub fn convert(record: pb::Record) -> Result<Record, pb::RecordError> {
+    Record::try_from(record)
+        .map(normalize)
+        .map_err(|v| v.to_record_error())
+}
+
+/// Times are kept to the microsecond on both databases; truncating on the way in makes a
+/// resend compare equal to what was stored.
+fn normalize(mut r: Record) -> Record {
+    r.occurred_at = r.occurred_at.trunc_subsecs(6);
+    match &mut r.body {
+        RecordBody::Acceptance {
+            promised_due_at: Some(t),
+            ..
+        } => *t = t.trunc_subsecs(6),
+        RecordBody::SuspensionStarted { planned_end, .. } => {
+            *planned_end = planned_end.trunc_subsecs(6)
+        }
+        _ => {}
+    }
+    r
+}
+
+/// The domain record a stored row holds.
+pub fn stored_to_domain(s: &StoredRecord) -> Result<Record, ApiError> {
+    let corrupt =
+        |what: String| ApiError::Internal(format!("stored record {}: {what}", s.event_id));
+    Ok(Record {
+        event_id: EventId::parse(s.event_id.clone()).map_err(|e| corrupt(e.to_string()))?,
+        case_no: CaseNo::parse(s.case_no.clone()).map_err(|e| corrupt(e.to_string()))?,
+        occurred_at: s.occurred_at,
+        source: s.source.clone(),
+        body: serde_json::from_value(s.body.clone()).map_err(|e| corrupt(e.to_string()))?,
+    })
+}
+
+/// One case while a batch is planned.
+#[derive(Default)]
+struct Work {
+    row: Option<CaseRow>,
+    stored: Vec<StoredRecord>,
+    /// Stored records then admitted ones, in log order: what `admit` replays.
+    records: Vec<Record>,
+    matter: Option<Arc<Matter>>,
+    /// Batch indexes of the records admitted in this batch, in order.
+    new: Vec<usize>,
+    case: Option<Case>,
+}
+
+/// Plans and writes batches of records.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    catalogue: Catalogue,
+    clock: SharedClock,
+}
+
+impl Ingestor {
+    pub fn new(catalogue: Catalogue, clock: SharedClock) -> Self {
+        Self { catalogue, clock }
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Stores what is valid in `batch` and answers every record, in order.
+    pub async fn submit(&self, batch: Vec<pb::Record>) -> Result<Vec<pb::RecordResult>, ApiError> {
+        let ids: Vec<String> = batch.iter().map(|r| r.event_id.clone()).collect();
+        let converted: Vec<_> = batch.into_iter().map(convert).collect();
+        let verdicts = self.submit_converted(&converted).await?;
+        Ok(verdicts
+            .iter()
+            .zip(ids)
+            .map(|(v, id)| v.to_proto(id))
+            .collect())
+    }
+
+    /// [`Ingestor::submit`] for records already converted.
+    pub async fn submit_converted(
+        &self,
+        batch: &[Result<Record, pb::RecordError>],
+    ) -> Result<Vec<Verdict>, ApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(batch).await {
+                Err(ApiError::Store(StoreError::Conflict { case_no }))
+                    if attempt < MAX_ATTEMPTS =>
+                {
+                    tracing::debug!(%case_no, attempt, "concurrent write on a case; planning again");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        batch: &[Result<Record, pb::RecordError>],
+    ) -> Result<Vec<Verdict>, ApiError> {
+        let now = self.clock.now().trunc_subsecs(6);
+        let store = self.catalogue.store();
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.len()];
+        // The first occurrence of each event_id is planned; later copies in the same batch get
+        // its outcome (a resend inside one batch is still a resend).
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        let mut copies: Vec<(usize, usize)> = Vec::new();
+        let mut candidates = Vec::new();
+        for (i, r) in batch.iter().enumerate() {
+            match r {
+                Err(e) => verdicts[i] = Some(Verdict::Rejected(e.clone())),
+                Ok(r) => match first_of.get(r.event_id.as_str()) {
+                    Some(&j) => copies.push((i, j)),
+                    None => {
+                        first_of.insert(r.event_id.as_str(), i);
+                        candidates.push(i);
+                    }
+                },
+            }
+        }
+        let record = |i: usize| batch[i].as_ref().expect("candidates are valid records");
+
+        let ids: Vec<String> = candidates
+            .iter()
+            .map(|&i| record(i).event_id.to_string())
+            .collect();
+        let already: HashMap<String, StoredRecord> = store
+            .find_records(&ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.event_id.clone(), s))
+            .collect();
+
+        let case_nos: Vec<String> = candidates
+            .iter()
+            .map(|&i| record(i).case_no.to_string())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut work: HashMap<String, Work> = HashMap::new();
+        for snapshot in store.load_cases(&case_nos).await? {
+            let records = snapshot
+                .records
+                .iter()
+                .map(stored_to_domain)
+                .collect::<Result<Vec<_>, _>>()?;
+            let matter = self.catalogue.matter(&snapshot.case.matter_code).await?;
+            work.insert(
+                snapshot.case.case_no.clone(),
+                Work {
+                    row: Some(snapshot.case),
+                    stored: snapshot.records,
+                    records,
+                    matter,
+                    ..Work::default()
+                },
+            );
+        }
+
+        let mut matters: HashMap<String, Option<Arc<Matter>>> = HashMap::new();
+        let mut state_after: HashMap<usize, CaseState> = HashMap::new();
+        for &i in &candidates {
+            let r = record(i);
+            if let Some(stored) = already.get(r.event_id.as_str()) {
+                verdicts[i] = Some(self.resend(r, stored, work.get(r.case_no.as_str()))?);
+                continue;
+            }
+            let w = work.entry(r.case_no.to_string()).or_default();
+            let matter = match (&w.matter, &r.body) {
+                (Some(m), _) => m.clone(),
+                (None, RecordBody::Application(app)) if w.records.is_empty() => {
+                    let code = app.matter_code.as_str();
+                    if !matters.contains_key(code) {
+                        matters.insert(code.to_owned(), self.catalogue.matter(code).await?);
+                    }
+                    match &matters[code] {
+                        Some(m) => m.clone(),
+                        None => {
+                            verdicts[i] = Some(rejected(
+                                tonic::Code::FailedPrecondition,
+                                "application.matter_code",
+                                format!(
+                                    "application.matter_code: matter {code:?} is not in the \
+                                     catalogue; upsert it before sending applications for it"
+                                ),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                (None, _) => {
+                    verdicts[i] = Some(broken_rule(&TransitionError::NoApplication {
+                        kind: r.kind(),
+                    }));
+                    continue;
+                }
+            };
+            match admit(&w.records, r, &matter) {
+                Ok(case) => {
+                    state_after.insert(i, case.state);
+                    w.records.push(r.clone());
+                    w.new.push(i);
+                    w.case = Some(case);
+                    w.matter = Some(matter);
+                }
+                Err(e) => verdicts[i] = Some(broken_rule(&e)),
+            }
+        }
+
+        let mut writes = Vec::new();
+        for w in work.values() {
+            let (Some(case), Some(matter)) = (&w.case, &w.matter) else {
+                continue;
+            };
+            if w.new.is_empty() {
+                continue;
+            }
+            let Some(calendar) = self.catalogue.calendar(&matter.calendar).await? else {
+                for &i in &w.new {
+                    verdicts[i] = Some(rejected(
+                        tonic::Code::FailedPrecondition,
+                        "",
+                        format!(
+                            "matter {} counts on calendar {:?}, which is not loaded",
+                            matter.code,
+                            matter.calendar.as_str()
+                        ),
+                    ));
+                }
+                continue;
+            };
+            let clocks = clocks(case, matter, &calendar);
+            let due = due_instants(&clocks, &calendar);
+            let case_no = case.case_no.to_string();
+            let mut records = Vec::with_capacity(w.new.len());
+            for &i in &w.new {
+                let r = record(i);
+                records.push(NewRecord {
+                    event_id: r.event_id.to_string(),
+                    case_no: case_no.clone(),
+                    occurred_at: r.occurred_at,
+                    source: r.source.clone(),
+                    kind: r.kind().as_str().to_owned(),
+                    body: serde_json::to_value(&r.body)
+                        .map_err(|e| ApiError::Internal(format!("record body: {e}")))?,
+                });
+            }
+            writes.push(CaseWrite {
+                case: case_row(case, &clocks, &due, now),
+                expected_version: w.row.as_ref().map(|r| r.version),
+                records,
+                due: due
+                    .into_iter()
+                    .map(|d| DueInstant {
+                        case_no: case_no.clone(),
+                        clock: d.clock,
+                        due_at: d.due_at,
+                    })
+                    .collect(),
+            });
+        }
+
+        if !writes.is_empty() {
+            let stored = store.commit(&writes, now).await?;
+            let stored: HashMap<&str, &StoredRecord> =
+                stored.iter().map(|s| (s.event_id.as_str(), s)).collect();
+            for w in work.values() {
+                for &i in &w.new {
+                    if verdicts[i].is_some() {
+                        continue;
+                    }
+                    let Some(s) = stored.get(record(i).event_id.as_str()) else {
+                        return Err(ApiError::Internal(format!(
+                            "the store did not return stored record {}",
+                            record(i).event_id
+                        )));
+                    };
+                    verdicts[i] = Some(Verdict::Stored(Accepted {
+                        sequence: s.seq as u64,
+                        case_state: state_after[&i],
+                        received_at: s.received_at,
+                    }));
+                }
+            }
+        }
+
+        for (i, j) in copies {
+            let original = verdicts[j].clone();
+            verdicts[i] = Some(match original {
+                Some(Verdict::Stored(a) | Verdict::Duplicate(a)) => {
+                    let (copy, first) = (record(i), record(j));
+                    if copy == first {
+                        Verdict::Duplicate(a)
+                    } else {
+                        different_content(copy)
+                    }
+                }
+                Some(rejection) => rejection,
+                None => unreachable!("every planned record has a verdict"),
+            });
+        }
+        Ok(verdicts
+            .into_iter()
+            .map(|v| v.expect("every record has a verdict"))
+            .collect())
+    }
+
+    /// The answer to a resend of a stored `event_id`: the original outcome when the content is
+    /// the same; ALREADY_EXISTS when it differs (a new fact needs a new id).
+    fn resend(
+        &self,
+        r: &Record,
+        stored: &StoredRecord,
+        w: Option<&Work>,
+    ) -> Result<Verdict, ApiError> {
+        let original = stored_to_domain(stored)?;
+        if &original != r {
+            return Ok(different_content(r));
+        }
+        let Some(w) = w else {
+            return Err(ApiError::Internal(format!(
+                "record {} is stored but its case {} is not",
+                stored.event_id, stored.case_no
+            )));
+        };
+        let index = w
+            .stored
+            .iter()
+            .position(|s| s.event_id == stored.event_id)
+            .unwrap_or(0);
+        // The state as answered the first time: the case replayed up to this record.
+        let state = match &w.matter {
+            Some(m) => {
+                let prefix: Vec<&Record> = w.records[..=index].iter().collect();
+                Case::replay(&prefix, m)
+                    .map(|c| c.state)
+                    .unwrap_or(CaseState::Received)
+            }
+            None => CaseState::Received,
+        };
+        Ok(Verdict::Duplicate(Accepted {
+            sequence: stored.seq as u64,
+            case_state: state,
+            received_at: stored.received_at,
+        }))
+    }
+}
+
+fn different_content(r: &Record) -> Verdict {
+    rejected(
+        tonic::Code::AlreadyExists,
+        "event_id",
+        format!(
+            "event_id: {:?} is already stored with different content; a resend must be \
+             identical, and a new fact needs a new event_id",
+            r.event_id.as_str()
+        ),
+    )
+}

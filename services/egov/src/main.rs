@@ -1,0 +1,2 @@
+//! egov command line
+fn main() {}
