@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::CalendarId;
 use crate::error::FieldError;
-use crate::ids::{DepartmentCode, MatterCode};
+use crate::ids::{DepartmentCode, MatterCode, RegionCode};
 use crate::limit::{Limit, LimitUnit};
 use crate::money::Fen;
 use crate::record::SuspensionKind;
@@ -57,6 +57,8 @@ pub struct Matter {
     pub code: MatterCode,
     pub name: String,
     pub department: DepartmentCode,
+    /// The region whose catalogue lists the matter, when the catalogue says.
+    pub region: Option<RegionCode>,
     pub kind: MatterKind,
     pub statutory_limit: Limit,
     pub promised_limit: Limit,
@@ -174,6 +176,7 @@ mod tests {
             code: MatterCode::parse("M-001").unwrap(),
             name: "Food business licence".into(),
             department: DepartmentCode::parse("market").unwrap(),
+            region: None,
             kind: MatterKind::Promised,
             statutory_limit: Limit {
                 amount: 20,

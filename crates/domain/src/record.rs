@@ -109,7 +109,8 @@ pub enum RecordBody {
     /// 好差评: the applicant's rating.
     Rating {
         level: RatingLevel,
-        channel: String,
+        /// Where the rating was given; None when the sender did not say.
+        channel: Option<Channel>,
         comment: String,
     },
 }
@@ -406,12 +407,7 @@ impl Record {
                 text(e, &p("certificate_no"), certificate_no, true)
             }
             RecordBody::Withdrawal { reason } => text(e, &p("reason"), reason, false),
-            RecordBody::Rating {
-                channel, comment, ..
-            } => {
-                text(e, &p("channel"), channel, false);
-                text(e, &p("comment"), comment, false);
-            }
+            RecordBody::Rating { comment, .. } => text(e, &p("comment"), comment, false),
         }
         errors
     }

@@ -239,30 +239,12 @@ fn channel_to_proto(c: Channel) -> pb::Channel {
     }
 }
 
-/// The domain keeps a rating's channel as text (empty when not given); on the wire it is the
-/// `Channel` enum, spelled by the domain's snake_case names.
-fn rating_channel(value: i32, field: &str) -> Result<String, FieldError> {
+/// A rating's channel is optional: UNSPECIFIED means the sender did not say.
+fn rating_channel(value: i32, field: &str) -> Result<Option<Channel>, FieldError> {
     match pb::Channel::try_from(value) {
-        Ok(pb::Channel::Unspecified) => Ok(String::new()),
-        Ok(_) => channel(value, field).map(|c| channel_name(c).to_owned()),
-        Err(_) => Err(FieldError::new(field, unknown_value(value))),
+        Ok(pb::Channel::Unspecified) => Ok(None),
+        _ => channel(value, field).map(Some),
     }
-}
-
-fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::Window => "window",
-        Channel::Online => "online",
-        Channel::Mail => "mail",
-    }
-}
-
-/// A rating channel the wire cannot name (free text from an older import) becomes UNSPECIFIED.
-fn rating_channel_to_proto(text: &str) -> pb::Channel {
-    [Channel::Window, Channel::Online, Channel::Mail]
-        .into_iter()
-        .find(|c| channel_name(*c) == text)
-        .map_or(pb::Channel::Unspecified, channel_to_proto)
 }
 
 /// UNSPECIFIED means "no kind given": stored and flagged by the rules, not refused.
@@ -471,7 +453,7 @@ fn body_from_proto(body: pb::record::Body, v: &mut Violations) -> RecordBody {
                 RatingLevel::new(r.level.into()).map_err(|e| e.within("rating")),
                 || stand_in(RatingLevel::new(1)),
             ),
-            channel: v.check(rating_channel(r.channel, "rating.channel"), String::new),
+            channel: v.check(rating_channel(r.channel, "rating.channel"), || None),
             comment: r.comment,
         },
     }
@@ -605,7 +587,9 @@ fn body_to_proto(body: &RecordBody) -> pb::record::Body {
             comment,
         } => B::Rating(pb::Rating {
             level: level.get().into(),
-            channel: rating_channel_to_proto(channel).into(),
+            channel: channel
+                .map_or(pb::Channel::Unspecified, channel_to_proto)
+                .into(),
             comment: comment.clone(),
         }),
     }
@@ -743,15 +727,16 @@ impl TryFrom<pb::Matter> for Matter {
             CalendarId::parse(&m.calendar).map_err(|e| FieldError::new("calendar", e.to_string())),
             || stand_in(CalendarId::parse("stand-in")),
         );
-        // The domain's catalogue has no region yet: check it, so that a typo is reported, but it
-        // is not kept.
-        if !m.region.is_empty() {
-            v.check(RegionCode::parse(m.region).map(drop), || ());
-        }
+        let region = if m.region.is_empty() {
+            None
+        } else {
+            v.check(RegionCode::parse(m.region).map(Some), || None)
+        };
         let matter = Matter {
             code,
             name: m.name,
             department,
+            region,
             kind,
             statutory_limit,
             promised_limit,
@@ -809,7 +794,11 @@ impl From<&Matter> for pb::Matter {
                 .map(|k| suspension_kind_to_proto(Some(*k)).into())
                 .collect(),
             calendar: m.calendar.as_str().to_owned(),
-            region: String::new(),
+            region: m
+                .region
+                .as_ref()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
         }
     }
 }

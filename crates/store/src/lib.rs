@@ -1,1 +1,57 @@
-//! egov-store
+//! egov-store: the comprehensive database (DESIGN §5), the only crate that knows SQL. One API,
+//! [`Store`], over PostgreSQL (production) and a SQLite file in WAL mode (the embedded
+//! default), each backend with its own migrations (`migrations/postgres`,
+//! `migrations/sqlite`). It stores rows whose semantic content is the services' JSON and does
+//! not depend on the domain crate.
+//!
+//! Map of the modules:
+//! - [`store`]: [`Store`] itself: connecting and migrating, and every query, written once for
+//!   both backends.
+//! - `dialect`: the crate-private trait for what differs per backend, implemented in `pg`
+//!   (`UNNEST` batches, LISTEN/NOTIFY, commit-ordered streams by transaction id) and
+//!   `sqlite` (`BEGIN IMMEDIATE`, chunked multi-row `VALUES`).
+//! - [`model`]: the rows read and written (cases, records, matters, calendars, due instants,
+//!   warnings, filters, pages).
+//! - [`position`]: [`LogPosition`] and [`WarningPosition`], the resumable positions of the two
+//!   streams, and page tokens.
+//! - [`chain`]: the hash chain over each case's records and its verification.
+//! - [`notify`]: [`Notifications`], the wake-up on commit.
+//! - `rows`: raw rows as the databases return them, and write-side normalisation
+//!   (microsecond timestamps, compact JSON text).
+//! - [`error`]: [`StoreError`], one variant per cause, and the classification of sqlx errors.
+//! - [`testing`]: fresh databases for tests of this and other crates.
+//!
+//! Architecture invariants (DESIGN §7), each tested against both backends in
+//! `tests/storage.rs`:
+//! - a record is stored once: a known `event_id` makes a commit fail with nothing written;
+//! - the log is append-only (triggers refuse UPDATE and DELETE) and hash-chained per case, so
+//!   tampering past the triggers is found by [`Store::verify_chain`];
+//! - [`Store::read_log`] and [`Store::read_warnings`] never skip a row, even when
+//!   transactions commit out of sequence order;
+//! - one warning per (case, rule, level), however often it is raised.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod chain;
+mod dialect;
+pub mod error;
+pub mod model;
+pub mod notify;
+mod pg;
+pub mod position;
+mod rows;
+mod sqlite;
+pub mod store;
+pub mod testing;
+
+pub use chain::{ChainBreak, ChainBreakKind, ChainReport};
+pub use error::{Result, StoreError};
+pub use model::{
+    Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
+    Firing, LogEntry, MatterRow, NewRecord, NewWarning, Page, StoredRecord, UpsertOutcome,
+    WarningFilter, WarningRow,
+};
+pub use notify::Notifications;
+pub use position::{LogPosition, ParsePositionError, WarningPosition};
+pub use store::{Store, StoreOptions};

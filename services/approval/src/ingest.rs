@@ -13,13 +13,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use egov_clock::SharedClock;
 use egov_domain::case::{Case, CaseState, TransitionError, admit};
 use egov_domain::clock::{clocks, due_instants};
 use egov_domain::ids::{CaseNo, EventId};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
 use egov_proto::approval::v1 as pb;
+use egov_runtime::clock::SharedClock;
 use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, StoreError, StoredRecord};
 
 use crate::catalogue::Catalogue;
@@ -327,7 +327,7 @@ impl Ingestor {
                 });
             }
             writes.push(CaseWrite {
-                case: case_row(case, &clocks, &due, now),
+                case: case_row(case, &clocks, now),
                 expected_version: w.row.as_ref().map(|r| r.version),
                 records,
                 due: due

@@ -15,4 +15,10 @@
 pub mod catalogue;
 pub mod error;
 pub mod ingest;
+pub mod server;
+pub mod service;
 pub mod view;
+
+pub use server::{ApprovalServer, BuildError, grpc_service};
+pub use service::Approval;
+pub mod testing;

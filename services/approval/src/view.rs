@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use egov_domain::case::{Case, CaseState};
-use egov_domain::clock::{Clock, ClockStatus, ClockView, DueInstant};
+use egov_domain::clock::{Clock, ClockStatus, ClockView};
 use egov_proto::approval::v1 as pb;
 use egov_proto::convert::clock_to_proto;
 use egov_store::{CaseRow, StoredRecord};
 use pbjson_types::Timestamp;
 
 /// The stored projection of a case; `version` is set by the store.
-pub fn case_row(case: &Case, clocks: &[Clock], due: &[DueInstant], now: DateTime<Utc>) -> CaseRow {
+pub fn case_row(case: &Case, clocks: &[Clock], now: DateTime<Utc>) -> CaseRow {
     let views: Vec<ClockView> = clocks.iter().map(ClockView::from).collect();
     CaseRow {
         case_no: case.case_no.to_string(),
@@ -22,7 +22,11 @@ pub fn case_row(case: &Case, clocks: &[Clock], due: &[DueInstant], now: DateTime
         opened_at: case.received_at,
         updated_at: now,
         version: 0,
-        next_due_at: due.iter().map(|d| d.due_at).min(),
+        next_due_at: clocks
+            .iter()
+            .filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Paused))
+            .map(|c| c.deadline.due_at)
+            .min(),
         overdue: clocks.iter().any(|c| c.is_overdue(now)),
         provisional: clocks.iter().any(|c| c.deadline.provisional),
         view: serde_json::json!({ "clocks": views }),
@@ -154,9 +158,4 @@ pub fn stored_record_to_proto(
         prev_hash: stored.prev_hash.clone(),
         record: Some(record.into()),
     }
-}
-
-/// Whether a clock status counts as still running for the overdue filter.
-pub fn is_open(status: ClockStatus) -> bool {
-    matches!(status, ClockStatus::Running | ClockStatus::Paused)
 }

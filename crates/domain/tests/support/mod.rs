@@ -26,6 +26,7 @@ pub fn matter(kind: MatterKind, promised: u32, statutory: u32) -> Matter {
         code: MatterCode::parse("M-001").unwrap(),
         name: "Food business licence".into(),
         department: DepartmentCode::parse("market").unwrap(),
+        region: None,
         kind,
         statutory_limit: Limit {
             amount: statutory,
@@ -123,7 +124,7 @@ pub fn body(kind: &str, when: DateTime<Utc>) -> RecordBody {
         },
         "rating" => RecordBody::Rating {
             level: RatingLevel::new(1).unwrap(),
-            channel: "online".into(),
+            channel: Some(Channel::Online),
             comment: String::new(),
         },
         other => panic!("unknown record kind {other}"),

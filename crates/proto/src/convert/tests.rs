@@ -102,7 +102,7 @@ fn every_kind() -> Vec<Record> {
         },
         RecordBody::Rating {
             level: RatingLevel::new(4).unwrap(),
-            channel: "window".into(),
+            channel: Some(Channel::Window),
             comment: "slow".into(),
         },
     ];
@@ -118,6 +118,7 @@ fn matter() -> Matter {
         code: MatterCode::parse("M-001").unwrap(),
         name: "食品经营许可".into(),
         department: DepartmentCode::parse("market").unwrap(),
+        region: Some(RegionCode::parse("330106").unwrap()),
         kind: MatterKind::Promised,
         statutory_limit: Limit::working_days(20),
         promised_limit: Limit::working_days(10),
@@ -267,7 +268,7 @@ fn sample_lines_of_every_kind_decode_to_the_domain() {
         records[15].body,
         RecordBody::Rating {
             level: RatingLevel::new(1).unwrap(),
-            channel: "online".into(),
+            channel: Some(Channel::Online),
             comment: "fast".into(),
         }
     );
@@ -484,12 +485,12 @@ fn one_violation_reads_as_a_sentence() {
 }
 
 #[test]
-fn a_rating_channel_the_wire_cannot_name_becomes_unspecified() {
+fn a_rating_without_a_channel_stays_without_one() {
     let r = record(
         0,
         RecordBody::Rating {
             level: RatingLevel::new(2).unwrap(),
-            channel: "sms".into(),
+            channel: None,
             comment: String::new(),
         },
     );
@@ -498,6 +499,7 @@ fn a_rating_channel_the_wire_cannot_name_becomes_unspecified() {
         panic!()
     };
     assert_eq!(rating.channel(), pb::Channel::Unspecified);
+    assert_eq!(Record::try_from(wire), Ok(r));
 }
 
 #[test]

@@ -2,8 +2,6 @@
 //! given instant. Production uses [`SystemClock`]; tests drive a [`ManualClock`] and never
 //! sleep on the wall clock; the demo runs a [`ScaledClock`] (an hour a second).
 
-#![forbid(unsafe_code)]
-
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

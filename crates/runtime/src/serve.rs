@@ -1,0 +1,62 @@
+//! Binding and serving a gRPC router: `bind()` takes the port (0 in tests) and exposes the
+//! address before anything is served; `serve()` runs until the shutdown signal, then stops
+//! accepting, lets in-flight calls finish within a grace period, and returns.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::Router;
+
+use crate::shutdown::Shutdown;
+
+/// How long in-flight calls get to finish after shutdown is triggered.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// A bound listener, not yet serving.
+#[derive(Debug)]
+pub struct Bound {
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+/// Binds `addr`; with port 0 the system picks a free port, which [`Bound::local_addr`] tells.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    Ok(Bound { listener, addr })
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `router` until `shutdown` fires, then drains for at most `grace`.
+    pub async fn serve(
+        self,
+        router: Router,
+        shutdown: Shutdown,
+        grace: Duration,
+    ) -> Result<(), tonic::transport::Error> {
+        let addr = self.addr;
+        let incoming = TcpListenerStream::new(self.listener);
+        let mut stop = shutdown.clone();
+        let serving =
+            router.serve_with_incoming_shutdown(incoming, async move { stop.wait().await });
+        tokio::pin!(serving);
+        let mut stop = shutdown;
+        tokio::select! {
+            result = &mut serving => return result,
+            () = stop.wait() => {}
+        }
+        match tokio::time::timeout(grace, serving).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(%addr, ?grace, "calls still running after the grace period; closing");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The rows the store reads and writes: plain data, no SQL. Semantic content (a matter's
+//! definition, a record's body, a case's view, a warning's detail) is JSON produced by the
+//! services; the store keeps it verbatim and never interprets it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::position::{LogPosition, WarningPosition};
+
+/// Which database a [`crate::Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Backend {
+    /// PostgreSQL: the production database, shared by both platforms.
+    Postgres,
+    /// A SQLite file in WAL mode: the embedded default, no server needed.
+    Sqlite,
+}
+
+/// A jurisdiction's working-day calendar: the exceptions to "Monday-Friday are working days"
+/// for the years it knows (DESIGN §2, ALL Art. 82).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarRow {
+    /// The calendar's id, referenced by matters ("cn", "cn-330100", ...).
+    pub id: String,
+    /// The jurisdiction's offset from UTC (Asia/Shanghai: 28 800), for "24:00 local time".
+    pub utc_offset_seconds: i32,
+    /// First year the calendar knows; deadlines before it are provisional.
+    pub first_year: i32,
+    /// Last year the calendar knows; deadlines after it are provisional.
+    pub last_year: i32,
+    /// The exception days, in date order when read back.
+    pub days: Vec<CalendarDayRow>,
+}
+
+/// One exception day of a calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDayRow {
+    /// The day.
+    pub date: NaiveDate,
+    /// "holiday" (a weekday off) or "workday" (an adjusted working weekend day); the domain
+    /// owns the vocabulary.
+    pub kind: String,
+    /// The holiday's name, for explanations ("Spring Festival").
+    pub name: String,
+}
+
+/// One matter of the catalogue (DESIGN §6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatterRow {
+    /// The matter code (事项编码), unique.
+    pub matter_code: String,
+    /// Its name, for listings.
+    pub name: String,
+    /// The responsible department, for filtering.
+    pub department: String,
+    /// immediate, promised, joint or reported.
+    pub kind: String,
+    /// The full matter as the services' JSON (limits, fee items, calendar id ...).
+    pub definition: serde_json::Value,
+    /// When this version of the matter was loaded; kept when an upsert changes nothing.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an upsert did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UpsertOutcome {
+    /// The row did not exist.
+    Created,
+    /// The row existed with different content and was replaced.
+    Updated,
+    /// The row existed with the same content (`updated_at` aside) and was left alone.
+    Unchanged,
+}
+
+/// The current state of one case, as the approval platform computed it from its records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    /// The case number (办件编号), unique.
+    pub case_no: String,
+    /// The matter the case is an instance of.
+    pub matter_code: String,
+    /// The handling department, for filtering and scores.
+    pub department: String,
+    /// The region code (行政区划); hierarchical, so a prefix selects a whole area.
+    pub region: String,
+    /// The state machine's state, in the domain's vocabulary.
+    pub state: String,
+    /// When the application was received.
+    pub opened_at: DateTime<Utc>,
+    /// `occurred_at` of the latest record applied.
+    pub updated_at: DateTime<Utc>,
+    /// Number of records stored for the case. Set by the store on commit (the expected version
+    /// plus the number of records written); the optimistic concurrency token.
+    pub version: i64,
+    /// The earliest deadline of the case's open (running or paused) clocks, if any: a
+    /// deadline, not a reminder. Past it, the case is overdue.
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// Whether a clock stopped after its deadline, or had passed it when the case was last
+    /// written. Together with `next_due_at` it answers "overdue now".
+    pub overdue: bool,
+    /// Whether a deadline lies beyond the calendar's known range (DESIGN §2).
+    pub provisional: bool,
+    /// The services' JSON view of the case (clocks, explanations ...).
+    pub view: serde_json::Value,
+}
+
+/// A case with its whole record log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSnapshot {
+    /// The case row.
+    pub case: CaseRow,
+    /// Its records in log order (the order they were committed, which the hash chain follows).
+    pub records: Vec<StoredRecord>,
+}
+
+/// A record to append (DESIGN §6 envelope; the oneof payload is `kind` + `body`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRecord {
+    /// Sender-chosen id, unique over all records: the idempotency key.
+    pub event_id: String,
+    /// The case it belongs to; must equal the case it is written with.
+    pub case_no: String,
+    /// When it happened, per the sender.
+    pub occurred_at: DateTime<Utc>,
+    /// The sending system.
+    pub source: String,
+    /// The record type ("application", "acceptance" ...).
+    pub kind: String,
+    /// The record's payload as the services' JSON.
+    pub body: serde_json::Value,
+}
+
+/// A record as stored in the append-only, hash-chained log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    /// Its place in the log, assigned by the database; increases in commit order per case.
+    pub seq: i64,
+    /// See [`NewRecord::event_id`].
+    pub event_id: String,
+    /// See [`NewRecord::case_no`].
+    pub case_no: String,
+    /// See [`NewRecord::occurred_at`] (microsecond precision).
+    pub occurred_at: DateTime<Utc>,
+    /// When the store committed it (microsecond precision).
+    pub received_at: DateTime<Utc>,
+    /// See [`NewRecord::source`].
+    pub source: String,
+    /// See [`NewRecord::kind`].
+    pub kind: String,
+    /// See [`NewRecord::body`].
+    pub body: serde_json::Value,
+    /// Hex SHA-256 of the case's previous record; empty for the first record of a case.
+    pub prev_hash: String,
+    /// Hex SHA-256 of this record, see [`crate::chain::record_hash`].
+    pub hash: String,
+}
+
+/// One case's part of a [`crate::Store::commit`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseWrite {
+    /// The case's new state; `version` is ignored and set by the store.
+    pub case: CaseRow,
+    /// The version the caller read; `None` when the case must not exist yet.
+    pub expected_version: Option<i64>,
+    /// Records to append, in order; each must carry `case.case_no`.
+    pub records: Vec<NewRecord>,
+    /// Replaces ALL due instants of the case (an empty list removes them).
+    pub due: Vec<DueInstant>,
+}
+
+/// An instant at which a clock of a case needs attention; the supervision platform sleeps
+/// until the earliest one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DueInstant {
+    /// The case.
+    pub case_no: String,
+    /// Which clock: "promised", "statutory", "acceptance", "certificate",
+    /// "approaching:promised" ...; unique per case.
+    pub clock: String,
+    /// When it is due (microsecond precision).
+    pub due_at: DateTime<Utc>,
+}
+
+/// A due instant that came, with the warning it raises.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Firing {
+    /// The instant, exactly as read: it fires only if still stored with this `due_at`.
+    pub due: DueInstant,
+    /// What it raises; None when the rules raise nothing for it.
+    pub warning: Option<NewWarning>,
+}
+
+/// A warning to raise; one per (case, rule, level) ever.
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewWarning {
+    /// The case.
+    pub case_no: String,
+    /// The supervision rule (DESIGN §3) that fired.
+    pub rule: String,
+    /// reminder, yellow card or red card, in the domain's vocabulary.
+    pub level: String,
+    /// Copied from the case so warnings filter without a join.
+    pub department: String,
+    /// Copied from the case so warnings filter without a join.
+    pub region: String,
+    /// Copied from the case.
+    pub matter_code: String,
+    /// The deadline that was missed or approaches, if the rule is about one.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the rule fired.
+    pub raised_at: DateTime<Utc>,
+    /// The services' JSON explanation.
+    pub detail: serde_json::Value,
+}
+
+/// A stored warning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarningRow {
+    /// Its id, for lookups.
+    pub id: i64,
+    /// Its place in the warning stream, for [`crate::Store::read_warnings`].
+    pub position: WarningPosition,
+    /// See [`NewWarning::case_no`].
+    pub case_no: String,
+    /// See [`NewWarning::rule`].
+    pub rule: String,
+    /// See [`NewWarning::level`].
+    pub level: String,
+    /// See [`NewWarning::department`].
+    pub department: String,
+    /// See [`NewWarning::region`].
+    pub region: String,
+    /// See [`NewWarning::matter_code`].
+    pub matter_code: String,
+    /// See [`NewWarning::due_at`].
+    pub due_at: Option<DateTime<Utc>>,
+    /// See [`NewWarning::raised_at`].
+    pub raised_at: DateTime<Utc>,
+    /// Lifecycle state; "raised" when inserted.
+    pub state: String,
+    /// See [`NewWarning::detail`].
+    pub detail: serde_json::Value,
+}
+
+/// Which cases [`crate::Store::list_cases`] returns; `None` (or empty) fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFilter {
+    /// Exact department.
+    pub department: Option<String>,
+    /// Region code prefix: "3301" matches "330106".
+    pub region_prefix: Option<String>,
+    /// Any of these states.
+    pub states: Vec<String>,
+    /// Exact matter code.
+    pub matter_code: Option<String>,
+    /// Only overdue (`Some(true)`) or only not overdue (`Some(false)`) cases, judged at
+    /// `now`: a case is overdue when a clock stopped late (`CaseRow::overdue`) or its earliest
+    /// open deadline (`CaseRow::next_due_at`) is not after `now`.
+    pub overdue: Option<bool>,
+    /// The instant `overdue` is judged at; without it only `CaseRow::overdue` counts.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// Which warnings a listing or stream returns; `None` fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningFilter {
+    /// Exact department.
+    pub department: Option<String>,
+    /// Region code prefix.
+    pub region_prefix: Option<String>,
+    /// Exact level.
+    pub level: Option<String>,
+    /// Exact rule.
+    pub rule: Option<String>,
+    /// Exact case.
+    pub case_no: Option<String>,
+    /// Exact lifecycle state.
+    pub state: Option<String>,
+}
+
+/// One page of a listing: keyset pagination, so pages stay stable while rows are added.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// Rows per page; 0 means the default (100), more than 1000 is capped at 1000.
+    pub size: u32,
+    /// The `next` token of the previous page; `None` for the first page.
+    pub token: Option<String>,
+}
+
+impl Page {
+    /// Rows per page when none is asked for.
+    pub const DEFAULT_SIZE: u32 = 100;
+    /// The most rows one page returns.
+    pub const MAX_SIZE: u32 = 1000;
+
+    /// The first page with `size` rows.
+    pub fn first(size: u32) -> Self {
+        Page { size, token: None }
+    }
+
+    /// The page after the one that returned `token`.
+    pub fn next(size: u32, token: impl Into<String>) -> Self {
+        Page {
+            size,
+            token: Some(token.into()),
+        }
+    }
+
+    /// The number of rows this page returns at most, after applying default and cap.
+    pub fn effective_size(&self) -> u32 {
+        match self.size {
+            0 => Self::DEFAULT_SIZE,
+            n => n.min(Self::MAX_SIZE),
+        }
+    }
+}
+
+/// A log position paired with the record at it, as returned by [`crate::Store::read_log`].
+pub type LogEntry = (LogPosition, StoredRecord);

@@ -1,0 +1,285 @@
+//! The PostgreSQL half of [`Dialect`]: multi-row writes as `INSERT ... SELECT FROM UNNEST`
+//! over one array per column (one statement, one fixed SQL text, whatever the batch size), key
+//! lists as `= ANY(text[])`, NOTIFY in the writing transaction, and the commit-ordered stream
+//! condition (DESIGN §7).
+//!
+//! Streams never skip a row: a sequence value is taken before commit, so a transaction that
+//! commits late can hold a smaller `seq` than rows already read. Every row therefore stores the
+//! id of its writing transaction (`tx`, from `pg_current_xact_id()`), and a stream returns only
+//! rows with `tx` below the oldest transaction still running (`pg_snapshot_xmin` of the
+//! reading statement's snapshot), in `(tx, seq)` order. Every transaction below that horizon
+//! has finished, so no row can later appear before a position already handed out. The price:
+//! the stream lags behind the oldest open writing transaction of the cluster, so keep writing
+//! transactions short.
+
+use chrono::{DateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgBindIterExt, PgConnection, PgPool, PgTypeInfo};
+use sqlx::{Encode, Pool, Postgres, Row, Transaction, Type};
+
+use crate::dialect::{Arg, CaseIns, Dialect, Keys, MatterIns, RecordIns, Sql, WarningIns};
+use crate::error::Result;
+use crate::model::{CalendarDayRow, DueInstant};
+use crate::rows::{RawWarning, warning_columns};
+
+/// "Written by a transaction older than every transaction still running": the oldest xid
+/// that may still be running, as a bigint like the `tx` columns.
+const VISIBLE: &str = "tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+impl Type<Postgres> for Keys<'_> {
+    fn type_info() -> PgTypeInfo {
+        <Vec<&str> as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <Vec<&str> as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, Postgres> for Keys<'_> {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <&[&str] as Encode<Postgres>>::encode_by_ref(&self.0.as_slice(), buf)
+    }
+}
+
+impl Dialect for Postgres {
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+
+    async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>> {
+        Ok(pool.begin().await?)
+    }
+
+    async fn begin_read(pool: &Pool<Postgres>) -> Result<Transaction<'static, Postgres>> {
+        Ok(pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?)
+    }
+
+    fn one_of(column: &str, param: &str) -> String {
+        format!("{column} = ANY({param})")
+    }
+
+    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
+        sql.push(" AND (tx, ").push(n_col).push(") > (");
+        sql.bind(Arg::I64(tx))
+            .push(", ")
+            .bind(Arg::I64(n))
+            .push(")");
+        sql.push(" AND ").push(VISIBLE);
+    }
+
+    fn stream_order(n_col: &str, descending: bool) -> String {
+        if descending {
+            format!("tx DESC, {n_col} DESC")
+        } else {
+            format!("tx, {n_col}")
+        }
+    }
+
+    fn stream_visible() -> &'static str {
+        VISIBLE
+    }
+
+    async fn insert_days(
+        conn: &mut PgConnection,
+        calendar_id: &str,
+        days: &[CalendarDayRow],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calendar_days (calendar_id, day, kind, name) \
+             SELECT $1, * FROM UNNEST($2::date[], $3::text[], $4::text[])",
+        )
+        .bind(calendar_id)
+        .bind(days.iter().map(|d| d.date).bind_iter())
+        .bind(days.iter().map(|d| d.kind.as_str()).bind_iter())
+        .bind(days.iter().map(|d| d.name.as_str()).bind_iter())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_matters(conn: &mut PgConnection, rows: &[MatterIns<'_>]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO matters (matter_code, name, department, kind, definition, updated_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                                  $6::timestamptz[]) \
+             ON CONFLICT (matter_code) DO UPDATE SET name = excluded.name, \
+                department = excluded.department, kind = excluded.kind, \
+                definition = excluded.definition, updated_at = excluded.updated_at",
+        )
+        .bind(rows.iter().map(|m| m.matter_code).bind_iter())
+        .bind(rows.iter().map(|m| m.name).bind_iter())
+        .bind(rows.iter().map(|m| m.department).bind_iter())
+        .bind(rows.iter().map(|m| m.kind).bind_iter())
+        .bind(rows.iter().map(|m| m.definition.as_str()).bind_iter())
+        .bind(rows.iter().map(|m| m.updated_at).bind_iter())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_cases(conn: &mut PgConnection, rows: &[CaseIns<'_>]) -> Result<Vec<String>> {
+        let inserted = bind_cases(
+            sqlx::query(
+                "INSERT INTO cases (case_no, matter_code, department, region, state, opened_at, \
+                 updated_at, version, next_due_at, overdue, provisional, view, last_hash) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::timestamptz[], \
+                 $10::bool[], $11::bool[], $12::text[], $13::text[]) \
+             ON CONFLICT (case_no) DO NOTHING \
+             RETURNING case_no",
+            ),
+            rows,
+        )
+        .fetch_all(conn)
+        .await?;
+        Ok(inserted
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn update_cases(conn: &mut PgConnection, rows: &[CaseIns<'_>]) -> Result<u64> {
+        let done = bind_cases(
+            sqlx::query(
+                "UPDATE cases AS c SET matter_code = u.matter_code, department = u.department, \
+                 region = u.region, state = u.state, opened_at = u.opened_at, \
+                 updated_at = u.updated_at, version = u.version, next_due_at = u.next_due_at, \
+                 overdue = u.overdue, provisional = u.provisional, view = u.view, \
+                 last_hash = u.last_hash \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::timestamptz[], \
+                 $10::bool[], $11::bool[], $12::text[], $13::text[], $14::bigint[]) \
+               AS u(case_no, matter_code, department, region, state, opened_at, updated_at, \
+                    version, next_due_at, overdue, provisional, view, last_hash, expected) \
+             WHERE c.case_no = u.case_no AND c.version = u.expected",
+            ),
+            rows,
+        )
+        .bind(rows.iter().map(|c| c.expected).bind_iter())
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_records(
+        conn: &mut PgConnection,
+        received_at: DateTime<Utc>,
+        rows: &[RecordIns<'_>],
+    ) -> Result<Vec<(i64, String)>> {
+        // ORDER BY the array position: `seq` must follow the order of the chain.
+        Ok(sqlx::query_as(
+            "INSERT INTO records (event_id, case_no, occurred_at, received_at, source, kind, \
+                 body, prev_hash, hash) \
+             SELECT event_id, case_no, occurred_at, $9, source, kind, body, prev_hash, hash \
+             FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[]) WITH ORDINALITY \
+               AS u(event_id, case_no, occurred_at, source, kind, body, prev_hash, hash, ord) \
+             ORDER BY ord \
+             ON CONFLICT (event_id) DO NOTHING \
+             RETURNING seq, event_id",
+        )
+        .bind(rows.iter().map(|r| r.event_id).bind_iter())
+        .bind(rows.iter().map(|r| r.case_no).bind_iter())
+        .bind(rows.iter().map(|r| r.occurred_at).bind_iter())
+        .bind(rows.iter().map(|r| r.source).bind_iter())
+        .bind(rows.iter().map(|r| r.kind).bind_iter())
+        .bind(rows.iter().map(|r| r.body.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.prev_hash.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.hash.as_str()).bind_iter())
+        .bind(received_at)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    async fn insert_due(conn: &mut PgConnection, rows: &[DueInstant]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO due_instants (case_no, clock, due_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[])",
+        )
+        .bind(rows.iter().map(|d| d.case_no.as_str()).bind_iter())
+        .bind(rows.iter().map(|d| d.clock.as_str()).bind_iter())
+        .bind(rows.iter().map(|d| d.due_at).bind_iter())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_due_exact(
+        conn: &mut PgConnection,
+        rows: &[DueInstant],
+    ) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "DELETE FROM due_instants AS d \
+             USING UNNEST($1::text[], $2::text[], $3::timestamptz[]) AS f(case_no, clock, due_at) \
+             WHERE d.case_no = f.case_no AND d.clock = f.clock AND d.due_at = f.due_at \
+             RETURNING d.case_no, d.clock",
+        )
+        .bind(rows.iter().map(|d| d.case_no.as_str()).bind_iter())
+        .bind(rows.iter().map(|d| d.clock.as_str()).bind_iter())
+        .bind(rows.iter().map(|d| d.due_at).bind_iter())
+        .fetch_all(conn)
+        .await?)
+    }
+
+    async fn insert_warnings(
+        conn: &mut PgConnection,
+        rows: &[WarningIns<'_>],
+    ) -> Result<Vec<RawWarning>> {
+        Ok(sqlx::query_as(concat!(
+            "INSERT INTO warnings (case_no, rule, level, department, region, matter_code, \
+                 due_at, raised_at, detail) \
+             SELECT case_no, rule, level, department, region, matter_code, due_at, raised_at, \
+                 detail \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[]) WITH ORDINALITY \
+               AS u(case_no, rule, level, department, region, matter_code, due_at, raised_at, \
+                    detail, ord) \
+             ORDER BY ord \
+             ON CONFLICT (case_no, rule, level) DO NOTHING \
+             RETURNING ",
+            warning_columns!()
+        ))
+        .bind(rows.iter().map(|w| w.case_no).bind_iter())
+        .bind(rows.iter().map(|w| w.rule).bind_iter())
+        .bind(rows.iter().map(|w| w.level).bind_iter())
+        .bind(rows.iter().map(|w| w.department).bind_iter())
+        .bind(rows.iter().map(|w| w.region).bind_iter())
+        .bind(rows.iter().map(|w| w.matter_code).bind_iter())
+        .bind(rows.iter().map(|w| w.due_at).bind_iter())
+        .bind(rows.iter().map(|w| w.raised_at).bind_iter())
+        .bind(rows.iter().map(|w| w.detail.as_str()).bind_iter())
+        .fetch_all(conn)
+        .await?)
+    }
+
+    async fn notify(conn: &mut PgConnection, channel: &str) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(channel)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Binds the 13 case columns as arrays, in the order of the statements above.
+fn bind_cases<'q>(
+    query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    rows: &[CaseIns<'_>],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(rows.iter().map(|c| c.case_no).bind_iter())
+        .bind(rows.iter().map(|c| c.matter_code).bind_iter())
+        .bind(rows.iter().map(|c| c.department).bind_iter())
+        .bind(rows.iter().map(|c| c.region).bind_iter())
+        .bind(rows.iter().map(|c| c.state).bind_iter())
+        .bind(rows.iter().map(|c| c.opened_at).bind_iter())
+        .bind(rows.iter().map(|c| c.updated_at).bind_iter())
+        .bind(rows.iter().map(|c| c.version).bind_iter())
+        .bind(rows.iter().map(|c| c.next_due_at).bind_iter())
+        .bind(rows.iter().map(|c| c.overdue).bind_iter())
+        .bind(rows.iter().map(|c| c.provisional).bind_iter())
+        .bind(rows.iter().map(|c| c.view.as_str()).bind_iter())
+        .bind(rows.iter().map(|c| c.last_hash.as_str()).bind_iter())
+}

@@ -1,0 +1,270 @@
+//! Fresh, empty, migrated databases for tests of this crate and of the services: one per test,
+//! so tests run in parallel without sharing state. PostgreSQL databases are created on the
+//! server named by `EGOV_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); SQLite files under the temp directory.
+//! Leftovers of earlier runs older than 15 minutes (and no longer in use) are dropped on first
+//! use in a process, so test databases do not pile up on a shared server.
+//!
+//! `read_log_settled` and `read_warnings_settled` read a stream until the rows a test just
+//! wrote are there: on PostgreSQL the streams hold rows back while any older writing
+//! transaction of the server is open (see `Store::read_log`), and tests of other crates share
+//! the server.
+//!
+//! These functions panic with a clear message instead of returning errors: they are for tests.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+use crate::model::{Backend, LogEntry, WarningFilter, WarningRow};
+use crate::position::{LogPosition, WarningPosition};
+use crate::store::{Store, StoreOptions};
+
+/// The environment variable naming the PostgreSQL server tests create databases on.
+pub const DATABASE_URL_ENV: &str = "EGOV_TEST_DATABASE_URL";
+
+/// The server used when [`DATABASE_URL_ENV`] is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Prefix of every test database and file, so leftovers can be recognised.
+const PREFIX: &str = "egov_t_";
+
+/// Test databases and files older than this are leftovers.
+const STALE_AFTER: Duration = Duration::from_secs(15 * 60);
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+static POSTGRES_SWEPT: AtomicBool = AtomicBool::new(false);
+static SQLITE_SWEPT: AtomicBool = AtomicBool::new(false);
+
+/// Pool settings for test stores: enough for a test that holds a transaction open while it
+/// commits, reads and listens, small enough for many tests in parallel on one server.
+fn options() -> StoreOptions {
+    StoreOptions {
+        max_connections: 6,
+        ..StoreOptions::default()
+    }
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// `egov_t_<pid>_<counter>_<nanos>`: unique across processes and runs.
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{PREFIX}{}_{n}_{}", std::process::id(), now_nanos())
+}
+
+/// Whether a name made by [`unique_name`] is older than [`STALE_AFTER`].
+fn is_stale(name: &str) -> bool {
+    let created = name
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split(['_', '.']).nth(2))
+        .and_then(|nanos| nanos.parse::<u128>().ok());
+    created.is_some_and(|created| now_nanos().saturating_sub(created) > STALE_AFTER.as_nanos())
+}
+
+/// A store on a new, empty, migrated database; the backend is chosen by the caller.
+pub async fn fresh(backend: Backend) -> Store {
+    match backend {
+        Backend::Postgres => fresh_postgres().await,
+        Backend::Sqlite => fresh_sqlite().await,
+    }
+}
+
+/// A store on a new, empty, migrated PostgreSQL database named `egov_t_<pid>_<n>_<nanos>`.
+///
+/// # Panics
+/// When the server is unreachable or refuses to create the database; the message says which
+/// server and how to point the tests elsewhere.
+pub async fn fresh_postgres() -> Store {
+    let url = fresh_postgres_url().await;
+    Store::connect_with(&url, &options())
+        .await
+        .unwrap_or_else(|e| panic!("fresh_postgres: cannot open test database: {e}"))
+}
+
+/// The URL of a new, empty PostgreSQL database (not yet migrated), for tests that connect
+/// themselves.
+///
+/// # Panics
+/// Like [`fresh_postgres`].
+pub async fn fresh_postgres_url() -> String {
+    let server = std::env::var(DATABASE_URL_ENV).unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
+    let mut admin = PgConnection::connect(&server).await.unwrap_or_else(|e| {
+        panic!(
+            "fresh_postgres: cannot connect to the PostgreSQL server for tests at {} ({e}). \
+             Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect <version> main start`) \
+             or set {DATABASE_URL_ENV} to a server where this user may CREATE DATABASE.",
+            redact(&server)
+        )
+    });
+    if !POSTGRES_SWEPT.swap(true, Ordering::Relaxed) {
+        drop_stale_databases(&mut admin).await;
+    }
+    let name = unique_name();
+    admin
+        .execute(AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("fresh_postgres: CREATE DATABASE {name} failed: {e}"));
+    // Closing politely; a failure here does not matter for the test.
+    let _ = admin.close().await;
+    with_database(&server, &name)
+}
+
+/// A store on a new SQLite file `egov_t_<pid>_<n>_<nanos>.db` in the temp directory.
+///
+/// # Panics
+/// When the file cannot be created or migrated.
+pub async fn fresh_sqlite() -> Store {
+    let url = fresh_sqlite_url();
+    Store::connect_with(&url, &options())
+        .await
+        .unwrap_or_else(|e| panic!("fresh_sqlite: cannot open {url}: {e}"))
+}
+
+/// The URL of a new SQLite file (not yet created), for tests that connect themselves.
+pub fn fresh_sqlite_url() -> String {
+    let dir = std::env::temp_dir();
+    if !SQLITE_SWEPT.swap(true, Ordering::Relaxed) {
+        remove_stale_files(&dir);
+    }
+    let path = dir.join(format!("{}.db", unique_name()));
+    format!("sqlite://{}", path.display())
+}
+
+/// How long the `*_settled` helpers wait for rows to become readable.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// [`Store::read_log`] from `after`, repeated until it returns at least `n` entries (or 10 s
+/// pass; then whatever it returns). On PostgreSQL the log holds records back while ANY
+/// writing transaction of the server that may precede them is open, other tests' included,
+/// so a test that has just committed must not expect them on the very next read.
+///
+/// # Panics
+/// When reading fails.
+pub async fn read_log_settled(store: &Store, after: LogPosition, n: usize) -> Vec<LogEntry> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let entries = store
+            .read_log(after, 10_000)
+            .await
+            .unwrap_or_else(|e| panic!("read_log failed: {e}"));
+        if entries.len() >= n || tokio::time::Instant::now() >= deadline {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// [`Store::read_warnings`] like [`read_log_settled`].
+///
+/// # Panics
+/// When reading fails.
+pub async fn read_warnings_settled(
+    store: &Store,
+    after: WarningPosition,
+    filter: &WarningFilter,
+    n: usize,
+) -> Vec<WarningRow> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let rows = store
+            .read_warnings(after, filter, 10_000)
+            .await
+            .unwrap_or_else(|e| panic!("read_warnings failed: {e}"));
+        if rows.len() >= n || tokio::time::Instant::now() >= deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Best effort: drops test databases of earlier runs. One still in use is left alone (DROP
+/// DATABASE refuses while connections are open).
+async fn drop_stale_databases(admin: &mut PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE starts_with(datname::text, 'egov_t_')",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names.iter().filter(|n| is_stale(n)) {
+        let _ = admin
+            .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+            .await;
+    }
+}
+
+/// Best effort: removes test files (and their -wal/-shm) of earlier runs.
+fn remove_stale_files(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_str().is_some_and(is_stale) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// `url` with its database (path) replaced by `database`, query parameters kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority..].find('/') {
+        Some(i) => &base[..authority + i],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// `url` without its password, for messages.
+fn redact(url: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority..];
+    match (rest.find('@'), rest.find(':')) {
+        (Some(at), Some(colon)) if colon < at => {
+            format!("{}{}:***{}", &url[..authority], &rest[..colon], &rest[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_rewritten_and_redacted() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres?sslmode=disable", "x"),
+            "postgres://u@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h:5432/db"), "postgres://u@h:5432/db");
+    }
+
+    #[test]
+    fn names_carry_their_age() {
+        let name = unique_name();
+        assert!(!is_stale(&name));
+        assert!(is_stale("egov_t_1_0_1000"));
+        assert!(is_stale("egov_t_1_0_1000.db-wal"));
+        assert!(!is_stale("egov_t_garbage"));
+        assert!(!is_stale("other_1_0_1000"));
+    }
+}

@@ -1,0 +1,484 @@
+//! The `ApprovalService` RPCs: thin adapters that check the request, call [`crate::ingest`],
+//! the catalogue or the store, and answer in wire types. Errors become statuses in
+//! [`crate::error`] only.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use egov_domain::case::{Case, CaseState};
+use egov_domain::clock::clocks;
+use egov_domain::ids::CaseNo;
+use egov_domain::matter::Matter;
+use egov_proto::approval::v1 as pb;
+use egov_proto::approval::v1::approval_service_server::ApprovalService;
+use egov_runtime::clock::SharedClock;
+use egov_runtime::shutdown::Shutdown;
+use egov_store::{CaseFilter, LogPosition, Page, Store, UpsertOutcome};
+use futures::Stream;
+use tokio::sync::{Notify, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::catalogue::{Catalogue, matter_row};
+use crate::error::ApiError;
+use crate::ingest::{Ingestor, convert, stored_to_domain};
+use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
+
+/// Most items in one batch call; larger batches are refused so one call cannot hold a
+/// transaction open for long.
+pub const MAX_BATCH: usize = 1000;
+/// How many stream messages are gathered into one transaction at most.
+const STREAM_BATCH: usize = 500;
+/// Default and largest page sizes of list calls.
+const DEFAULT_PAGE: u32 = 50;
+/// How often a follower looks for new records when nothing wakes it (SQLite, other processes).
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The approval platform's state shared by all calls.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    ingestor: Ingestor,
+    clock: SharedClock,
+    /// Wakes followers in this process as soon as a batch is committed.
+    committed: Arc<Notify>,
+    shutdown: Shutdown,
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn page(size: i32, token: String) -> Page {
+    Page {
+        size: if size <= 0 { DEFAULT_PAGE } else { size as u32 },
+        token: (!token.is_empty()).then_some(token),
+    }
+}
+
+impl Approval {
+    pub async fn new(
+        store: Store,
+        clock: SharedClock,
+        shutdown: Shutdown,
+    ) -> Result<Self, ApiError> {
+        let catalogue = Catalogue::open(store).await?;
+        Ok(Self {
+            ingestor: Ingestor::new(catalogue, clock.clone()),
+            clock,
+            committed: Arc::new(Notify::new()),
+            shutdown,
+        })
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        self.ingestor.catalogue()
+    }
+
+    fn store(&self) -> &Store {
+        self.catalogue().store()
+    }
+
+    async fn submit(&self, records: Vec<pb::Record>) -> Result<Vec<pb::RecordResult>, ApiError> {
+        let results = self.ingestor.submit(records).await?;
+        if results
+            .iter()
+            .any(|r| r.status == pb::RecordStatus::Stored as i32)
+        {
+            self.committed.notify_waiters();
+        }
+        Ok(results)
+    }
+
+    async fn upsert(&self, matters: Vec<pb::Matter>) -> Result<Vec<pb::MatterResult>, ApiError> {
+        let now = self.clock.now();
+        let mut results = Vec::with_capacity(matters.len());
+        let mut valid: Vec<(usize, Matter)> = Vec::new();
+        for (i, m) in matters.into_iter().enumerate() {
+            let code = m.matter_code.clone();
+            results.push(pb::MatterResult {
+                matter_code: code,
+                status: pb::MatterResultStatus::Unspecified.into(),
+                violations: Vec::new(),
+            });
+            match Matter::try_from(m) {
+                Ok(matter) => {
+                    if self.catalogue().calendar(&matter.calendar).await?.is_none() {
+                        results[i].status = pb::MatterResultStatus::Rejected.into();
+                        results[i].violations.push(pb::FieldViolation {
+                            field: "calendar".into(),
+                            reason: format!(
+                                "calendar {:?} is not loaded (the bundled one is \"cn\")",
+                                matter.calendar.as_str()
+                            ),
+                        });
+                    } else {
+                        valid.push((i, matter));
+                    }
+                }
+                Err(v) => {
+                    results[i].status = pb::MatterResultStatus::Rejected.into();
+                    results[i].violations = v.to_proto();
+                }
+            }
+        }
+        let rows: Vec<_> = valid.iter().map(|(_, m)| matter_row(m, now)).collect();
+        let outcomes = self.store().upsert_matters(&rows).await?;
+        for ((i, _), outcome) in valid.iter().zip(outcomes) {
+            results[*i].status = match outcome {
+                UpsertOutcome::Created => pb::MatterResultStatus::Created,
+                UpsertOutcome::Updated => pb::MatterResultStatus::Updated,
+                UpsertOutcome::Unchanged => pb::MatterResultStatus::Unchanged,
+            }
+            .into();
+        }
+        Ok(results)
+    }
+
+    async fn get_case(&self, case_no: &str, full: bool) -> Result<pb::Case, ApiError> {
+        let case_no = CaseNo::parse(case_no).map_err(|e| ApiError::invalid(e.field, e.reason))?;
+        let Some(snapshot) = self.store().get_case(case_no.as_str()).await? else {
+            return Err(ApiError::NotFound(format!("case {case_no} not found")));
+        };
+        let records = snapshot
+            .records
+            .iter()
+            .map(stored_to_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        let matter = self
+            .catalogue()
+            .matter(&snapshot.case.matter_code)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("matter of case {case_no} is gone")))?;
+        let calendar = self
+            .catalogue()
+            .calendar(&matter.calendar)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("calendar of case {case_no} is gone")))?;
+        // Recomputed from the records, not read from the projection: a deadline is a pure
+        // function of the records, the matter and the calendar.
+        let case = Case::replay(&records.iter().collect::<Vec<_>>(), &matter)
+            .map_err(|(_, e)| ApiError::Internal(format!("case {case_no} does not replay: {e}")))?;
+        let clocks = clocks(&case, &matter, &calendar);
+        let wire_records = if full {
+            snapshot
+                .records
+                .iter()
+                .zip(&records)
+                .map(|(s, r)| stored_record_to_proto(s, r, s.seq as u64, String::new()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(case_to_proto(
+            &case,
+            &clocks,
+            wire_records,
+            self.clock.now(),
+        ))
+    }
+
+    /// Streams stored records after `after`, then (unless `until_caught_up`) every new one.
+    fn follow(
+        &self,
+        after: LogPosition,
+        until_caught_up: bool,
+    ) -> BoxStream<pb::FollowRecordsResponse> {
+        let (tx, rx) = mpsc::channel(256);
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(status) = this.follow_into(after, until_caught_up, &tx).await {
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
+    }
+
+    async fn follow_into(
+        &self,
+        mut after: LogPosition,
+        until_caught_up: bool,
+        tx: &mpsc::Sender<Result<pb::FollowRecordsResponse, Status>>,
+    ) -> Result<(), Status> {
+        let store = self.store();
+        let mut notifications = store.listen_for_records().await.map_err(ApiError::from)?;
+        let mut shutdown = self.shutdown.clone();
+        let head = if until_caught_up {
+            Some(store.log_head().await.map_err(ApiError::from)?)
+        } else {
+            None
+        };
+        loop {
+            let entries = store.read_log(after, 500).await.map_err(ApiError::from)?;
+            let empty = entries.is_empty();
+            for (position, stored) in entries {
+                if head.is_some_and(|h| position > h) {
+                    return Ok(());
+                }
+                let record = stored_to_domain(&stored)?;
+                let msg = pb::FollowRecordsResponse {
+                    record: Some(stored_record_to_proto(
+                        &stored,
+                        &record,
+                        stored.seq as u64,
+                        position.to_string(),
+                    )),
+                };
+                if tx.send(Ok(msg)).await.is_err() {
+                    return Ok(()); // the follower hung up
+                }
+                after = position;
+            }
+            if !empty {
+                continue;
+            }
+            if head.is_some() {
+                return Ok(());
+            }
+            let committed = self.committed.notified();
+            tokio::select! {
+                () = committed => {}
+                () = shutdown.wait() => return Ok(()),
+                () = tx.closed() => return Ok(()),
+                _ = async {
+                    match notifications.as_mut() {
+                        Some(n) => n.recv().await.map(|_| ()),
+                        None => { tokio::time::sleep(POLL_INTERVAL).await; Ok(()) }
+                    }
+                } => {}
+            }
+        }
+    }
+}
+
+fn check_batch(len: usize, field: &str) -> Result<(), ApiError> {
+    if len == 0 {
+        return Err(ApiError::invalid(field, "at least one item is required"));
+    }
+    if len > MAX_BATCH {
+        return Err(ApiError::invalid(
+            field,
+            format!("{len} items; at most {MAX_BATCH} per call (use StreamRecords for more)"),
+        ));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl ApprovalService for Approval {
+    async fn upsert_matters(
+        &self,
+        request: Request<pb::UpsertMattersRequest>,
+    ) -> Result<Response<pb::UpsertMattersResponse>, Status> {
+        let matters = request.into_inner().matters;
+        check_batch(matters.len(), "matters")?;
+        let results = self.upsert(matters).await?;
+        Ok(Response::new(pb::UpsertMattersResponse { results }))
+    }
+
+    async fn get_matter(
+        &self,
+        request: Request<pb::GetMatterRequest>,
+    ) -> Result<Response<pb::GetMatterResponse>, Status> {
+        let code = request.into_inner().matter_code;
+        if code.is_empty() {
+            return Err(ApiError::invalid("matter_code", "is required").into());
+        }
+        let matter = self.catalogue().matter(&code).await?.ok_or_else(|| {
+            ApiError::NotFound(format!("matter {code:?} is not in the catalogue"))
+        })?;
+        Ok(Response::new(pb::GetMatterResponse {
+            matter: Some(matter.as_ref().into()),
+        }))
+    }
+
+    async fn list_matters(
+        &self,
+        request: Request<pb::ListMattersRequest>,
+    ) -> Result<Response<pb::ListMattersResponse>, Status> {
+        let r = request.into_inner();
+        let department = (!r.department.is_empty()).then_some(r.department.as_str());
+        let (rows, next) = self
+            .store()
+            .list_matters(department, page(r.page_size, r.page_token))
+            .await
+            .map_err(ApiError::from)?;
+        let matters = rows
+            .iter()
+            .map(|row| crate::catalogue::matter_from_row(row).map(|m| pb::Matter::from(&m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Response::new(pb::ListMattersResponse {
+            matters,
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn submit_records(
+        &self,
+        request: Request<pb::SubmitRecordsRequest>,
+    ) -> Result<Response<pb::SubmitRecordsResponse>, Status> {
+        let records = request.into_inner().records;
+        check_batch(records.len(), "records")?;
+        let results = self.submit(records).await?;
+        Ok(Response::new(pb::SubmitRecordsResponse { results }))
+    }
+
+    type StreamRecordsStream = BoxStream<pb::StreamRecordsResponse>;
+
+    async fn stream_records(
+        &self,
+        request: Request<tonic::Streaming<pb::StreamRecordsRequest>>,
+    ) -> Result<Response<Self::StreamRecordsStream>, Status> {
+        let mut inbound = request.into_inner();
+        // A reader task feeds a channel, so the batcher can take whatever has arrived without
+        // losing a message to a cancelled read.
+        let (in_tx, mut in_rx) =
+            mpsc::channel::<Result<pb::StreamRecordsRequest, Status>>(STREAM_BATCH * 4);
+        tokio::spawn(async move {
+            loop {
+                match inbound.message().await {
+                    Ok(Some(m)) => {
+                        if in_tx.send(Ok(m)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(status) => {
+                        let _ = in_tx.send(Err(status)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        let (out_tx, out_rx) = mpsc::channel(STREAM_BATCH * 2);
+        let this = self.clone();
+        tokio::spawn(async move {
+            while let Some(first) = in_rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < STREAM_BATCH {
+                    match in_rx.try_recv() {
+                        Ok(m) => batch.push(m),
+                        Err(_) => break,
+                    }
+                }
+                let mut records = Vec::with_capacity(batch.len());
+                let mut failed = None;
+                for m in batch {
+                    match m {
+                        Ok(m) => records.push(m.record.unwrap_or_default()),
+                        Err(status) => {
+                            failed = Some(status);
+                            break;
+                        }
+                    }
+                }
+                if !records.is_empty() {
+                    match this.submit(records).await {
+                        Ok(results) => {
+                            for result in results {
+                                let ack = pb::StreamRecordsResponse {
+                                    result: Some(result),
+                                };
+                                if out_tx.send(Ok(ack)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = out_tx.send(Err(e.into())).await;
+                            return;
+                        }
+                    }
+                }
+                if let Some(status) = failed {
+                    tracing::debug!(%status, "record stream ended by the client's error");
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+    }
+
+    async fn get_case(
+        &self,
+        request: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::GetCaseResponse>, Status> {
+        let r = request.into_inner();
+        let full = r.view() != pb::CaseView::Basic;
+        let case = self.get_case(&r.case_no, full).await?;
+        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
+    }
+
+    async fn list_cases(
+        &self,
+        request: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+        let r = request.into_inner();
+        let states = pb::CaseState::try_from(r.state)
+            .ok()
+            .and_then(wire_state_names)
+            .ok_or_else(|| {
+                ApiError::invalid("state", format!("{} is not a known value", r.state))
+            })?;
+        let nonempty = |s: String| (!s.is_empty()).then_some(s);
+        let filter = CaseFilter {
+            department: nonempty(r.department),
+            region_prefix: nonempty(r.region),
+            states,
+            overdue: r.overdue,
+            matter_code: nonempty(r.matter_code),
+            now: Some(self.clock.now()),
+        };
+        let (rows, next) = self
+            .store()
+            .list_cases(&filter, page(r.page_size, r.page_token))
+            .await
+            .map_err(ApiError::from)?;
+        let now = self.clock.now();
+        Ok(Response::new(pb::ListCasesResponse {
+            cases: rows.iter().map(|row| case_row_to_proto(row, now)).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    type FollowRecordsStream = BoxStream<pb::FollowRecordsResponse>;
+
+    async fn follow_records(
+        &self,
+        request: Request<pb::FollowRecordsRequest>,
+    ) -> Result<Response<Self::FollowRecordsStream>, Status> {
+        let r = request.into_inner();
+        let after = if r.after.is_empty() {
+            LogPosition::START
+        } else {
+            r.after.parse().map_err(|_| {
+                ApiError::invalid("after", "is not a position token this server issued")
+            })?
+        };
+        Ok(Response::new(self.follow(after, r.until_caught_up)))
+    }
+}
+
+/// The domain's names of a wire case state, for the store filter (DECIDED covers both
+/// outcomes); empty for no filter, None for a value no version of the contract knows.
+fn wire_state_names(s: pb::CaseState) -> Option<Vec<String>> {
+    use egov_domain::record::Outcome;
+    let states = match s {
+        pb::CaseState::Unspecified => vec![],
+        pb::CaseState::Received => vec![CaseState::Received],
+        pb::CaseState::AwaitingCorrection => vec![CaseState::AwaitingCorrection],
+        pb::CaseState::Accepted => vec![CaseState::Accepted],
+        pb::CaseState::Suspended => vec![CaseState::Suspended],
+        pb::CaseState::Decided => vec![
+            CaseState::Decided(Outcome::Approved),
+            CaseState::Decided(Outcome::Denied),
+        ],
+        pb::CaseState::Completed => vec![CaseState::Completed],
+        pb::CaseState::Refused => vec![CaseState::Refused],
+        pb::CaseState::Withdrawn => vec![CaseState::Withdrawn],
+    };
+    Some(states.into_iter().map(|s| s.as_str().to_owned()).collect())
+}
+
+/// The per-record conversion, exposed for tools that validate files before sending them.
+pub fn validate_record(record: pb::Record) -> Result<egov_domain::record::Record, pb::RecordError> {
+    convert(record)
+}
