@@ -1,1 +1,1 @@
-//! End-to-end test fixtures.
+//! End-to-end fixtures shared by the tests in `tests/tests/` and the platform benchmark.

@@ -2,6 +2,7 @@
 //! the catalogue or the store, and answer in wire types. Errors become statuses in
 //! [`crate::error`] only.
 
+use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,8 @@ use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
 pub const MAX_BATCH: usize = 1000;
 /// How many stream messages are gathered into one transaction at most.
 const STREAM_BATCH: usize = 500;
+/// How many batches of one stream are stored at once (planned while another commits).
+const STREAM_IN_FLIGHT: usize = 3;
 /// Default and largest page sizes of list calls.
 const DEFAULT_PAGE: u32 = 50;
 /// How often a follower looks for new records when nothing wakes it (SQLite, other processes).
@@ -249,6 +252,139 @@ impl Approval {
     }
 }
 
+/// A batch of a record stream being stored.
+struct InFlight {
+    cases: HashSet<String>,
+    handle: tokio::task::JoinHandle<Result<Vec<pb::RecordResult>, ApiError>>,
+}
+
+type Acks = mpsc::Sender<Result<pb::StreamRecordsResponse, Status>>;
+
+impl Approval {
+    /// Stores a record stream batch by batch, with up to [`STREAM_IN_FLIGHT`] batches in
+    /// flight: the next batch is planned while the previous one commits. A batch that shares a
+    /// case with one in flight waits for it, so a case's records are admitted in the order
+    /// they were sent; acknowledgements leave in that order too.
+    async fn pipeline(
+        self,
+        mut inbound: mpsc::Receiver<Result<pb::StreamRecordsRequest, Status>>,
+        acks: Acks,
+    ) {
+        let mut queue: VecDeque<InFlight> = VecDeque::new();
+        // A message taken from the channel that belongs to the next batch.
+        let mut carry: Option<Result<pb::StreamRecordsRequest, Status>> = None;
+        loop {
+            let first = match carry.take() {
+                Some(m) => Some(m),
+                None => tokio::select! {
+                    biased;
+                    done = async { (&mut queue.front_mut().expect("guarded").handle).await },
+                        if !queue.is_empty() =>
+                    {
+                        queue.pop_front();
+                        if !send_acks(done, &acks).await {
+                            return;
+                        }
+                        continue;
+                    }
+                    m = inbound.recv() => m,
+                },
+            };
+            let Some(first) = first else { break };
+            let mut batch = vec![first];
+            // Take what has arrived, up to a full batch; past that, finish the run of the last
+            // case, so that consecutive batches of a stream sent case by case share no case
+            // and can be stored concurrently.
+            while let Ok(m) = inbound.try_recv() {
+                if batch.len() >= STREAM_BATCH && case_of(&m) != batch.last().and_then(case_of) {
+                    carry = Some(m);
+                    break;
+                }
+                batch.push(m);
+                if batch.len() >= 2 * STREAM_BATCH {
+                    break;
+                }
+            }
+            let mut records = Vec::with_capacity(batch.len());
+            let mut failed = None;
+            for m in batch {
+                match m {
+                    Ok(m) => records.push(m.record.unwrap_or_default()),
+                    Err(status) => {
+                        failed = Some(status);
+                        break;
+                    }
+                }
+            }
+            if !records.is_empty() {
+                let cases: HashSet<String> = records.iter().map(|r| r.case_no.clone()).collect();
+                // Wait for every batch up to the last one sharing a case, and keep at most
+                // STREAM_IN_FLIGHT running.
+                let wait_for = queue
+                    .iter()
+                    .rposition(|f| !f.cases.is_disjoint(&cases))
+                    .map_or(0, |i| i + 1)
+                    .max((queue.len() + 1).saturating_sub(STREAM_IN_FLIGHT));
+                for _ in 0..wait_for {
+                    let f = queue.pop_front().expect("counted");
+                    if !send_acks(f.handle.await, &acks).await {
+                        return;
+                    }
+                }
+                let this = self.clone();
+                queue.push_back(InFlight {
+                    cases,
+                    handle: tokio::spawn(async move { this.submit(records).await }),
+                });
+            }
+            if let Some(status) = failed {
+                tracing::debug!(%status, "record stream ended by the client's error");
+                break;
+            }
+        }
+        while let Some(f) = queue.pop_front() {
+            if !send_acks(f.handle.await, &acks).await {
+                return;
+            }
+        }
+    }
+}
+
+fn case_of(m: &Result<pb::StreamRecordsRequest, Status>) -> Option<&str> {
+    m.as_ref()
+        .ok()
+        .and_then(|m| m.record.as_ref())
+        .map(|r| r.case_no.as_str())
+}
+
+/// Sends a batch's acknowledgements; false when the stream is over (client gone or error).
+async fn send_acks(
+    done: Result<Result<Vec<pb::RecordResult>, ApiError>, tokio::task::JoinError>,
+    acks: &Acks,
+) -> bool {
+    let results = match done {
+        Ok(Ok(results)) => results,
+        Ok(Err(e)) => {
+            let _ = acks.send(Err(e.into())).await;
+            return false;
+        }
+        Err(join) => {
+            tracing::error!(error = %join, "a record batch task failed");
+            let _ = acks.send(Err(Status::internal("internal error"))).await;
+            return false;
+        }
+    };
+    for result in results {
+        let ack = pb::StreamRecordsResponse {
+            result: Some(result),
+        };
+        if acks.send(Ok(ack)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
 fn check_batch(len: usize, field: &str) -> Result<(), ApiError> {
     if len == 0 {
         return Err(ApiError::invalid(field, "at least one item is required"));
@@ -330,7 +466,7 @@ impl ApprovalService for Approval {
         let mut inbound = request.into_inner();
         // A reader task feeds a channel, so the batcher can take whatever has arrived without
         // losing a message to a cancelled read.
-        let (in_tx, mut in_rx) =
+        let (in_tx, in_rx) =
             mpsc::channel::<Result<pb::StreamRecordsRequest, Status>>(STREAM_BATCH * 4);
         tokio::spawn(async move {
             loop {
@@ -350,50 +486,7 @@ impl ApprovalService for Approval {
         });
         let (out_tx, out_rx) = mpsc::channel(STREAM_BATCH * 2);
         let this = self.clone();
-        tokio::spawn(async move {
-            while let Some(first) = in_rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < STREAM_BATCH {
-                    match in_rx.try_recv() {
-                        Ok(m) => batch.push(m),
-                        Err(_) => break,
-                    }
-                }
-                let mut records = Vec::with_capacity(batch.len());
-                let mut failed = None;
-                for m in batch {
-                    match m {
-                        Ok(m) => records.push(m.record.unwrap_or_default()),
-                        Err(status) => {
-                            failed = Some(status);
-                            break;
-                        }
-                    }
-                }
-                if !records.is_empty() {
-                    match this.submit(records).await {
-                        Ok(results) => {
-                            for result in results {
-                                let ack = pb::StreamRecordsResponse {
-                                    result: Some(result),
-                                };
-                                if out_tx.send(Ok(ack)).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            let _ = out_tx.send(Err(e.into())).await;
-                            return;
-                        }
-                    }
-                }
-                if let Some(status) = failed {
-                    tracing::debug!(%status, "record stream ended by the client's error");
-                    return;
-                }
-            }
-        });
+        tokio::spawn(async move { this.pipeline(in_rx, out_tx).await });
         Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
     }
 
