@@ -140,13 +140,13 @@ pub fn deadline_rule(clock_key: &str) -> Option<(Rule, Level)> {
 
 fn clock_phrase(key: &str) -> String {
     match key {
-        "acceptance" => "acceptance decision".to_owned(),
+        "acceptance" => "acceptance decision deadline".to_owned(),
         "promised" => "promised limit".to_owned(),
         "immediate" => "same-day limit of an immediate item".to_owned(),
         "statutory" => "statutory limit".to_owned(),
-        "certificate" => "certificate issue".to_owned(),
+        "certificate" => "certificate deadline".to_owned(),
         k => match k.strip_prefix("step:") {
-            Some(step) => format!("step {step:?}"),
+            Some(step) => format!("limit of step {step:?}"),
             None => k.to_owned(),
         },
     }

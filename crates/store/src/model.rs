@@ -262,15 +262,15 @@ pub struct CaseFilter {
     pub now: Option<DateTime<Utc>>,
 }
 
-/// Which warnings a listing or stream returns; `None` fields do not filter.
+/// Which warnings a listing or stream returns; `None` (or empty) fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarningFilter {
     /// Exact department.
     pub department: Option<String>,
     /// Region code prefix.
     pub region_prefix: Option<String>,
-    /// Exact level.
-    pub level: Option<String>,
+    /// Any of these levels; empty for every level.
+    pub levels: Vec<String>,
     /// Exact rule.
     pub rule: Option<String>,
     /// Exact case.

@@ -987,7 +987,7 @@ fn paginate<T>(
 fn warning_filter(sql: &mut Sql, filter: &WarningFilter) {
     sql.eq("department", filter.department.as_deref())
         .prefix("region", filter.region_prefix.as_deref())
-        .eq("level", filter.level.as_deref())
+        .any_of("level", &filter.levels)
         .eq("rule", filter.rule.as_deref())
         .eq("case_no", filter.case_no.as_deref())
         .eq("state", filter.state.as_deref());

@@ -932,7 +932,7 @@ async fn warnings_list_and_stream_with_filters_and_pages(store: Store) {
     assert_eq!(seen, ["C-0", "C-1", "C-3", "C-5"]);
 
     let red_3301 = WarningFilter {
-        level: Some("red".into()),
+        levels: vec!["red".into()],
         ..in_3301.clone()
     };
     let (rows, next) = store
@@ -968,6 +968,13 @@ async fn warnings_list_and_stream_with_filters_and_pages(store: Store) {
                 ..WarningFilter::default()
             },
             vec![],
+        ),
+        (
+            WarningFilter {
+                levels: vec!["reminder".into(), "yellow".into()],
+                ..WarningFilter::default()
+            },
+            vec!["C-0", "C-2", "C-3"],
         ),
     ] {
         let (rows, _) = store

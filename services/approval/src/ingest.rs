@@ -128,16 +128,28 @@ struct Work {
     case: Option<Case>,
 }
 
+/// How long after a case's last write a deadline that had already passed when the case was
+/// written is judged. A case pushed late (a re-sync after an outage, a bulk import) arrives in
+/// several batches: judged at once, its acceptance deadline would fire before the acceptance
+/// record, still in flight, arrives and stops the clock. Each new write of the case moves the
+/// instant again, so a case is judged once it has been quiet this long.
+pub const LATE_GRACE: chrono::Duration = chrono::Duration::seconds(3);
+
 /// Plans and writes batches of records.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     catalogue: Catalogue,
     clock: SharedClock,
+    late_grace: chrono::Duration,
 }
 
 impl Ingestor {
     pub fn new(catalogue: Catalogue, clock: SharedClock) -> Self {
-        Self { catalogue, clock }
+        Self {
+            catalogue,
+            clock,
+            late_grace: LATE_GRACE,
+        }
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -335,7 +347,11 @@ impl Ingestor {
                     .map(|d| DueInstant {
                         case_no: case_no.clone(),
                         clock: d.clock,
-                        due_at: d.due_at,
+                        due_at: if d.due_at <= now {
+                            now + self.late_grace
+                        } else {
+                            d.due_at
+                        },
                     })
                     .collect(),
             });

@@ -1,2 +1,55 @@
-//! egov command line
-fn main() {}
+//! egov command line: wires the crates together and does nothing else (STYLE: the binary only
+//! wires). Parses the command line ([`cli`]), sets up logging, runs the command
+//! ([`commands`]) on a Tokio runtime, and turns its outcome into the exit code: 0 success,
+//! 1 failure (or an import with rejected lines), 2 invalid command line or settings.
+//!
+//! Map of the modules:
+//! - [`cli`]: clap types, the help text.
+//! - [`settings`]: validated settings (database URL with its password masked, addresses).
+//! - [`commands`]: one module per command.
+//! - [`client`]: connecting to the platforms, and failed calls as advice.
+//! - [`output`]: tables, local times, warning lines, JSON Lines.
+//! - [`logging`]: `tracing-subscriber` set-up.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod client;
+mod commands;
+mod logging;
+mod output;
+mod settings;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(commands::run(cli.command));
+    // Tasks still running (a client's reconnect loop) must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
+        Ok(code) => code,
+        Err(e) if e.is::<settings::ConfigError>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,45 @@
-//! egov-supervision
+//! The supervision platform (DESIGN §1, §3, §5): follows what the approval platform stores in
+//! the shared database and raises deadline warnings the moment they are due, then serves them
+//! to supervisors over gRPC (`egov.supervision.v1`).
+//!
+//! Map of the modules:
+//! - [`server`]: `build()` (binds) and `run_until_stopped()` (workers, serving, ordered
+//!   shutdown); [`grpc_service`] to put the platform on a shared port.
+//! - [`service`]: [`Supervision`], the state shared by RPCs and workers, and the
+//!   `SupervisionService` RPCs (stream, list, get).
+//! - [`workers`]: starting, keeping alive and observing the two background workers:
+//!   - `scheduler`: the due loop, which sleeps until the next due instant and fires it;
+//!   - `follower`: the log follower (cursor `supervision.log`), which raises warnings for
+//!     clocks that stopped late.
+//! - [`raise`]: from a due instant or a late clock and the case's row to the warning stored.
+//! - [`wire`]: warnings and request filters on the wire.
+//! - `pulse`: one store subscription per channel, shared by the workers and the streams.
+//! - [`error`]: the one mapping from errors to gRPC statuses.
+//! - [`testing`]: the platform on port 0 for tests, and waits that replace sleeping.
+//!
+//! Architecture invariants (DESIGN §7), each tested against both databases in `tests/`:
+//! - one warning per (case, rule, level), however often an instance restarts, however many
+//!   instances run: firing deletes only instants still stored unchanged, and the store
+//!   refuses a second warning of the same key;
+//! - the follower never loses a batch nor does one twice across restarts: its warnings and
+//!   its cursor are written in one transaction;
+//! - time is the injected clock's: the due loop wakes when the clock reaches the next due
+//!   instant or a commit may bring an earlier one, not on a fixed scan (a slow wall-clock poll
+//!   only covers wake-ups that cannot be notified).
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+mod follower;
+mod pulse;
+pub mod raise;
+mod scheduler;
+pub mod server;
+pub mod service;
+pub mod testing;
+pub mod wire;
+pub mod workers;
+
+pub use server::{BuildError, SupervisionServer, grpc_service};
+pub use service::Supervision;
+pub use workers::{SupervisionOptions, WorkerStats, Workers};

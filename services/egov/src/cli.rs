@@ -1,0 +1,343 @@
+//! The command line as clap types: every command and flag with its sentence of help, and the
+//! "Getting started" sequence at the end of `egov --help`. Values that need checking beyond
+//! their type (database URLs, addresses, targets) are kept as text here and validated in
+//! [`crate::settings`], so a bad value fails with one clear line and never echoes a secret.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Shown after the top-level help: the shortest path from nothing to a live warning.
+const GETTING_STARTED: &str = "\
+Getting started (one machine, no database server needed):
+  egov up --with-sample                            # both platforms + the sample city; warnings appear live
+or step by step, in two terminals, from the repository root:
+  egov up                                          # terminal 1: serves 127.0.0.1:50051, SQLite in ./egov-data
+  egov matters import data/sample/matters.jsonl    # terminal 2: the matter catalogue
+  egov import --by-case data/sample/records.jsonl  # the case records (JSON Lines)
+  egov watch                                       # warnings as they are raised
+  egov warnings --level red                        # the red cards
+  egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
+
+Exit codes: 0 success; 1 failure, or an import with rejected lines; 2 invalid command line or
+settings. Logs go to stderr (RUST_LOG overrides the default level, e.g. RUST_LOG=debug).";
+
+/// egov: real-time supervision of government approval cases.
+///
+/// An approval platform takes in case records (application, acceptance, steps, suspensions,
+/// decision, completion ...) and computes every case's legal deadlines; a supervision platform
+/// raises warnings the moment a deadline passes. Both share one database: an SQLite file by
+/// default, PostgreSQL in production.
+#[derive(Debug, Parser)]
+#[command(name = "egov", version, after_long_help = GETTING_STARTED, after_help = GETTING_STARTED)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run both platforms in one process on one port, on an SQLite file by default: the quickest
+    /// way to try egov.
+    Up(UpArgs),
+    /// The approval platform alone (takes in case records), for deployment.
+    #[command(subcommand)]
+    Approval(ServeCommand),
+    /// The supervision platform alone (raises warnings), for deployment.
+    #[command(subcommand)]
+    Supervision(ServeCommand),
+    /// The matter catalogue (事项目录): what can be applied for, with its time limits and fees.
+    #[command(subcommand)]
+    Matters(MattersCommand),
+    /// Stream case records from a JSON Lines file into the approval platform, with a progress
+    /// bar and a per-line report of rejections.
+    Import(ImportArgs),
+    /// Follow warnings live as they are raised (reconnects without missing any).
+    Watch(WatchArgs),
+    /// Show one case: its records and its deadline clocks, each explained.
+    Case(CaseArgs),
+    /// List warnings, most recently raised first.
+    Warnings(WarningsArgs),
+    /// Check that the platforms at --target answer (for scripts and health checks).
+    Status(StatusArgs),
+}
+
+/// Commands of one platform run alone.
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Serve this platform alone on its own port, until Ctrl-C or SIGTERM.
+    Serve(ServerArgs),
+}
+
+/// Where a platform keeps its data and listens; shared by `up` and the `serve` commands.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// The shared database: postgres://USER:PASSWORD@HOST:PORT/DB for production, or
+    /// sqlite://PATH/TO/FILE.db; default: an SQLite file in --data-dir. The password is never
+    /// printed.
+    #[arg(
+        long,
+        env = "EGOV_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// The address and port to serve gRPC on (0.0.0.0:50051 to accept other machines; port 0
+    /// picks a free port).
+    #[arg(
+        long,
+        env = "EGOV_LISTEN",
+        default_value = "127.0.0.1:50051",
+        value_name = "ADDR"
+    )]
+    pub listen: String,
+    /// The directory of the embedded SQLite database (egov.db), created when missing; unused
+    /// with a postgres:// --database-url.
+    #[arg(
+        long,
+        env = "EGOV_DATA_DIR",
+        default_value = "./egov-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// How long to wait for a database connection, at start-up (the database may still be
+    /// starting) and for each call, in seconds.
+    #[arg(
+        long,
+        env = "EGOV_DB_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub db_timeout: u64,
+    /// The most database connections this process opens (PostgreSQL: keep the sum over all
+    /// processes below the server's max_connections).
+    #[arg(
+        long,
+        env = "EGOV_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub db_max_connections: u32,
+    /// How long calls in flight may finish after Ctrl-C or SIGTERM before the server closes
+    /// them, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub grace: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// After starting, import the bundled sample city (8 matters, ~40 cases of Oct-Nov 2026)
+    /// if the catalogue is empty, then print warnings live as they are raised.
+    #[arg(long)]
+    pub with_sample: bool,
+}
+
+/// Where a client command finds the platforms.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The gRPC address of the platform (`egov up` serves both on one port).
+    #[arg(
+        long,
+        env = "EGOV_TARGET",
+        default_value = "http://127.0.0.1:50051",
+        value_name = "URL"
+    )]
+    pub target: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MattersCommand {
+    /// Create or update catalogue entries from a JSON Lines file (one egov.approval.v1.Matter
+    /// per line, canonical protobuf JSON); reports created, updated, unchanged and rejected.
+    Import(MattersImportArgs),
+    /// List the catalogue, ordered by matter code.
+    List(MattersListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MattersImportArgs {
+    /// The JSON Lines file of matters; blank lines and lines starting with '#' are skipped.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MattersListArgs {
+    /// Only matters of this department code.
+    #[arg(long, value_name = "CODE")]
+    pub department: Option<String>,
+    /// Print one JSON object per line (canonical protobuf JSON of the Matter) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The JSON Lines file of records (one egov.approval.v1.Record per line, the same format
+    /// as the gRPC stream); blank lines and lines starting with '#' are skipped.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// For files of past cases: read the whole file and send each case's records together, in
+    /// one transaction, so the supervision platform never judges a case half-imported (and
+    /// raises no warning for a moment that was over long ago). Without it, records are
+    /// streamed in file order, as a live feed would send them.
+    #[arg(long)]
+    pub by_case: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Warning levels, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// 提醒: a notice to the handler.
+    #[value(alias = "r")]
+    Reminder,
+    /// 黄牌: the department must respond.
+    #[value(alias = "yellow-card")]
+    Yellow,
+    /// 红牌: a serious breach.
+    #[value(alias = "red-card")]
+    Red,
+}
+
+/// Supervision rules (DESIGN §3), as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Rule {
+    /// Few working days left to the promised deadline.
+    ApproachingDeadline,
+    /// Not completed at the promised deadline.
+    PromisedLimitPassed,
+    /// Not completed at the statutory deadline.
+    StatutoryLimitPassed,
+    /// No acceptance decision within 5 working days of receipt.
+    AcceptanceOverdue,
+    /// A step exceeded its own limit.
+    StepOverdue,
+    /// A second correction notice on one case.
+    RepeatedCorrection,
+    /// A refusal or denial without reasons.
+    MissingReasons,
+    /// A suspension without kind or reason, over its planned end, or too many.
+    SuspensionAbuse,
+    /// More extension than the law allows, or no approver.
+    ExtensionAbuse,
+    /// A fee not in the catalogue, or above its amount.
+    IrregularFee,
+    /// Records out of order.
+    ProcedureAnomaly,
+    /// No certificate within 10 working days of approval.
+    CertificateOverdue,
+}
+
+/// Filters shared by `watch` and `warnings`.
+#[derive(Debug, Clone, Args)]
+pub struct WarningFilterArgs {
+    /// Only warnings of this department code.
+    #[arg(long, value_name = "CODE")]
+    pub department: Option<String>,
+    /// Only warnings of cases whose region code starts with this prefix (3301: a city and all
+    /// its districts).
+    #[arg(long, value_name = "PREFIX")]
+    pub region: Option<String>,
+    /// Only warnings of this level; repeat the flag for several.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub level: Vec<Level>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub filter: WarningFilterArgs,
+    /// Resume after this position (the `position` of a warning printed earlier with --json);
+    /// without it, the whole warning log is replayed first, then new warnings follow.
+    #[arg(long, value_name = "TOKEN")]
+    pub after: Option<String>,
+    /// Print one JSON object per line (canonical protobuf JSON of the Warning, with its
+    /// position) instead of a readable line.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    /// The case number (办件编号), e.g. HZ-2026-0031.
+    #[arg(value_name = "CASE_NO")]
+    pub case_no: String,
+    /// Print the case as one JSON object (canonical protobuf JSON of the Case) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WarningsArgs {
+    #[command(flatten)]
+    pub filter: WarningFilterArgs,
+    /// Only warnings of this rule; repeat the flag for several.
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub rule: Vec<Rule>,
+    /// Only warnings of this case number.
+    #[arg(long = "case", value_name = "CASE_NO")]
+    pub case_no: Option<String>,
+    /// Print one JSON object per line (canonical protobuf JSON of the Warning) instead of a
+    /// table.
+    #[arg(long)]
+    pub json: bool,
+    /// The most warnings to print.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: u32,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_argument_has_help() {
+        fn check(cmd: &clap::Command, path: &str) {
+            let path = format!("{path} {}", cmd.get_name());
+            assert!(
+                cmd.get_about().is_some() || path == " egov",
+                "{path} has no help"
+            );
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(arg.get_help().is_some(), "{path} --{id} has no help");
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    check(sub, &path);
+                }
+            }
+        }
+        check(&Cli::command(), "");
+    }
+}

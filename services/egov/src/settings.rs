@@ -1,0 +1,325 @@
+//! Typed settings from the command line and its environment fallbacks, validated before any
+//! port is bound or any connection is made (STYLE §6). A bad value is a [`ConfigError`]: one
+//! line naming the flag and what is expected, exit code 2. Database URLs are kept in a
+//! [`DatabaseUrl`] whose `Display` masks the password, so no message or log line can leak it.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{ClientArgs, ServerArgs};
+
+/// An invalid setting; the process exits with code 2.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+/// A checked database URL. `Display` shows it with the password masked; [`DatabaseUrl::expose`]
+/// gives the real text, for the store only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Checks the URL's shape: `postgres://` or `postgresql://` with a host, or `sqlite://`
+    /// with a file path. Whether the server answers is for the store to find out.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let url = url.trim();
+        let shown = mask_password(url);
+        if let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        {
+            let authority = rest.split(['/', '?']).next().unwrap_or_default();
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            // `[::1]:5432` (IPv6 in brackets) or `host:5432`, the port optional in both.
+            let (host, port) = match host_port.strip_prefix('[') {
+                Some(v6) => match v6.split_once(']') {
+                    Some((h, "")) => (h, None),
+                    Some((h, p)) => (h, Some(p.strip_prefix(':').unwrap_or(p))),
+                    None => ("", None),
+                },
+                None => match host_port.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (host_port, None),
+                },
+            };
+            if host.is_empty() {
+                return Err(invalid(format!(
+                    "--database-url {shown}: no host; expected postgres://USER:PASSWORD@HOST:5432/DB"
+                )));
+            }
+            if let Some(port) = port
+                && port.parse::<u16>().is_err()
+            {
+                return Err(invalid(format!(
+                    "--database-url {shown}: port {port:?} is not a number from 0 to 65535"
+                )));
+            }
+            Ok(Self(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            let file = path.split('?').next().unwrap_or_default();
+            if file.is_empty() || file.contains(":memory:") || path.contains("mode=memory") {
+                return Err(invalid(format!(
+                    "--database-url {shown}: name a database file, e.g. sqlite://./egov-data/egov.db"
+                )));
+            }
+            Ok(Self(url.to_owned()))
+        } else {
+            Err(invalid(format!(
+                "--database-url {shown}: expected postgres://USER:PASSWORD@HOST:5432/DB or \
+                 sqlite://PATH/TO/FILE.db"
+            )))
+        }
+    }
+
+    /// The default embedded database: `egov.db` in `dir`.
+    pub fn sqlite_in(dir: &std::path::Path) -> Self {
+        Self(format!("sqlite://{}", dir.join("egov.db").display()))
+    }
+
+    /// The real URL, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_password(&self.0))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// `url` with the password of its user info and any `password=` parameter replaced by `***`.
+pub fn mask_password(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let rest = &base[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = String::from(&base[..scheme_end]);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            match user_info.split_once(':') {
+                Some((user, _password)) => {
+                    out.push_str(user);
+                    out.push_str(":***");
+                }
+                None => out.push_str(user_info),
+            }
+            out.push('@');
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
+    out.push_str(&rest[authority_end..]);
+    if let Some(query) = query {
+        out.push('?');
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// The settings of a server command (`up`, `approval serve`, `supervision serve`).
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub database: DatabaseUrl,
+    pub listen: SocketAddr,
+    /// The directory to create before connecting, for the embedded SQLite default.
+    pub data_dir: Option<PathBuf>,
+    pub grace: Duration,
+    /// Pool settings for the store.
+    pub db_timeout: Duration,
+    pub db_max_connections: u32,
+}
+
+impl ServerSettings {
+    pub fn from_args(args: &ServerArgs) -> Result<Self, ConfigError> {
+        let listen = parse_listen(&args.listen)?;
+        if args.db_max_connections < 2 {
+            // The workers and the calls each hold a connection at times; one would deadlock.
+            return Err(invalid("--db-max-connections: must be at least 2"));
+        }
+        let (database, data_dir) = match &args.database_url {
+            Some(url) if !url.trim().is_empty() => (DatabaseUrl::parse(url)?, None),
+            _ => {
+                if args.data_dir.as_os_str().is_empty() {
+                    return Err(invalid("--data-dir: must name a directory"));
+                }
+                (
+                    DatabaseUrl::sqlite_in(&args.data_dir),
+                    Some(args.data_dir.clone()),
+                )
+            }
+        };
+        Ok(Self {
+            database,
+            listen,
+            data_dir,
+            grace: Duration::from_secs(args.grace),
+            db_timeout: Duration::from_secs(args.db_timeout.max(1)),
+            db_max_connections: args.db_max_connections,
+        })
+    }
+}
+
+/// Parses a listen address such as `127.0.0.1:50051` or `[::]:50051`.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
+    text.trim().parse().map_err(|_| {
+        invalid(format!(
+            "--listen {text:?}: expected an IP address and a port, such as 127.0.0.1:50051 \
+             (this machine only) or 0.0.0.0:50051 (every interface)"
+        ))
+    })
+}
+
+/// A checked client target: an `http://` or `https://` URL with a host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target(String);
+
+impl Target {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let text = text.trim().trim_end_matches('/');
+        let bad = || {
+            invalid(format!(
+                "--target {text:?}: expected the platform's URL, such as http://127.0.0.1:50051"
+            ))
+        };
+        let rest = text
+            .strip_prefix("http://")
+            .or_else(|| text.strip_prefix("https://"))
+            .ok_or_else(bad)?;
+        if rest.is_empty() || rest.contains(['/', ' ', '?', '#']) {
+            return Err(bad());
+        }
+        tonic::transport::Endpoint::from_shared(text.to_owned()).map_err(|_| bad())?;
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn from_args(args: &ClientArgs) -> Result<Self, ConfigError> {
+        Self::parse(&args.target)
+    }
+
+    /// The URL of a server listening on `addr`, for talking to oneself (a wildcard address is
+    /// reached on loopback).
+    pub fn local(addr: SocketAddr) -> Self {
+        let ip = match addr.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+            }
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+            }
+            ip => ip,
+        };
+        Self(format!("http://{}", SocketAddr::new(ip, addr.port())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_password("postgres://egov:s3cr3t@db:5432/egov"),
+            "postgres://egov:***@db:5432/egov"
+        );
+        assert_eq!(
+            mask_password("postgres://egov@db/egov?sslmode=require&password=s3cr3t"),
+            "postgres://egov@db/egov?sslmode=require&password=***"
+        );
+        assert_eq!(
+            mask_password("postgres://a:b:c@d@host/x"),
+            "postgres://a:***@host/x"
+        );
+        assert_eq!(
+            mask_password("sqlite://./egov-data/egov.db"),
+            "sqlite://./egov-data/egov.db"
+        );
+        let url = DatabaseUrl::parse("postgres://egov:s3cr3t@db/egov").unwrap();
+        assert!(!url.to_string().contains("s3cr3t"));
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+        assert!(url.expose().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn database_urls_are_checked_without_echoing_secrets() {
+        for good in [
+            "postgres://egov:pw@localhost:5432/egov",
+            "postgresql://localhost/egov",
+            "postgres://[::1]:5432/egov",
+            "sqlite://./egov-data/egov.db",
+            "sqlite:///var/lib/egov/egov.db",
+        ] {
+            assert!(DatabaseUrl::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "mysql://u:topsecret@h/db",
+            "postgres://u:topsecret@/db",
+            "postgres://u:topsecret@h:port/db",
+            "sqlite://",
+            "sqlite::memory:",
+        ] {
+            let e = DatabaseUrl::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains("topsecret"), "{e}");
+            assert!(e.starts_with("--database-url"), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn listen_addresses_and_targets_are_checked() {
+        assert!(parse_listen("127.0.0.1:0").is_ok());
+        assert!(parse_listen("[::]:50051").is_ok());
+        assert!(parse_listen("localhost").is_err());
+        assert!(parse_listen("127.0.0.1:99999").is_err());
+        assert!(Target::parse("http://127.0.0.1:50051").is_ok());
+        assert!(Target::parse("https://egov.example:443/").is_ok());
+        assert!(Target::parse("127.0.0.1:50051").is_err());
+        assert!(Target::parse("http://").is_err());
+        assert_eq!(
+            Target::local("0.0.0.0:7000".parse().unwrap()).as_str(),
+            "http://127.0.0.1:7000"
+        );
+    }
+}

@@ -1,0 +1,788 @@
+//! The `egov` binary as a person uses it: its help, its settings checks, the import of a
+//! file with bad lines (end to end, against both platforms in-process on port 0 over a fresh
+//! SQLite store), `case`, `warnings` and `watch`, and `egov up` started and stopped with
+//! SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use egov_approval::testing::{TestApproval, fixtures, spawn_approval};
+use egov_proto::approval::v1 as pb;
+use egov_store::{Backend, LogPosition};
+use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision};
+
+/// "Now" for the in-process platforms: the sample's today.
+const NOW: &str = "2026-11-26T06:00:00Z";
+
+fn now() -> DateTime<Utc> {
+    NOW.parse().expect("an instant")
+}
+
+/// The binary, with no setting inherited from the environment of the test run.
+fn egov() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_egov"));
+    for var in [
+        "EGOV_TARGET",
+        "EGOV_DATABASE_URL",
+        "EGOV_LISTEN",
+        "EGOV_DATA_DIR",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Runs the binary to completion off the async runtime (the platforms it talks to run on it).
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || egov().args(&args).output().expect("egov runs"))
+        .await
+        .expect("the command thread")
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A directory under the temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("egov-cli-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Both platforms in-process over one fresh SQLite store and one manual clock, as
+/// `egov approval serve` and `egov supervision serve` would run, each on its own port.
+async fn platforms() -> (TestApproval, TestSupervision) {
+    let mut approval = spawn_approval(Backend::Sqlite, now()).await;
+    approval
+        .client
+        .upsert_matters(pb::UpsertMattersRequest {
+            matters: vec![fixtures::matter("M-FOOD", "market", 10, 20)],
+        })
+        .await
+        .expect("the matter is stored");
+    let supervision = spawn_supervision(approval.store.clone(), approval.clock.clone()).await;
+    (approval, supervision)
+}
+
+fn target(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// The six records of one case handled on time, from application to rating.
+fn good_case(n: usize) -> Vec<pb::Record> {
+    let case = format!("C-{n:03}");
+    let id = |k: usize| format!("e-{n:03}-{k}");
+    vec![
+        fixtures::record(
+            &case,
+            &id(1),
+            "2026-11-02 09:00",
+            fixtures::application("M-FOOD", "market", "330106"),
+        ),
+        fixtures::record(&case, &id(2), "2026-11-02 10:00", fixtures::acceptance()),
+        fixtures::record(&case, &id(3), "2026-11-05 10:00", fixtures::decision(true)),
+        fixtures::record(&case, &id(4), "2026-11-05 11:00", fixtures::completion()),
+        fixtures::record(&case, &id(5), "2026-11-05 11:30", fixtures::certificate()),
+        fixtures::record(&case, &id(6), "2026-11-06 09:00", fixtures::rating(1)),
+    ]
+}
+
+fn line(record: &pb::Record) -> String {
+    egov_proto::json::record_line(record).expect("a JSON line")
+}
+
+/// A file of 200 record lines, 2 of them bad (1%), with blank and comment lines between:
+/// returns its text, the event ids of the good records, and the line numbers of the bad ones.
+fn import_file() -> (String, Vec<String>, [usize; 2]) {
+    let records: Vec<pb::Record> = (1..=33).flat_map(good_case).collect();
+    assert_eq!(records.len(), 198);
+    let mut text = vec![
+        "# 198 good records and 2 bad ones".to_owned(),
+        String::new(),
+    ];
+    let mut bad = [0; 2];
+    for (i, record) in records.iter().enumerate() {
+        if i == 60 {
+            text.push("{\"eventId\": \"bad-json\", \"caseNo\": ".to_owned());
+            bad[0] = text.len();
+        }
+        if i == 150 {
+            // A record without its required `occurred_at`.
+            let mut value: serde_json::Value =
+                serde_json::from_str(&line(&good_case(99)[1])).expect("JSON");
+            value
+                .as_object_mut()
+                .expect("an object")
+                .remove("occurredAt");
+            text.push(value.to_string());
+            bad[1] = text.len();
+            text.push("   ".to_owned());
+            text.push("# a comment between records".to_owned());
+        }
+        text.push(line(record));
+    }
+    let ids = records.iter().map(|r| r.event_id.clone()).collect();
+    (text.join("\n") + "\n", ids, bad)
+}
+
+async fn stored_event_ids(approval: &TestApproval, at_least: usize) -> Vec<String> {
+    let mut ids: Vec<String> =
+        egov_store::testing::read_log_settled(&approval.store, LogPosition::START, at_least)
+            .await
+            .into_iter()
+            .map(|(_, r)| r.event_id)
+            .collect();
+    ids.sort();
+    ids
+}
+
+// --- help and settings ----------------------------------------------------------------------
+
+#[test]
+fn the_help_teaches_every_command() {
+    let out = egov().arg("--help").output().expect("egov runs");
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for expected in [
+        "up",
+        "approval",
+        "supervision",
+        "matters",
+        "import",
+        "watch",
+        "case",
+        "warnings",
+        "status",
+        "Getting started",
+        "egov up --with-sample",
+        "egov matters import data/sample/matters.jsonl",
+        "egov watch",
+    ] {
+        assert!(
+            help.contains(expected),
+            "`egov --help` lacks {expected:?}:\n{help}"
+        );
+    }
+
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["up"],
+            &[
+                "--database-url",
+                "EGOV_DATABASE_URL",
+                "--listen",
+                "EGOV_LISTEN",
+                "--data-dir",
+                "--with-sample",
+                "postgres://",
+                "sqlite://",
+            ],
+        ),
+        (
+            &["approval", "serve"],
+            &["--database-url", "--listen", "--grace"],
+        ),
+        (&["supervision", "serve"], &["--database-url", "--listen"]),
+        (
+            &["matters", "import"],
+            &["JSON Lines", "created", "--target"],
+        ),
+        (
+            &["import"],
+            &["JSON Lines", "--target", "EGOV_TARGET", "--by-case", "'#'"],
+        ),
+        (
+            &["watch"],
+            &[
+                "--department",
+                "--region",
+                "--level",
+                "--after",
+                "--json",
+                "reminder",
+            ],
+        ),
+        (&["case"], &["CASE_NO", "--json", "clocks"]),
+        (
+            &["warnings"],
+            &[
+                "--rule",
+                "--case",
+                "--limit",
+                "--json",
+                "statutory-limit-passed",
+            ],
+        ),
+    ];
+    for (command, expected) in cases {
+        let out = egov()
+            .args(*command)
+            .arg("--help")
+            .output()
+            .expect("egov runs");
+        assert!(out.status.success(), "{command:?} --help fails");
+        let help = stdout(&out);
+        for e in *expected {
+            assert!(
+                help.contains(e),
+                "`egov {command:?} --help` lacks {e:?}:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_settings_fail_with_one_line_and_exit_code_2_without_leaking_secrets() {
+    /// The command, its environment, and the flag the message must name.
+    type Check<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let checks: &[Check] = &[
+        (&["up", "--listen", "nowhere"], &[], "--listen"),
+        (
+            &["up", "--database-url", "mysql://egov:topsecret@db/egov"],
+            &[],
+            "--database-url",
+        ),
+        (
+            &["approval", "serve"],
+            &[("EGOV_DATABASE_URL", "postgres://egov:topsecret@/egov")],
+            "--database-url",
+        ),
+        (
+            &["supervision", "serve"],
+            &[("EGOV_LISTEN", "127.0.0.1:99999")],
+            "--listen",
+        ),
+        (
+            &["warnings", "--target", "127.0.0.1:50051"],
+            &[],
+            "--target",
+        ),
+    ];
+    for (command, env, flag) in checks {
+        let mut cmd = egov();
+        cmd.args(*command);
+        for (k, v) in *env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("egov runs");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{command:?}: {err}");
+        assert!(err.contains(flag), "{command:?}: {err}");
+        assert!(!err.contains("topsecret"), "{command:?} leaks: {err}");
+    }
+}
+
+#[test]
+fn a_client_without_a_platform_says_what_to_do() {
+    // Port 1 is privileged and never an egov platform.
+    let out = egov()
+        .args(["warnings", "--target", "http://127.0.0.1:1"])
+        .output()
+        .expect("egov runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is `egov up` running?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// --- import ---------------------------------------------------------------------------------
+
+async fn check_import(by_case: bool) {
+    let (approval, supervision) = platforms().await;
+    let dir = TempDir::new("import");
+    let (text, good_ids, bad) = import_file();
+    let file = dir.path().join("records.jsonl");
+    std::fs::write(&file, text).expect("the file is written");
+    let mut command = args(&["import", file.to_str().expect("utf-8 path")]);
+    command.extend(["--target".to_owned(), target(approval.addr)]);
+    if by_case {
+        command.push("--by-case".to_owned());
+    }
+
+    let out = run(command.clone()).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("198 stored, 0 duplicates, 2 rejected"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("line {}: not valid JSON", bad[0])),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("line {}: event_id e-099-2: ", bad[1])),
+        "{text}"
+    );
+    assert!(text.contains("occurred_at"), "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("line "))
+            .count(),
+        2,
+        "{text}"
+    );
+
+    let mut expected = good_ids.clone();
+    expected.sort();
+    assert_eq!(stored_event_ids(&approval, 198).await, expected);
+
+    // The same file again stores nothing new: every good line is a duplicate, and the exit
+    // code is 1 only because the two bad lines are still rejected.
+    let out = run(command).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("0 stored, 198 duplicates, 2 rejected"),
+        "{text}"
+    );
+    assert_eq!(stored_event_ids(&approval, 198).await, expected);
+
+    supervision.stop().await;
+    approval.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_streams_the_good_lines_and_names_the_bad_ones() {
+    check_import(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_by_case_gives_the_same_answers() {
+    check_import(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_import_exits_0() {
+    let (approval, supervision) = platforms().await;
+    let dir = TempDir::new("clean");
+    let file = dir.path().join("records.jsonl");
+    let text: Vec<String> = good_case(1).iter().map(line).collect();
+    std::fs::write(&file, text.join("\n")).expect("the file is written");
+    let out = run(args(&[
+        "import",
+        file.to_str().expect("utf-8 path"),
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("6 stored, 0 duplicates, 0 rejected"));
+    supervision.stop().await;
+    approval.stop().await;
+}
+
+// --- case, warnings, watch ------------------------------------------------------------------
+
+/// A case accepted on 2026-11-02 and still open on 2026-11-26: its promised limit (10 working
+/// days, due 11-16) has passed; its statutory one (20, due 11-30) has not.
+async fn push_overdue_case(approval: &mut TestApproval) {
+    let records = vec![
+        fixtures::record(
+            "C-LATE",
+            "late-1",
+            "2026-10-30 09:00",
+            fixtures::application("M-FOOD", "market", "330106"),
+        ),
+        fixtures::record(
+            "C-LATE",
+            "late-2",
+            "2026-11-02 10:00",
+            fixtures::acceptance(),
+        ),
+    ];
+    let results = approval
+        .client
+        .submit_records(pb::SubmitRecordsRequest { records })
+        .await
+        .expect("submitted")
+        .into_inner()
+        .results;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.status == pb::RecordStatus::Stored as i32),
+        "{results:?}"
+    );
+    // Deadlines already past when a case is written are judged once it has been quiet for
+    // the late grace; let that pass.
+    approval
+        .clock
+        .advance(egov_approval::ingest::LATE_GRACE + chrono::Duration::seconds(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_shows_records_and_explained_clocks() {
+    let (mut approval, supervision) = platforms().await;
+    push_overdue_case(&mut approval).await;
+    let case = approval
+        .client
+        .get_case(pb::GetCaseRequest {
+            case_no: "C-LATE".into(),
+            view: pb::CaseView::Full.into(),
+        })
+        .await
+        .expect("the case")
+        .into_inner()
+        .case
+        .expect("a case");
+    let promised = case
+        .clocks
+        .iter()
+        .find(|c| c.kind == pb::DeadlineClockKind::Promised as i32)
+        .expect("a promised clock");
+    assert!(!promised.explanation.is_empty());
+
+    let out = run(args(&[
+        "case",
+        "C-LATE",
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(&promised.explanation), "{text}");
+    assert!(text.contains("acceptance"), "{text}");
+    assert!(text.contains("handler clerk-1"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("promised") && l.contains("overdue")),
+        "{text}"
+    );
+    assert!(text.contains("due 2026-11-16 24:00"), "{text}");
+
+    let out = run(args(&[
+        "case",
+        "C-LATE",
+        "--json",
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(json["caseNo"], "C-LATE");
+
+    let out = run(args(&[
+        "case",
+        "C-NONE",
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("C-NONE"), "{}", stderr(&out));
+
+    supervision.stop().await;
+    approval.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_and_watch_print_one_json_object_per_line() {
+    let (mut approval, mut supervision) = platforms().await;
+    // Wait for the warning itself rather than for the workers: `settled()` returns at once
+    // when the due loop already passed the (unmoving) manual time before the commit.
+    let mut stream = supervision.stream(Default::default()).await;
+    push_overdue_case(&mut approval).await;
+    loop {
+        let w = next_warning(&mut stream).await;
+        if w.rule == egov_proto::supervision::v1::WarningRule::PromisedLimitPassed as i32 {
+            break;
+        }
+    }
+    drop(stream);
+    let raised = supervision.list_all(Default::default()).await;
+    assert!(
+        raised
+            .iter()
+            .any(|w| w.rule == egov_proto::supervision::v1::WarningRule::PromisedLimitPassed as i32),
+        "{raised:?}"
+    );
+
+    let out = run(args(&[
+        "warnings",
+        "--json",
+        "--target",
+        &target(supervision.addr),
+    ]))
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(lines.len(), raised.len(), "{text}");
+    assert!(lines.iter().all(|w| w["caseNo"] == "C-LATE"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|w| w["rule"] == "WARNING_RULE_PROMISED_LIMIT_PASSED"),
+        "{text}"
+    );
+
+    // Filters reach the platform: no red card yet, and --limit caps the list.
+    let out = run(args(&[
+        "warnings",
+        "--level",
+        "red",
+        "--target",
+        &target(supervision.addr),
+    ]))
+    .await;
+    assert!(
+        stdout(&out).contains("No warnings match."),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(args(&[
+        "warnings",
+        "--json",
+        "--limit",
+        "1",
+        "--target",
+        &target(supervision.addr),
+    ]))
+    .await;
+    assert_eq!(stdout(&out).lines().count(), 1);
+
+    // `watch --json` replays the log, then follows it; `--after` resumes past a position.
+    let mut watch =
+        spawn_lines(egov().args(["watch", "--json", "--target", &target(supervision.addr)]));
+    let first: serde_json::Value =
+        serde_json::from_str(&watch.next_line(Duration::from_secs(20))).expect("JSON");
+    watch.stop();
+    assert_eq!(first["caseNo"], "C-LATE");
+    let position = first["position"].as_str().expect("a position").to_owned();
+    let mut resumed = spawn_lines(egov().args([
+        "watch",
+        "--json",
+        "--after",
+        &position,
+        "--target",
+        &target(supervision.addr),
+    ]));
+    if raised.len() > 1 {
+        let next: serde_json::Value =
+            serde_json::from_str(&resumed.next_line(Duration::from_secs(20))).expect("JSON");
+        assert_ne!(next["id"], first["id"]);
+    }
+    resumed.stop();
+
+    supervision.stop().await;
+    approval.stop().await;
+}
+
+// --- egov up --------------------------------------------------------------------------------
+
+/// A child process whose stdout lines arrive on a channel, so a test can wait for one with a
+/// timeout instead of sleeping.
+struct Lines {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+fn spawn_lines(cmd: &mut Command) -> Lines {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("egov starts");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    Lines {
+        child,
+        lines,
+        seen: Vec::new(),
+    }
+}
+
+impl Lines {
+    fn next_line(&mut self, patience: Duration) -> String {
+        match self.lines.recv_timeout(patience) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                line
+            }
+            Err(e) => panic!(
+                "no line within {patience:?} ({e}); so far: {:#?}",
+                self.seen
+            ),
+        }
+    }
+
+    /// The first line containing `text`.
+    fn wait_for(&mut self, text: &str, patience: Duration) -> String {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.next_line(left);
+            if line.contains(text) {
+                return line;
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit code.
+    fn terminate(mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "egov did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in `egov ... listening on http://ADDR`.
+fn listening_address(line: &str) -> String {
+    line.split("listening on ")
+        .nth(1)
+        .expect("an address")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn up_starts_on_a_fresh_data_dir_and_stops_on_sigterm() {
+    let dir = TempDir::new("up");
+    let data = dir.path().join("data");
+    let mut up = spawn_lines(egov().args([
+        "up",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().expect("utf-8 path"),
+    ]));
+    let line = up.wait_for("listening on http://127.0.0.1:", Duration::from_secs(30));
+    let url = listening_address(&line);
+    assert!(!url.ends_with(":0"), "{line}");
+    let database = up.next_line(Duration::from_secs(5));
+    assert!(database.contains("egov.db"), "{database}");
+    assert!(data.join("egov.db").exists());
+
+    let status = egov()
+        .args(["status", "--target", &url])
+        .output()
+        .expect("egov runs");
+    let text = stdout(&status);
+    assert!(status.status.success(), "{text}");
+    assert!(text.contains("approval platform"), "{text}");
+    assert_eq!(text.matches(": ok").count(), 2, "{text}");
+
+    assert_eq!(up.terminate(), Some(0));
+}
+
+#[test]
+fn up_masks_the_database_password() {
+    // No server answers on port 1: start-up fails after printing nothing secret.
+    let out = egov()
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://egov:topsecret@127.0.0.1:1/egov",
+            "--db-timeout",
+            "1",
+        ])
+        .output()
+        .expect("egov runs");
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("postgres://egov:***@127.0.0.1:1/egov"),
+        "{all}"
+    );
+    assert!(!all.contains("topsecret"), "{all}");
+}
+
+#[test]
+fn up_with_sample_shows_the_whole_loop() {
+    let dir = TempDir::new("sample");
+    let mut up = spawn_lines(egov().args([
+        "up",
+        "--with-sample",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().expect("utf-8 path"),
+    ]));
+    up.wait_for("listening on http://127.0.0.1:", Duration::from_secs(30));
+    let records = up.wait_for("records:", Duration::from_secs(30));
+    assert!(
+        records.contains("364 stored, 1 duplicates, 1 rejected"),
+        "{records}"
+    );
+    // The statutory limit of case HZ-2026-0031 passed on 2026-11-05: a red card, raised as
+    // soon as the case is stored.
+    let red = up.wait_for("statutory-limit-passed", Duration::from_secs(30));
+    assert!(red.contains("RED"), "{red}");
+    assert_eq!(up.terminate(), Some(0));
+}

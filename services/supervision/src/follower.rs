@@ -1,0 +1,80 @@
+//! The log follower: reads the record log from its persisted cursor and raises the warnings
+//! that no due instant will, for clocks that STOPPED after their deadline. A case completed
+//! late, or pushed late after its deadlines had passed, never had (or no longer has) a due
+//! instant for them, yet gets its warnings at once.
+//!
+//! Each batch's warnings and the new cursor are written in ONE transaction
+//! (`advance_cursor_with_warnings`), so a restart resumes exactly after the last batch done:
+//! nothing lost, nothing raised twice.
+
+use std::collections::HashSet;
+
+use egov_store::{LogPosition, NewWarning, Store};
+
+use crate::raise;
+use crate::service::Supervision;
+use crate::workers::{BATCH, WorkerError, beat};
+
+/// The follower's name in the store's consumer cursors.
+pub(crate) const CONSUMER: &str = "supervision.log";
+
+/// The persisted position, or the start of the log for a first run.
+async fn cursor(store: &Store) -> Result<LogPosition, WorkerError> {
+    match store.get_cursor(CONSUMER).await? {
+        None => Ok(LogPosition::START),
+        Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token)),
+    }
+}
+
+/// One life of the follower: returns on shutdown, or with the first error.
+pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
+    let store = s.store();
+    // Subscribed before the first read, so a commit made meanwhile still wakes the follower.
+    let mut records = s.records_pulse().await?;
+    let mut shutdown = s.shutdown();
+    let mut after = cursor(store).await?;
+    s.progress().log_done(after);
+    loop {
+        if shutdown.is_triggered() {
+            return Ok(());
+        }
+        let entries = store.read_log(after, BATCH).await?;
+        if let Some(&(last, _)) = entries.last() {
+            let mut seen = HashSet::new();
+            let case_nos: Vec<String> = entries
+                .iter()
+                .filter(|(_, r)| seen.insert(r.case_no.as_str()))
+                .map(|(_, r)| r.case_no.clone())
+                .collect();
+            // The cases as they are now, not as of each record: a clock stopped late by an
+            // earlier record is still stopped late, and its warning is raised once.
+            let rows = store.get_case_rows(&case_nos).await?;
+            let now = s.clock().now();
+            let warnings: Vec<NewWarning> = rows
+                .iter()
+                .flat_map(|row| raise::late_warnings(row, now))
+                .collect();
+            let raised = store
+                .advance_cursor_with_warnings(CONSUMER, &last.to_string(), &warnings)
+                .await?;
+            after = last;
+            s.progress().batch(&s.progress().log_batches, raised.len());
+            s.progress().log_done(after);
+            tracing::debug!(
+                records = entries.len(),
+                cases = rows.len(),
+                raised = raised.len(),
+                position = %after,
+                "followed the log"
+            );
+            continue;
+        }
+        tokio::select! {
+            biased;
+            () = shutdown.wait() => return Ok(()),
+            () = beat(&mut records) => {}
+            () = s.progress().log_kick.notified() => {}
+            () = tokio::time::sleep(s.options().fallback_poll) => {}
+        }
+    }
+}

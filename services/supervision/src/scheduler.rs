@@ -1,0 +1,84 @@
+//! The due loop: raises deadline warnings the moment they are due (DESIGN §5: "deadlines are
+//! data"). The approval platform stores every running clock's due instants; this loop fires
+//! those that came, in batches of up to [`BATCH`], each batch in ONE store call, then sleeps
+//! until the earliest one left, unless a commit (which may bring an earlier instant), the
+//! fallback poll or shutdown wakes it first.
+//!
+//! Firing is safe to repeat and to run on several instances at once: the store deletes only
+//! the instants still stored unchanged and raises one warning per (case, rule, level).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use egov_store::{CaseRow, Firing};
+
+use crate::raise;
+use crate::service::Supervision;
+use crate::workers::{BATCH, WorkerError, beat};
+
+/// One life of the loop: returns on shutdown, or with the first store error.
+pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
+    // Subscribed before the first look, so a commit made meanwhile still wakes the loop.
+    let mut records = s.records_pulse().await?;
+    let mut shutdown = s.shutdown();
+    let clock = s.clock();
+    loop {
+        let now = clock.now();
+        fire_due_until(s, now).await?;
+        s.progress().due_done(now);
+        let next = s.store().next_due().await?;
+        let sleep = async {
+            match next {
+                Some(at) => clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = shutdown.wait() => return Ok(()),
+            () = sleep => {}
+            () = beat(&mut records) => {}
+            () = s.progress().due_kick.notified() => {}
+            () = tokio::time::sleep(s.options().fallback_poll) => {}
+        }
+    }
+}
+
+/// Fires everything due at or before `now`, a batch at a time.
+async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), WorkerError> {
+    let store = s.store();
+    loop {
+        let due = store.due_until(now, BATCH).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let full = due.len() == BATCH as usize;
+        let mut seen = HashSet::new();
+        let case_nos: Vec<String> = due
+            .iter()
+            .filter(|d| seen.insert(d.case_no.as_str()))
+            .map(|d| d.case_no.clone())
+            .collect();
+        let rows = store.get_case_rows(&case_nos).await?;
+        let by_case: HashMap<&str, &CaseRow> =
+            rows.iter().map(|r| (r.case_no.as_str(), r)).collect();
+        let count = due.len();
+        let firings: Vec<Firing> = due
+            .into_iter()
+            .map(|d| raise::firing(d, &by_case, now))
+            .collect();
+        let raised = store.fire_due(&firings).await?;
+        s.progress().batch(&s.progress().due_batches, raised.len());
+        tracing::debug!(
+            due = count,
+            cases = rows.len(),
+            raised = raised.len(),
+            %now,
+            "fired due instants"
+        );
+        // A short batch was everything due; a full one may have left more behind.
+        if !full {
+            return Ok(());
+        }
+    }
+}

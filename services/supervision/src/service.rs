@@ -1,0 +1,273 @@
+//! [`Supervision`], the platform's state shared by its RPCs and workers, and the
+//! `SupervisionService` RPCs: thin adapters that check the request ([`crate::wire`]), ask the
+//! store, and answer in wire types. Errors become statuses in [`crate::error`] only.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use egov_proto::supervision::v1 as pb;
+use egov_proto::supervision::v1::supervision_service_server::SupervisionService;
+use egov_runtime::clock::SharedClock;
+use egov_runtime::shutdown::Shutdown;
+use egov_store::{LogPosition, Page, Store, StoreError, WarningFilter, WarningPosition};
+use futures::Stream;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::error::ApiError;
+use crate::pulse::{Channel, Pulse};
+use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto};
+use crate::workers::{BATCH, Progress, SupervisionOptions, WorkerStats, Workers, beat};
+
+/// Warnings read from the store per round trip of a stream.
+const STREAM_READ: u32 = 500;
+/// Store pages a `ListWarnings` call reads at most when it picks rows by several rules or
+/// states, so a sparse match cannot keep one call busy; the page then comes back short, with
+/// a token to go on.
+const MAX_PICK_READS: usize = 10;
+
+/// The supervision platform's state: shared by all calls and both workers; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Supervision {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    /// "Now" for the rules: when a warning is raised and which instants are due.
+    clock: SharedClock,
+    /// Ends the workers and the open warning streams.
+    shutdown: Shutdown,
+    /// Wakes the workers when records are committed (one store subscription for both).
+    records: Pulse,
+    /// Wakes the warning streams when warnings are stored (one subscription for all).
+    warnings: Pulse,
+    /// How far the workers got, and the kicks that make them look now.
+    progress: Progress,
+    /// How the workers and streams wait.
+    options: SupervisionOptions,
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+impl Supervision {
+    /// The platform on `store`, with the default [`SupervisionOptions`].
+    pub fn new(store: Store, clock: SharedClock, shutdown: Shutdown) -> Self {
+        Self::with_options(store, clock, shutdown, SupervisionOptions::default())
+    }
+
+    pub fn with_options(
+        store: Store,
+        clock: SharedClock,
+        shutdown: Shutdown,
+        options: SupervisionOptions,
+    ) -> Self {
+        Supervision {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                shutdown,
+                records: Pulse::new(Channel::Records),
+                warnings: Pulse::new(Channel::Warnings),
+                progress: Progress::new(),
+                options,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub(crate) fn shutdown(&self) -> Shutdown {
+        self.inner.shutdown.clone()
+    }
+
+    pub(crate) fn progress(&self) -> &Progress {
+        &self.inner.progress
+    }
+
+    pub(crate) fn options(&self) -> &SupervisionOptions {
+        &self.inner.options
+    }
+
+    pub(crate) async fn records_pulse(&self) -> Result<watch::Receiver<u64>, StoreError> {
+        self.inner
+            .records
+            .subscribe(&self.inner.store, &self.inner.shutdown)
+            .await
+    }
+
+    /// Starts the due loop and the log follower; they run until the shutdown signal.
+    pub fn spawn_workers(&self) -> Workers {
+        Workers::spawn(self)
+    }
+
+    /// Counters of this instance's workers.
+    pub fn stats(&self) -> WorkerStats {
+        self.inner.progress.stats()
+    }
+
+    /// Resolves once this instance's workers have fired everything due at or before `now`
+    /// and followed the log through `log_head` (take it from [`Store::log_head`] after the
+    /// writes of interest). Both are asked to look at once, so this does not wait for a
+    /// poll. Never resolves if the workers are not running: put a timeout around it.
+    pub async fn caught_up(&self, now: DateTime<Utc>, log_head: LogPosition) {
+        let progress = &self.inner.progress;
+        progress.due_kick.notify_one();
+        progress.log_kick.notify_one();
+        self.fired_through(now).await;
+        let mut log = progress.log_through.subscribe();
+        // The sender lives in `self`, so waiting ends only when the condition holds.
+        let _ = log.wait_for(|p| p.is_some_and(|p| p >= log_head)).await;
+    }
+
+    /// Resolves once the due loop has fired everything due at or before `t`, whatever woke
+    /// it (unlike [`Supervision::caught_up`], it does not ask the loop to look).
+    pub async fn fired_through(&self, t: DateTime<Utc>) {
+        let mut due = self.inner.progress.due_through.subscribe();
+        let _ = due
+            .wait_for(|done| done.is_some_and(|done| done >= t))
+            .await;
+    }
+
+    /// Streams warnings after `after`, then every new one, until shutdown or the client
+    /// hangs up.
+    fn stream(
+        &self,
+        after: WarningPosition,
+        filter: WarningFilter,
+    ) -> BoxStream<pb::StreamWarningsResponse> {
+        let (tx, rx) = mpsc::channel(256);
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.stream_into(after, &filter, &tx).await {
+                let _ = tx.send(Err(e.into())).await;
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
+    }
+
+    async fn stream_into(
+        &self,
+        mut after: WarningPosition,
+        filter: &WarningFilter,
+        tx: &mpsc::Sender<Result<pb::StreamWarningsResponse, Status>>,
+    ) -> Result<(), ApiError> {
+        let store = self.store();
+        // Subscribed before the first read: a warning stored meanwhile is either in the read
+        // or wakes the stream.
+        let mut stored = self
+            .inner
+            .warnings
+            .subscribe(store, &self.inner.shutdown)
+            .await?;
+        let mut shutdown = self.shutdown();
+        loop {
+            if shutdown.is_triggered() {
+                return Ok(());
+            }
+            let rows = store.read_warnings(after, filter, STREAM_READ).await?;
+            let read = rows.len();
+            for row in rows {
+                let msg = pb::StreamWarningsResponse {
+                    warning: Some(warning_to_proto(&row, false)),
+                };
+                if tx.send(Ok(msg)).await.is_err() {
+                    return Ok(()); // the client hung up
+                }
+                after = row.position;
+            }
+            if read > 0 {
+                continue;
+            }
+            tokio::select! {
+                biased;
+                () = shutdown.wait() => return Ok(()),
+                () = tx.closed() => return Ok(()),
+                () = beat(&mut stored) => {}
+                () = tokio::time::sleep(self.inner.options.fallback_poll) => {}
+            }
+        }
+    }
+
+    /// One page of warnings. When several rules or states are asked for, the store's pages
+    /// are read until this page is full: each read asks for no more rows than are still
+    /// missing, so no matching row is read and left out, and the store's token goes on after
+    /// the last row read.
+    async fn list(&self, query: ListQuery) -> Result<pb::ListWarningsResponse, ApiError> {
+        let store = self.store();
+        let wanted = query.page.effective_size();
+        if !query.picks() {
+            let (rows, next) = store.list_warnings(&query.filter, query.page).await?;
+            return Ok(pb::ListWarningsResponse {
+                warnings: rows.iter().map(|r| warning_to_proto(r, false)).collect(),
+                next_page_token: next.unwrap_or_default(),
+            });
+        }
+        let mut kept = Vec::new();
+        let mut token = query.page.token.clone();
+        for _ in 0..MAX_PICK_READS {
+            let missing = wanted - kept.len() as u32;
+            let page = Page {
+                size: missing.min(BATCH),
+                token,
+            };
+            let (rows, next) = store.list_warnings(&query.filter, page).await?;
+            kept.extend(rows.into_iter().filter(|r| query.keeps(r)));
+            token = next;
+            if token.is_none() || kept.len() as u32 >= wanted {
+                break;
+            }
+        }
+        Ok(pb::ListWarningsResponse {
+            warnings: kept.iter().map(|r| warning_to_proto(r, false)).collect(),
+            next_page_token: token.unwrap_or_default(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl SupervisionService for Supervision {
+    type StreamWarningsStream = BoxStream<pb::StreamWarningsResponse>;
+
+    async fn stream_warnings(
+        &self,
+        request: Request<pb::StreamWarningsRequest>,
+    ) -> Result<Response<Self::StreamWarningsStream>, Status> {
+        let (after, filter) = stream_request(request.into_inner())?;
+        Ok(Response::new(self.stream(after, filter)))
+    }
+
+    async fn list_warnings(
+        &self,
+        request: Request<pb::ListWarningsRequest>,
+    ) -> Result<Response<pb::ListWarningsResponse>, Status> {
+        let query = ListQuery::parse(request.into_inner())?;
+        Ok(Response::new(self.list(query).await?))
+    }
+
+    async fn get_warning(
+        &self,
+        request: Request<pb::GetWarningRequest>,
+    ) -> Result<Response<pb::GetWarningResponse>, Status> {
+        let r = request.into_inner();
+        let id = warning_id(&r.id)?;
+        let row = self
+            .store()
+            .get_warning(id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+        Ok(Response::new(pb::GetWarningResponse {
+            warning: Some(warning_to_proto(&row, true)),
+        }))
+    }
+}

@@ -1,0 +1,218 @@
+//! The two background workers of the platform, as a unit: starting them ([`Workers`]),
+//! keeping each alive across transient store errors, and reporting how far they got
+//! ([`Progress`], [`WorkerStats`]) so tests and health checks can wait for them instead of
+//! sleeping. The loops themselves are [`crate::scheduler`] and [`crate::follower`].
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use egov_store::{LogPosition, StoreError};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::service::Supervision;
+
+/// How the workers and streams of a [`Supervision`] wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisionOptions {
+    /// How often a worker or a warning stream looks again when nothing woke it (wall time):
+    /// commits by other processes on SQLite are not notified, and a notification can be lost
+    /// while a listener reconnects. Default 1 s.
+    pub fallback_poll: Duration,
+}
+
+impl Default for SupervisionOptions {
+    fn default() -> Self {
+        SupervisionOptions {
+            fallback_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// How long a worker waits before retrying after a store error.
+const BACKOFF: Duration = Duration::from_secs(1);
+
+/// The most due instants or log records one batch (one transaction) handles.
+pub(crate) const BATCH: u32 = 1000;
+
+/// Why a worker's pass failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The persisted cursor is not a log position: someone else wrote it. Retrying will not
+    /// help, but giving up would stop the platform raising late warnings; the log says why.
+    #[error("the persisted cursor {0:?} is not a log position")]
+    Cursor(String),
+}
+
+/// The running workers of one [`Supervision`]; they end on its shutdown signal.
+#[derive(Debug)]
+pub struct Workers {
+    scheduler: JoinHandle<()>,
+    follower: JoinHandle<()>,
+}
+
+impl Workers {
+    pub(crate) fn spawn(supervision: &Supervision) -> Self {
+        let s = supervision.clone();
+        let scheduler = tokio::spawn(async move {
+            keep_alive("due loop", &s, || crate::scheduler::run(&s)).await;
+        });
+        let s = supervision.clone();
+        let follower = tokio::spawn(async move {
+            keep_alive("log follower", &s, || crate::follower::run(&s)).await;
+        });
+        Workers {
+            scheduler,
+            follower,
+        }
+    }
+
+    /// Waits until both workers have ended (after the shutdown signal).
+    pub async fn join(self) {
+        for (name, handle) in [
+            ("due loop", self.scheduler),
+            ("log follower", self.follower),
+        ] {
+            if let Err(error) = handle.await
+                && error.is_panic()
+            {
+                tracing::error!(worker = name, %error, "the worker panicked");
+            }
+        }
+    }
+
+    /// Stops both workers at once, without waiting for the shutdown signal (for a server that
+    /// failed). Safe at any point: each batch is one transaction, and a batch cut short is
+    /// done again by the next start.
+    pub async fn abort(self) {
+        self.scheduler.abort();
+        self.follower.abort();
+        self.join().await;
+    }
+}
+
+/// Runs `pass` until it returns normally (shutdown), retrying after every error but a closed
+/// store, which is final.
+async fn keep_alive<F, Fut>(name: &'static str, s: &Supervision, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), WorkerError>>,
+{
+    let mut shutdown = s.shutdown();
+    tracing::info!(worker = name, "started");
+    loop {
+        match pass().await {
+            Ok(()) => break,
+            Err(WorkerError::Store(StoreError::Closed)) => {
+                tracing::error!(worker = name, "the store is closed; stopping");
+                break;
+            }
+            Err(error) => {
+                s.progress().errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(worker = name, %error, retry_in = ?BACKOFF, "failed; retrying");
+                tokio::select! {
+                    biased;
+                    () = shutdown.wait() => break,
+                    () = tokio::time::sleep(BACKOFF) => {}
+                }
+            }
+        }
+    }
+    tracing::info!(worker = name, "stopped");
+}
+
+/// How far the workers of one [`Supervision`] got, and a way to make them look now.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    /// The latest instant through which the due loop fired everything that was due.
+    pub due_through: watch::Sender<Option<DateTime<Utc>>>,
+    /// The log position through which the follower processed records (and persisted it).
+    pub log_through: watch::Sender<Option<LogPosition>>,
+    /// Wakes the due loop for a pass at the current time (it holds one permit, so a wake
+    /// while it is busy is not lost).
+    pub due_kick: Notify,
+    /// Wakes the follower likewise.
+    pub log_kick: Notify,
+    /// The counters behind [`WorkerStats`].
+    pub due_batches: AtomicU64,
+    pub log_batches: AtomicU64,
+    pub raised: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            due_through: watch::Sender::new(None),
+            log_through: watch::Sender::new(None),
+            due_kick: Notify::new(),
+            log_kick: Notify::new(),
+            due_batches: AtomicU64::new(0),
+            log_batches: AtomicU64::new(0),
+            raised: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that the due loop fired everything due at or before `now`.
+    pub fn due_done(&self, now: DateTime<Utc>) {
+        // Only forwards: with two loops on one Supervision, the slower must not step back.
+        self.due_through.send_if_modified(|t| {
+            let later = *t < Some(now);
+            if later {
+                *t = Some(now);
+            }
+            later
+        });
+    }
+
+    /// Records that the follower processed the log through `position`.
+    pub fn log_done(&self, position: LogPosition) {
+        self.log_through.send_if_modified(|p| {
+            let later = *p < Some(position);
+            if later {
+                *p = Some(position);
+            }
+            later
+        });
+    }
+
+    /// Counts a batch done (on `counter`) and the warnings it raised.
+    pub fn batch(&self, counter: &AtomicU64, raised: usize) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.raised.fetch_add(raised as u64, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> WorkerStats {
+        WorkerStats {
+            due_batches: self.due_batches.load(Ordering::Relaxed),
+            log_batches: self.log_batches.load(Ordering::Relaxed),
+            raised: self.raised.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counters of the workers of one [`Supervision`] since it was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WorkerStats {
+    /// Batches of due instants fired (one transaction each).
+    pub due_batches: u64,
+    /// Batches of log records followed (one transaction each).
+    pub log_batches: u64,
+    /// Warnings these workers raised (not counting those another instance raised first).
+    pub raised: u64,
+    /// Passes that failed (and were retried after a pause).
+    pub errors: u64,
+}
+
+/// Resolves on the next change of a pulse; never, if the pulse can no longer change.
+pub(crate) async fn beat(pulse: &mut watch::Receiver<u64>) {
+    if pulse.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
