@@ -7,14 +7,22 @@
 //! size). It needs the PostgreSQL server the tests use (`EGOV_TEST_DATABASE_URL`, default
 //! postgres://postgres@127.0.0.1:5432/postgres) and creates a fresh database per part.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::*;
 use egov_approval::testing::spawn_approval_on;
+use egov_domain::clock::ClockView;
+use egov_domain::limit::Limit;
 use egov_proto::approval::v1 as pb;
+use egov_proto::supervision::v1 as sv;
+use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::clock::ManualClock;
+use egov_runtime::clock::SystemClock;
+use egov_runtime::shutdown;
 use egov_store::Store;
+use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord};
+use egov_supervision::SupervisionServer;
 use tokio_stream::StreamExt;
 
 /// Records per case in the ingest run: a whole ordinary life.
@@ -163,6 +171,157 @@ async fn ingest(cases: usize, streams: usize) -> IngestFigures {
     }
 }
 
+/// Open cases written straight into the store (the supervision platform only reads case rows
+/// and due instants): one `promised` clock each, due at `due(i)`.
+async fn open_cases(store: &Store, prefix: &str, n: usize, due: impl Fn(usize) -> DateTime<Utc>) {
+    let opened = Utc::now();
+    for start in (0..n).step_by(1000) {
+        let writes: Vec<CaseWrite> = (start..n.min(start + 1000))
+            .map(|i| {
+                let case_no = format!("{prefix}-{i:07}");
+                let due_at = due(i);
+                let view = ClockView {
+                    key: "promised".into(),
+                    started_at: opened,
+                    limit: Limit::working_days(10),
+                    suspended: 0,
+                    extension: 0,
+                    due_at,
+                    last_day: due_at.date_naive(),
+                    status: "running".into(),
+                    stopped_at: None,
+                    provisional: false,
+                    explanation: "bench: 10 working days".into(),
+                };
+                CaseWrite {
+                    case: CaseRow {
+                        case_no: case_no.clone(),
+                        matter_code: "M-BENCH".into(),
+                        department: format!("dept-{}", i % 100),
+                        region: "330106".into(),
+                        state: "accepted".into(),
+                        opened_at: opened,
+                        updated_at: opened,
+                        version: 0,
+                        next_due_at: Some(due_at),
+                        overdue: false,
+                        provisional: false,
+                        view: serde_json::json!({ "clocks": [view] }),
+                    },
+                    expected_version: None,
+                    records: vec![NewRecord {
+                        event_id: format!("{case_no}-a"),
+                        case_no: case_no.clone(),
+                        occurred_at: opened,
+                        source: "bench".into(),
+                        kind: "acceptance".into(),
+                        body: serde_json::json!({"type": "acceptance", "handler": "h", "promised_due_at": null}),
+                    }],
+                    due: vec![DueInstant {
+                        case_no,
+                        clock: "promised".into(),
+                        due_at,
+                    }],
+                }
+            })
+            .collect();
+        store.commit(&writes, opened).await.expect("open cases");
+    }
+}
+
+struct WarningFigures {
+    open_cases: u64,
+    delays_ms: Vec<f64>,
+    burst: usize,
+    burst_secs: f64,
+}
+
+/// Warning delay (due instant -> arrival on the stream) with `open` open cases, and the time
+/// to raise `burst` warnings due at the same instant.
+async fn warnings(open: usize, measured: usize, burst: usize) -> WarningFigures {
+    let url = egov_store::testing::fresh_postgres_url().await;
+    let store = Store::connect(&url).await.expect("connect");
+    let far = Utc::now() + chrono::Duration::days(30);
+    open_cases(&store, "OPEN", open, |i| {
+        far + chrono::Duration::seconds(i as i64)
+    })
+    .await;
+
+    let (trigger, stop) = shutdown::channel();
+    let server = SupervisionServer::build(
+        "127.0.0.1:0".parse().expect("addr"),
+        store.clone(),
+        SystemClock::shared(),
+        stop,
+    )
+    .await
+    .expect("supervision");
+    let addr = server.local_addr();
+    let supervision = server.supervision().clone();
+    let serving = tokio::spawn(server.run_until_stopped(Duration::from_secs(5)));
+    // Let the follower read the log of the open cases before measuring.
+    let head = store.log_head().await.expect("head");
+    supervision.caught_up(Utc::now(), head).await;
+
+    let mut client = SupervisionServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("client");
+    let mut stream = client
+        .stream_warnings(sv::StreamWarningsRequest::default())
+        .await
+        .expect("stream")
+        .into_inner();
+
+    // Delay: `measured` cases due one by one over the next seconds.
+    let start = Utc::now() + chrono::Duration::seconds(2);
+    let step = chrono::Duration::milliseconds(10);
+    open_cases(&store, "DUE", measured, |i| start + step * i as i32).await;
+    let mut delays_ms = Vec::with_capacity(measured);
+    while delays_ms.len() < measured {
+        let w = stream
+            .next()
+            .await
+            .expect("stream open")
+            .expect("warning")
+            .warning
+            .expect("warning");
+        let arrived = Utc::now();
+        let due = w.due_at.expect("due_at");
+        let due = DateTime::<Utc>::from_timestamp(due.seconds, due.nanos as u32).expect("time");
+        delays_ms.push((arrived - due).num_microseconds().unwrap_or_default() as f64 / 1000.0);
+    }
+
+    // Burst: `burst` cases all due at the same instant.
+    let at = Utc::now() + chrono::Duration::seconds(5);
+    open_cases(&store, "BURST", burst, |_| at).await;
+    let wait = (at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait).await;
+    let mut got = 0;
+    while got < burst {
+        stream.next().await.expect("stream open").expect("warning");
+        got += 1;
+    }
+    let burst_secs = (Utc::now() - at).num_microseconds().unwrap_or_default() as f64 / 1e6;
+    // The cases open while the delays were measured: the far ones and the measured ones.
+    let open_cases = (open + measured) as u64;
+
+    drop(stream);
+    trigger.trigger();
+    let _ = serving.await;
+    store.close().await;
+    WarningFigures {
+        open_cases,
+        delays_ms,
+        burst,
+        burst_secs,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -206,6 +365,34 @@ fn main() {
         println!(
             "  {:<52} {:>10.0} {:>8}",
             "raw batched INSERT, 1,000 rows/statement, 1 conn", raw, "100%"
+        );
+
+        let open = arg("--open", if quick { 2_000 } else { 100_000 });
+        let measured = arg("--measured", if quick { 100 } else { 2_000 });
+        let burst = arg("--burst", if quick { 500 } else { 10_000 });
+        let mut w = warnings(open, measured, burst).await;
+        w.delays_ms.sort_by(f64::total_cmp);
+        println!();
+        println!(
+            "warnings (PostgreSQL, {} open cases, {} due one by one over {:.0} s)",
+            w.open_cases,
+            measured,
+            measured as f64 / 100.0
+        );
+        println!(
+            "  {:<52} {:>10}",
+            "due instant -> arrival on the stream", "ms"
+        );
+        for (name, p) in [("p50", 0.50), ("p99", 0.99), ("max", 1.0)] {
+            println!("  {:<52} {:>10.1}", name, percentile(&w.delays_ms, p));
+        }
+        println!(
+            "  {:<52} {:>10.2}",
+            format!(
+                "burst: {} warnings due at one instant, all arrived (s)",
+                w.burst
+            ),
+            w.burst_secs
         );
     });
 }
