@@ -276,9 +276,17 @@ async fn no_acceptance_decision_in_five_working_days_is_a_yellow_card(backend: B
         application(MATTER, DEPARTMENT, REGION),
     )];
     w.push(received.clone()).await;
+    // Without an acceptance decision the case will count as accepted on receipt, so its
+    // decision clocks already run from 03-20, judged no earlier than the acceptance deadline:
+    // promised 10 working days -> 04-03 (04-04 is Tomb-sweeping Day), statutory 20 -> 04-18.
     assert_eq!(
         expected_due(&received),
-        due_list(&[("acceptance", "2024-03-28 00:00")])
+        due_list(&[
+            ("acceptance", "2024-03-28 00:00"),
+            ("approaching:promised", "2024-04-01 00:00"),
+            ("promised", "2024-04-04 00:00"),
+            ("statutory", "2024-04-19 00:00"),
+        ])
     );
 
     let overdue = w.arrives_at("2024-03-28 00:00").await;
@@ -498,17 +506,25 @@ async fn a_bad_record_in_a_good_batch_costs_only_itself(backend: Backend) {
     )
     .await;
 
-    // ZJ-0009, received 03-04 and never decided: acceptance due 03-11 24:00.
-    // ZJ-0008, accepted 03-04: reminder 03-14 00:00, yellow card at 03-18 24:00.
+    // ZJ-0009, received 03-04 and never decided: acceptance due 03-11 24:00; from then on it
+    // counts as accepted on receipt (ALL Art. 32), so its promised limit runs from 03-04 like
+    // ZJ-0008's. ZJ-0008, accepted 03-04: reminder 03-14 00:00, yellow card at 03-18 24:00.
     let overdue = w.arrives_at("2024-03-12 00:00").await;
-    let reminder = w.arrives_at("2024-03-14 00:00").await;
-    let yellow = w.arrives_at("2024-03-19 00:00").await;
+    let mut reminders = vec![w.arrives_at("2024-03-14 00:00").await];
+    reminders.push(w.next().await);
+    let mut yellows = vec![w.arrives_at("2024-03-19 00:00").await];
+    yellows.push(w.next().await);
     assert_eq!(
-        lines(&[overdue, reminder, yellow]),
+        lines(&[overdue]),
+        ["ZJ-0009 acceptance_overdue yellow_card, due 2024-03-11 24:00, raised 2024-03-12 00:00"]
+    );
+    assert_eq!(
+        sorted_lines(&[reminders, yellows].concat()),
         [
-            "ZJ-0009 acceptance_overdue yellow_card, due 2024-03-11 24:00, raised 2024-03-12 00:00",
             "ZJ-0008 approaching_deadline reminder, due 2024-03-18 24:00, raised 2024-03-14 00:00",
             "ZJ-0008 promised_limit_passed yellow_card, due 2024-03-18 24:00, raised 2024-03-19 00:00",
+            "ZJ-0009 approaching_deadline reminder, due 2024-03-18 24:00, raised 2024-03-14 00:00",
+            "ZJ-0009 promised_limit_passed yellow_card, due 2024-03-18 24:00, raised 2024-03-19 00:00",
         ]
     );
 
@@ -596,10 +612,18 @@ async fn a_case_pushed_after_its_deadlines_gets_only_its_true_warnings(backend: 
         application(MATTER, DEPARTMENT, REGION),
     )])
     .await;
-    // The acceptance deadline (03-11 24:00) is long past: judged LATE_GRACE after this write.
+    // The acceptance deadline (03-11 24:00) is long past, and so are the decision deadlines
+    // that run from receipt without an acceptance decision: all judged LATE_GRACE after this
+    // write.
+    let judged = t0 + LATE_GRACE;
     assert_eq!(
         w.stored_due(c).await,
-        [("acceptance".to_owned(), t0 + LATE_GRACE)]
+        [
+            ("acceptance".to_owned(), judged),
+            ("approaching:promised".to_owned(), judged),
+            ("promised".to_owned(), judged),
+            ("statutory".to_owned(), judged),
+        ]
     );
     let t1 = t0 + Duration::seconds(1);
     w.clock.set(t1);
@@ -716,9 +740,16 @@ async fn a_supervision_restart_loses_and_repeats_nothing(backend: Backend) {
         "2024-03-14 09:00",
         application(MATTER, DEPARTMENT, REGION),
     )];
+    // Undecided, B counts as accepted on receipt once its acceptance deadline passes: its
+    // promised limit runs from 03-14 (last day 03-28), its statutory one to 04-12.
     assert_eq!(
         expected_due(&b),
-        due_list(&[("acceptance", "2024-03-22 00:00")])
+        due_list(&[
+            ("acceptance", "2024-03-22 00:00"),
+            ("approaching:promised", "2024-03-26 00:00"),
+            ("promised", "2024-03-29 00:00"),
+            ("statutory", "2024-04-13 00:00"),
+        ])
     );
     w.push(b).await;
     w.push_at("2024-03-18 11:00", done("D", 3, "2024-03-18 10:00"))

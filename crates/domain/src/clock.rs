@@ -78,6 +78,10 @@ pub struct Clock {
     pub extension: u32,
     pub deadline: Deadline,
     pub status: ClockStatus,
+    /// Not judged before this instant. A decision clock that runs only because the
+    /// acceptance decision is missing (the case counts as accepted on receipt, ALL Art. 32)
+    /// cannot be overdue while the department still has time to decide on acceptance.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 impl Clock {
@@ -89,10 +93,16 @@ impl Clock {
         }
     }
 
+    /// When a running clock is judged overdue: its deadline, or `not_before` if later.
+    pub fn judged_at(&self) -> DateTime<Utc> {
+        self.not_before
+            .map_or(self.deadline.due_at, |t| t.max(self.deadline.due_at))
+    }
+
     /// Running (or paused) past its due instant at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         match self.status {
-            ClockStatus::Running | ClockStatus::Paused => now >= self.deadline.due_at,
+            ClockStatus::Running | ClockStatus::Paused => now >= self.judged_at(),
             ClockStatus::Stopped { on_time, .. } => !on_time,
         }
     }
@@ -126,8 +136,21 @@ fn stop_status(stop: Option<DateTime<Utc>>, deadline: &Deadline) -> ClockStatus 
     }
 }
 
-/// The clocks of a case. Clocks that have not started (a decision clock before acceptance)
-/// are absent.
+/// The decision limits of a matter: the same-day limit of an immediate item, or the promised
+/// and statutory limits.
+fn decision_limits(matter: &Matter) -> Vec<(ClockKind, Limit)> {
+    if matter.kind == MatterKind::Immediate {
+        vec![(ClockKind::Immediate, matter.promised_limit)]
+    } else {
+        vec![
+            (ClockKind::Promised, matter.promised_limit),
+            (ClockKind::Statutory, matter.statutory_limit),
+        ]
+    }
+}
+
+/// The clocks of a case. Clocks that have not started (a certificate before approval) are
+/// absent.
 pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
     let mut out = Vec::new();
 
@@ -146,6 +169,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
         },
         "received",
     );
+    let acceptance_due = acceptance.due_at;
     let acceptance_status = stop_status(acceptance_stop, &acceptance);
     let acceptance_late = matches!(
         acceptance_status,
@@ -159,6 +183,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
         extension: 0,
         deadline: acceptance,
         status: acceptance_status,
+        not_before: None,
     });
 
     if let Some(accepted_at) = case.accepted_at {
@@ -185,15 +210,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             .filter(|e| stop.is_none_or(|s| e.at < s))
             .map(|e| e.working_days)
             .sum();
-        let limits: &[(ClockKind, Limit)] = if matter.kind == MatterKind::Immediate {
-            &[(ClockKind::Immediate, matter.promised_limit)]
-        } else {
-            &[
-                (ClockKind::Promised, matter.promised_limit),
-                (ClockKind::Statutory, matter.statutory_limit),
-            ]
-        };
-        for &(kind, limit) in limits {
+        for (kind, limit) in decision_limits(matter) {
             // An extension lengthens every decision limit: the promised one is the
             // department's own commitment within the statutory one and moves with it.
             let d = deadline_explained(
@@ -219,6 +236,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 extension,
                 deadline: d,
                 status,
+                not_before: None,
             });
         }
 
@@ -250,6 +268,34 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 extension: 0,
                 deadline: d,
                 status,
+                not_before: None,
+            });
+        }
+    } else if case.state == CaseState::Received {
+        // No acceptance decision yet. Once the 5 working days pass, the case counts as
+        // accepted on the day of receipt (ALL Art. 32): the decision clocks run from receipt,
+        // judged no earlier than the acceptance deadline.
+        let start = case.acceptance_clock_from;
+        for (kind, limit) in decision_limits(matter) {
+            let d = deadline_explained(
+                cal,
+                &DeadlineInput {
+                    start: cal.local_date(start),
+                    limit,
+                    extension: 0,
+                    suspensions: &[],
+                },
+                "received (counts as accepted without an acceptance decision)",
+            );
+            out.push(Clock {
+                kind,
+                step: None,
+                started_at: start,
+                limit,
+                extension: 0,
+                deadline: d,
+                status: ClockStatus::Running,
+                not_before: Some(acceptance_due),
             });
         }
     }
@@ -278,6 +324,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             extension: 0,
             deadline: d,
             status,
+            not_before: None,
         });
     }
     out
@@ -334,15 +381,18 @@ pub fn due_instants(clocks: &[Clock], cal: &Calendar) -> Vec<DueInstant> {
             let start = cal.local_date(c.started_at);
             let threshold = approaching_threshold(c.limit);
             if let Some(at) = approaching_at(cal, start, c.deadline.last_day, threshold) {
-                out.push(DueInstant {
-                    clock: format!("approaching:{}", c.key()),
-                    due_at: at,
-                });
+                let at = c.not_before.map_or(at, |t| t.max(at));
+                if at < c.judged_at() {
+                    out.push(DueInstant {
+                        clock: format!("approaching:{}", c.key()),
+                        due_at: at,
+                    });
+                }
             }
         }
         out.push(DueInstant {
             clock: c.key(),
-            due_at: c.deadline.due_at,
+            due_at: c.judged_at(),
         });
     }
     out.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.clock.cmp(&b.clock)));

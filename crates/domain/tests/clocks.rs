@@ -216,3 +216,79 @@ fn due_instants_remind_two_working_days_before_the_promised_deadline() {
     let promised = due.iter().find(|d| d.clock == "promised").unwrap();
     assert_eq!(promised.due_at, at("2024-03-19 00:00"));
 }
+
+#[test]
+fn without_an_acceptance_decision_the_case_counts_as_accepted_on_receipt() {
+    // Received Monday 2024-03-04, never decided: the acceptance deadline is 03-11 24:00; from
+    // then on the decision clocks run from receipt (ALL Art. 32): promised 10 working days ->
+    // 03-18, statutory 20 -> 04-01.
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[("application", "2024-03-04 09:00")],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-18");
+    assert_eq!(promised.not_before, Some(at("2024-03-12 00:00")));
+    assert!(promised.deadline.explanation.starts_with(
+        "received (counts as accepted without an acceptance decision) 2024-03-04, 10 working days"
+    ));
+    let due = due_instants(&clocks, &Calendar::china());
+    let got: Vec<_> = due.iter().map(|d| (d.clock.as_str(), d.due_at)).collect();
+    assert_eq!(
+        got,
+        [
+            ("acceptance", at("2024-03-12 00:00")),
+            ("approaching:promised", at("2024-03-14 00:00")),
+            ("promised", at("2024-03-19 00:00")),
+            ("statutory", at("2024-04-02 00:00")),
+        ]
+    );
+}
+
+#[test]
+fn a_deemed_decision_clock_is_not_judged_before_the_acceptance_deadline() {
+    // Promised 3 working days from receipt would end 03-07, before the acceptance deadline
+    // (03-11 24:00): the department may still decide on acceptance until then, so the
+    // promised limit is judged at the acceptance deadline, and no reminder comes first.
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        3,
+        20,
+        &[("application", "2024-03-04 09:00")],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.due_at, at("2024-03-08 00:00"));
+    assert!(!promised.is_overdue(at("2024-03-11 23:59")));
+    assert!(promised.is_overdue(at("2024-03-12 00:00")));
+    let due = due_instants(&clocks, &Calendar::china());
+    let got: Vec<_> = due.iter().map(|d| (d.clock.as_str(), d.due_at)).collect();
+    assert_eq!(
+        got,
+        [
+            ("acceptance", at("2024-03-12 00:00")),
+            ("promised", at("2024-03-12 00:00")),
+            ("statutory", at("2024-04-02 00:00")),
+        ]
+    );
+}
+
+#[test]
+fn a_pending_correction_runs_no_decision_clock() {
+    // The applicant's turn: only the (stopped) acceptance clock exists.
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-03-04 09:00"),
+            ("correction_notice", "2024-03-05 09:00"),
+        ],
+    );
+    assert_eq!(clocks.len(), 1);
+    assert!(matches!(
+        clocks[0].status,
+        ClockStatus::Stopped { on_time: true, .. }
+    ));
+}

@@ -25,7 +25,7 @@ pub fn case_row(case: &Case, clocks: &[Clock], now: DateTime<Utc>) -> CaseRow {
         next_due_at: clocks
             .iter()
             .filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Paused))
-            .map(|c| c.deadline.due_at)
+            .map(Clock::judged_at)
             .min(),
         overdue: clocks.iter().any(|c| c.is_overdue(now)),
         provisional: clocks.iter().any(|c| c.deadline.provisional),
