@@ -530,7 +530,22 @@ impl Case {
 /// Decides whether `new` may join a case whose stored records are `existing` (in arrival
 /// order), and returns the case rebuilt with it. A late record is placed by its `occurred_at`;
 /// if that makes a later stored record invalid, the new record is the one refused.
-pub fn admit(existing: &[Record], new: &Record, matter: &Matter) -> Result<Case, TransitionError> {
+///
+/// `current` is the case as `existing` makes it, when the caller has it: a record that comes
+/// in time order (the usual case) is then applied to it instead of replaying every record.
+pub fn admit(
+    existing: &[Record],
+    current: Option<&Case>,
+    new: &Record,
+    matter: &Matter,
+) -> Result<Case, TransitionError> {
+    if let Some(case) = current.filter(|c| new.occurred_at >= c.last_occurred_at) {
+        // Replay sorts by occurred_at with ties in arrival order, so a record not earlier
+        // than every other one lands last: applying it to the current case is the replay.
+        let mut next = case.clone();
+        next.apply(new)?;
+        return Ok(next);
+    }
     let mut all: Vec<&Record> = existing.iter().collect();
     all.push(new);
     Case::replay(&all, matter).map_err(|(i, cause)| {

@@ -21,6 +21,7 @@ use egov_domain::record::{Record, RecordBody};
 use egov_proto::approval::v1 as pb;
 use egov_runtime::clock::SharedClock;
 use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, StoreError, StoredRecord};
+use serde::Deserialize;
 
 use crate::catalogue::Catalogue;
 use crate::error::ApiError;
@@ -111,7 +112,7 @@ pub fn stored_to_domain(s: &StoredRecord) -> Result<Record, ApiError> {
         case_no: CaseNo::parse(s.case_no.clone()).map_err(|e| corrupt(e.to_string()))?,
         occurred_at: s.occurred_at,
         source: s.source.clone(),
-        body: serde_json::from_value(s.body.clone()).map_err(|e| corrupt(e.to_string()))?,
+        body: RecordBody::deserialize(&s.body).map_err(|e| corrupt(e.to_string()))?,
     })
 }
 
@@ -288,7 +289,7 @@ impl Ingestor {
                     continue;
                 }
             };
-            match admit(&w.records, r, &matter) {
+            match admit(&w.records, w.case.as_ref(), r, &matter) {
                 Ok(case) => {
                     state_after.insert(i, case.state);
                     w.records.push(r.clone());

@@ -30,7 +30,7 @@ use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
 /// transaction open for long.
 pub const MAX_BATCH: usize = 1000;
 /// How many stream messages are gathered into one transaction at most.
-const STREAM_BATCH: usize = 500;
+const STREAM_BATCH: usize = 1000;
 /// How many batches of one stream are stored at once (planned while another commits).
 const STREAM_IN_FLIGHT: usize = 3;
 /// Default and largest page sizes of list calls.

@@ -14,7 +14,7 @@ Getting started (one machine, no database server needed):
 or step by step, in two terminals, from the repository root:
   egov up                                          # terminal 1: serves 127.0.0.1:50051, SQLite in ./egov-data
   egov matters import data/sample/matters.jsonl    # terminal 2: the matter catalogue
-  egov import --by-case data/sample/records.jsonl  # the case records (JSON Lines)
+  egov import data/sample/records.jsonl            # the case records (JSON Lines)
   egov watch                                       # warnings as they are raised
   egov warnings --level red                        # the red cards
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
@@ -49,8 +49,9 @@ pub enum Command {
     /// The matter catalogue (事项目录): what can be applied for, with its time limits and fees.
     #[command(subcommand)]
     Matters(MattersCommand),
-    /// Stream case records from a JSON Lines file into the approval platform, with a progress
-    /// bar and a per-line report of rejections.
+    /// Stream case records from a JSON Lines file into the approval platform, grouped by case
+    /// (so a backlog in any order is judged case by case, complete), with a progress bar and a
+    /// per-line report of rejections.
     Import(ImportArgs),
     /// Follow warnings live as they are raised (reconnects without missing any).
     Watch(WatchArgs),
@@ -180,15 +181,11 @@ pub struct MattersListArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The JSON Lines file of records (one egov.approval.v1.Record per line, the same format
-    /// as the gRPC stream); blank lines and lines starting with '#' are skipped.
+    /// as the gRPC stream); blank lines and lines starting with '#' are skipped. The file is
+    /// read whole first, then sent grouped by case: each case's records together, in file
+    /// order.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// For files of past cases: read the whole file and send each case's records together, in
-    /// one transaction, so the supervision platform never judges a case half-imported (and
-    /// raises no warning for a moment that was over long ago). Without it, records are
-    /// streamed in file order, as a live feed would send them.
-    #[arg(long)]
-    pub by_case: bool,
     #[command(flatten)]
     pub client: ClientArgs,
 }

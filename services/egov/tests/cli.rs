@@ -222,7 +222,7 @@ fn the_help_teaches_every_command() {
         ),
         (
             &["import"],
-            &["JSON Lines", "--target", "EGOV_TARGET", "--by-case", "'#'"],
+            &["JSON Lines", "--target", "EGOV_TARGET", "'#'"],
         ),
         (
             &["watch"],
@@ -323,7 +323,8 @@ fn a_client_without_a_platform_says_what_to_do() {
 
 // --- import ---------------------------------------------------------------------------------
 
-async fn check_import(by_case: bool) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_streams_the_good_lines_and_names_the_bad_ones() {
     let (approval, supervision) = platforms().await;
     let dir = TempDir::new("import");
     let (text, good_ids, bad) = import_file();
@@ -331,9 +332,6 @@ async fn check_import(by_case: bool) {
     std::fs::write(&file, text).expect("the file is written");
     let mut command = args(&["import", file.to_str().expect("utf-8 path")]);
     command.extend(["--target".to_owned(), target(approval.addr)]);
-    if by_case {
-        command.push("--by-case".to_owned());
-    }
 
     let out = run(command.clone()).await;
     let text = stdout(&out);
@@ -379,16 +377,6 @@ async fn check_import(by_case: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_streams_the_good_lines_and_names_the_bad_ones() {
-    check_import(false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_by_case_gives_the_same_answers() {
-    check_import(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_import_exits_0() {
     let (approval, supervision) = platforms().await;
     let dir = TempDir::new("clean");
@@ -410,6 +398,176 @@ async fn a_clean_import_exits_0() {
         stderr(&out)
     );
     assert!(stdout(&out).contains("6 stored, 0 duplicates, 0 rejected"));
+    supervision.stop().await;
+    approval.stop().await;
+}
+
+/// A file of past cases as a backlog in time order would hold them, with one case on time
+/// whose records are split between the top and the bottom of the file: returns its text and
+/// the line numbers of its three rejected lines (one bad JSON, two refused by the platform).
+fn backlog_file() -> (String, Vec<usize>) {
+    let application = || fixtures::application("M-FOOD", "market", "330106");
+    // C-SPLIT: accepted 10-12 and decided 10-16, within its promised limit (10 working days,
+    // due 10-26); every deadline it has (statutory: 11-09) is over before "now", 11-26.
+    let split = [
+        fixtures::record("C-SPLIT", "split-1", "2026-10-12 09:00", application()),
+        fixtures::record(
+            "C-SPLIT",
+            "split-2",
+            "2026-10-12 10:00",
+            fixtures::acceptance(),
+        ),
+        fixtures::record(
+            "C-SPLIT",
+            "split-3",
+            "2026-10-16 10:00",
+            fixtures::decision(true),
+        ),
+        fixtures::record(
+            "C-SPLIT",
+            "split-4",
+            "2026-10-16 11:00",
+            fixtures::completion(),
+        ),
+        fixtures::record(
+            "C-SPLIT",
+            "split-5",
+            "2026-10-16 11:30",
+            fixtures::certificate(),
+        ),
+        fixtures::record(
+            "C-SPLIT",
+            "split-6",
+            "2026-10-19 09:00",
+            fixtures::rating(5),
+        ),
+    ];
+    // C-LATE: accepted 11-02 and still open: its promised limit passed on 11-16 (yellow).
+    let late = [
+        fixtures::record("C-LATE", "late-1", "2026-10-30 09:00", application()),
+        fixtures::record(
+            "C-LATE",
+            "late-2",
+            "2026-11-02 10:00",
+            fixtures::acceptance(),
+        ),
+    ];
+    let mut text = vec!["# a backlog in time order".to_owned()];
+    let mut rejected = Vec::new();
+    text.push(line(&split[0]));
+    text.push(line(&split[1]));
+    text.push(line(&late[0]));
+    // C-ODD: first seen at the top, so its refused record at the bottom is sent (and answered)
+    // before the refused record in the middle: the report still goes by line.
+    text.push(line(&fixtures::record(
+        "C-ODD",
+        "odd-1",
+        "2026-11-02 09:00",
+        application(),
+    )));
+    for (i, record) in (1..=30).flat_map(good_case).enumerate() {
+        if i == 40 {
+            text.push("{\"eventId\": \"bad-json\", ".to_owned());
+            rejected.push(text.len());
+        }
+        if i == 90 {
+            // An unknown matter: valid on its own, refused by the platform.
+            text.push(line(&fixtures::record(
+                "C-UNKNOWN",
+                "unknown-1",
+                "2026-11-02 09:00",
+                fixtures::application("M-NONE", "market", "330106"),
+            )));
+            rejected.push(text.len());
+        }
+        text.push(line(&record));
+    }
+    text.push(line(&late[1]));
+    text.extend(split[2..].iter().map(line));
+    // The end of a suspension that never started: refused by the platform.
+    text.push(line(&fixtures::record(
+        "C-ODD",
+        "odd-2",
+        "2026-11-03 09:00",
+        fixtures::suspension_ended(),
+    )));
+    rejected.push(text.len());
+    (text.join("\n") + "\n", rejected)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_split_across_a_backlog_is_judged_whole() {
+    use egov_proto::supervision::v1 as spb;
+    let (approval, mut supervision) = platforms().await;
+    let dir = TempDir::new("backlog");
+    let file = dir.path().join("backlog.jsonl");
+    let (text, rejected) = backlog_file();
+    std::fs::write(&file, text).expect("the file is written");
+    let mut stream = supervision.stream(Default::default()).await;
+
+    let out = run(args(&[
+        "import",
+        file.to_str().expect("utf-8 path"),
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}{}", stderr(&out));
+    assert!(
+        report.contains("189 stored, 0 duplicates, 3 rejected (192 record lines, 1 blank or comment lines skipped)"),
+        "{report}"
+    );
+    // Rejected lines in line order, though C-ODD's (the last line) was sent and answered
+    // before C-UNKNOWN's.
+    let named: Vec<usize> = report
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("line "))
+        .map(|l| {
+            l.split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a line number")
+        })
+        .collect();
+    assert_eq!(named, rejected, "{report}");
+
+    // The deadlines that had passed when the cases were written are judged once each case has
+    // been quiet for the late grace.
+    approval
+        .clock
+        .advance(egov_approval::ingest::LATE_GRACE + chrono::Duration::seconds(1));
+    loop {
+        let w = next_warning(&mut stream).await;
+        if w.case_no == "C-LATE" && w.rule == spb::WarningRule::PromisedLimitPassed as i32 {
+            assert_eq!(w.level, spb::WarningLevel::YellowCard as i32, "{w:?}");
+            break;
+        }
+    }
+    drop(stream);
+    supervision.settled().await;
+    let split = supervision
+        .list_all(spb::ListWarningsRequest {
+            case_no: "C-SPLIT".into(),
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        split.is_empty(),
+        "a case on time was warned about: {split:?}"
+    );
+    let late = supervision
+        .list_all(spb::ListWarningsRequest {
+            case_no: "C-LATE".into(),
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        late.iter()
+            .any(|w| w.rule == spb::WarningRule::PromisedLimitPassed as i32),
+        "{late:?}"
+    );
+
     supervision.stop().await;
     approval.stop().await;
 }
@@ -780,8 +938,8 @@ fn up_with_sample_shows_the_whole_loop() {
         records.contains("364 stored, 1 duplicates, 1 rejected"),
         "{records}"
     );
-    // The statutory limit of case HZ-2026-0031 passed on 2026-11-05: a red card, raised as
-    // soon as the case is stored.
+    // The statutory limit of case HZ-2026-0031 passed on 2026-11-05: a red card, raised once
+    // the case has been quiet for the platform's late grace.
     let red = up.wait_for("statutory-limit-passed", Duration::from_secs(30));
     assert!(red.contains("RED"), "{red}");
     assert_eq!(up.terminate(), Some(0));

@@ -1,22 +1,36 @@
-//! `egov import FILE`: streams case records from a JSON Lines file through `StreamRecords`,
-//! with a progress bar, and reports every line that was not stored by its number.
+//! `egov import FILE`: reads a JSON Lines file of case records, sends them through
+//! `StreamRecords` grouped by case, with a progress bar, and reports every line that was not
+//! stored by its number.
 //!
-//! Each line is parsed and validated here first (the same checks as the platform's): a line
-//! that is not JSON, not a `Record`, or a record with invalid fields is rejected locally and
-//! never sent. The rest are sent without waiting for each answer (up to [`WINDOW`] in flight);
-//! the platform answers each record in order, so answers are matched to lines by order. If
-//! the stream breaks, the unanswered records are sent again on a new stream: a resend of the
-//! same `event_id` is answered DUPLICATE, never stored twice.
+//! The whole file is read first. Each line is parsed and validated here (the same checks as
+//! the platform's): a line that is not JSON, not a `Record`, or a record with invalid fields is
+//! rejected locally and never sent. The valid records are then sent grouped by case: all the
+//! records of a case one after the other, cases in the order of their first line, a case's
+//! records in file order. They are sent without waiting for each answer (up to [`WINDOW`] in
+//! flight); the platform answers each record in sending order, and each record keeps its line
+//! number, so answers are matched to lines by order. If the stream breaks, the unanswered
+//! records are sent again on a new stream: a resend of the same `event_id` is answered
+//! DUPLICATE, never stored twice. The report lists the rejected lines in line order.
 //!
-//! With `--by-case` the file is read whole, its records grouped by case, and whole cases are
-//! sent per `SubmitRecords` call (up to 1000 records, one transaction each). That is for
-//! history: a file of cases that are already over. Streamed in time order, a case's early
-//! records are committed before its later ones, and the supervision platform, which judges
-//! each case as it stands against the current time, rightly raises warnings for the moment in
-//! between (a case accepted in October and completed in November is, until its completion
-//! arrives, a case overdue today). Sent whole, each case is only ever seen complete.
+//! Why grouped: past cases (a backlog, a re-sync after an outage) have deadlines that passed
+//! long ago. The approval platform judges a deadline that had already passed when a case was
+//! written [`egov_approval::ingest::LATE_GRACE`] (3 s) after the case's last write, and every
+//! new record of the case moves that instant again; a case whose records arrive close together
+//! is therefore judged once complete (a case accepted in October and completed in November
+//! raises no warning for the moment in between), and a case really left late is warned about a
+//! few seconds after its last record. The grace counts time between one case's records as they
+//! arrive: in a large file in time order, a case's first and last records can be many seconds
+//! of streaming apart, and a case judged in between gets a warning its later records would
+//! have prevented, and that warning stays. Sent grouped, a case's records arrive together,
+//! moments apart at most (the platform's stream batches keep a run of one case's consecutive
+//! records together), so a file may hold its records in any order.
+//!
+//! The price is memory: the file is held whole, as decoded records (about the size of the
+//! file). A file too large for that can be imported in parts, one `egov import` each, split in
+//! any way that keeps all the records of each case in one part (by case number, say); a split
+//! by line count or by date can cut a case in two, and its first part is then judged alone.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -95,28 +109,14 @@ impl Report {
     }
 }
 
-/// How records travel to the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `StreamRecords`, in file order: for feeds and re-syncs.
-    Stream,
-    /// `SubmitRecords` with whole cases per call: for files of past cases.
-    ByCase,
-}
-
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let target = Target::from_args(&args.client)?;
     let path = &args.file;
-    let total = lines::count_records(path)?;
     let reader = lines::open(path)?;
     let mut approval = client::approval(&target).await?;
-    let progress = lines::progress_bar(total as u64, "records");
-    let mode = if args.by_case {
-        Mode::ByCase
-    } else {
-        Mode::Stream
-    };
-    let report = import(&mut approval, &target, reader, &progress, mode).await;
+    // Its length is known once the file is read (in `import`).
+    let progress = lines::progress_bar(0, "records");
+    let report = import(&mut approval, &target, reader, &progress).await;
     progress.finish_and_clear();
     let report = report?;
     println!("{}: {}", path.display(), report.render().trim_end());
@@ -130,34 +130,23 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// One record to send: its line, for the report, and the record, kept for a resend.
 type Pending = (usize, pb::Record);
 
-/// Sends every record of `reader` the way `mode` says and answers what became of each line.
+/// Reads every line of `reader`, then streams its valid records grouped by case (see the
+/// module doc) and answers what became of each line.
 pub async fn import(
     client: &mut ApprovalServiceClient<Channel>,
     target: &Target,
     reader: impl BufRead,
     progress: &ProgressBar,
-    mode: Mode,
 ) -> anyhow::Result<Report> {
-    match mode {
-        Mode::Stream => stream_records(client, target, reader, progress).await,
-        Mode::ByCase => submit_by_case(client, target, reader, progress).await,
-    }
-}
-
-/// Streams every record of `reader` and answers what became of each line.
-async fn stream_records(
-    client: &mut ApprovalServiceClient<Channel>,
-    target: &Target,
-    reader: impl BufRead,
-    progress: &ProgressBar,
-) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    let mut source = lines::Lines::new(reader);
-    let mut exhausted = false;
+    progress.set_message("reading the file");
+    let (records, mut report) = read(reader)?;
+    progress.set_message("");
+    progress.set_length(report.records as u64);
+    progress.inc(report.rejected.len() as u64);
+    // Not sent yet, in sending order; after a break, the unanswered records go back in front.
+    let mut unsent: VecDeque<Pending> = group_by_case(records).into();
     // Sent and not yet answered, in sending order (the order of the answers).
     let mut pending: VecDeque<Pending> = VecDeque::new();
-    // Unanswered records of a broken stream, to send first on the next one.
-    let mut resend: VecDeque<Pending> = VecDeque::new();
     let mut retries = 0;
     loop {
         let (tx, rx) = mpsc::channel::<pb::StreamRecordsRequest>(256);
@@ -199,19 +188,13 @@ async fn stream_records(
                 },
                 permit = reserve(tx.clone()), if can_send => {
                     let permit = permit?;
-                    let next = match resend.pop_front() {
-                        Some(p) => Some(p),
-                        None if exhausted => None,
-                        None => next_record(&mut source, &mut report, progress)?,
-                    };
-                    match next {
+                    match unsent.pop_front() {
                         Some((line, record)) => {
                             permit.send(pb::StreamRecordsRequest { record: Some(record.clone()) });
                             pending.push_back((line, record));
                         }
                         None => {
                             drop(permit);
-                            exhausted = true;
                             // Dropping the sender ends the request stream: the platform answers
                             // what is in flight, then closes its side.
                             tx = None;
@@ -221,7 +204,8 @@ async fn stream_records(
             }
         };
         let Some(status) = broken else {
-            report.skipped = source.skipped();
+            // Answers came in sending order, case by case; the report goes by line.
+            report.rejected.sort_by_key(|r| r.line);
             return Ok(report);
         };
         if !client::is_transient(&status) || retries >= MAX_RETRIES {
@@ -233,110 +217,12 @@ async fn stream_records(
             %status,
             "the record stream broke; sending the unanswered records again"
         );
-        // Unanswered records go first, in their order, ahead of any still waiting to resend.
+        // Unanswered records go first, in their order, ahead of those not sent yet.
         while let Some(p) = pending.pop_back() {
-            resend.push_front(p);
+            unsent.push_front(p);
         }
         backoff(retries).await;
     }
-}
-
-/// Most records per `SubmitRecords` call (the platform's limit).
-const MAX_CALL: usize = 1000;
-
-/// Reads every line, groups the valid records by case (in file order within a case), and
-/// submits whole cases per call; a case of more than [`MAX_CALL`] records is split.
-async fn submit_by_case(
-    client: &mut ApprovalServiceClient<Channel>,
-    target: &Target,
-    reader: impl BufRead,
-    progress: &ProgressBar,
-) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    let mut source = lines::Lines::new(reader);
-    let mut order: Vec<String> = Vec::new();
-    let mut cases: std::collections::HashMap<String, Vec<Pending>> = Default::default();
-    while let Some((line, record)) = next_record(&mut source, &mut report, progress)? {
-        let records = cases.entry(record.case_no.clone()).or_insert_with(|| {
-            order.push(record.case_no.clone());
-            Vec::new()
-        });
-        records.push((line, record));
-    }
-    report.skipped = source.skipped();
-    let mut call: Vec<Pending> = Vec::with_capacity(MAX_CALL);
-    for case_no in &order {
-        let records = cases.remove(case_no).unwrap_or_default();
-        if call.len() + records.len() > MAX_CALL && !call.is_empty() {
-            submit(
-                client,
-                target,
-                std::mem::take(&mut call),
-                &mut report,
-                progress,
-            )
-            .await?;
-        }
-        if records.len() > MAX_CALL {
-            tracing::warn!(%case_no, records = records.len(), "a case too large for one call is sent in parts");
-        }
-        for chunk in records.chunks(MAX_CALL) {
-            call.extend_from_slice(chunk);
-            if call.len() >= MAX_CALL {
-                submit(
-                    client,
-                    target,
-                    std::mem::take(&mut call),
-                    &mut report,
-                    progress,
-                )
-                .await?;
-            }
-        }
-    }
-    if !call.is_empty() {
-        submit(client, target, call, &mut report, progress).await?;
-    }
-    report.rejected.sort_by_key(|r| r.line);
-    Ok(report)
-}
-
-/// One `SubmitRecords` call, retried on transient failures (a resend is answered DUPLICATE).
-async fn submit(
-    client: &mut ApprovalServiceClient<Channel>,
-    target: &Target,
-    call: Vec<Pending>,
-    report: &mut Report,
-    progress: &ProgressBar,
-) -> anyhow::Result<()> {
-    let (lines, records): (Vec<usize>, Vec<pb::Record>) = call.into_iter().unzip();
-    let mut retries = 0;
-    let results = loop {
-        let request = pb::SubmitRecordsRequest {
-            records: records.clone(),
-        };
-        match client.submit_records(request).await {
-            Ok(response) => break response.into_inner().results,
-            Err(status) if client::is_transient(&status) && retries < MAX_RETRIES => {
-                retries += 1;
-                tracing::warn!(%status, "submitting records failed; retrying");
-                backoff(retries).await;
-            }
-            Err(status) => return Err(client::call_failed(target, "importing records", status)),
-        }
-    };
-    if results.len() != lines.len() {
-        bail!(
-            "the platform answered {} results for {} records",
-            results.len(),
-            lines.len()
-        );
-    }
-    for (line, result) in lines.into_iter().zip(results) {
-        count(report, line, result);
-        progress.inc(1);
-    }
-    Ok(())
 }
 
 /// A permit to send on `tx`, or never when the request stream is closed (the select branch is
@@ -358,23 +244,45 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(250 << attempt.min(5))).await;
 }
 
-/// The next record to send, after reporting (and counting) the lines rejected before it.
-fn next_record(
-    source: &mut lines::Lines<impl BufRead>,
-    report: &mut Report,
-    progress: &ProgressBar,
-) -> anyhow::Result<Option<Pending>> {
+/// Reads every line: the valid records in file order, and the report so far (lines counted,
+/// lines rejected here).
+fn read(reader: impl BufRead) -> anyhow::Result<(Vec<Pending>, Report)> {
+    let mut report = Report::default();
+    let mut source = lines::Lines::new(reader);
+    let mut records = Vec::new();
     while let Some(line) = source.next_line()? {
         report.records += 1;
         match parse(&line) {
-            Ok(record) => return Ok(Some((line.number, record))),
-            Err(rejection) => {
-                report.rejected.push(rejection);
-                progress.inc(1);
-            }
+            Ok(record) => records.push((line.number, record)),
+            Err(rejection) => report.rejected.push(rejection),
         }
     }
-    Ok(None)
+    report.skipped = source.skipped();
+    Ok((records, report))
+}
+
+/// The records in sending order: each case's records together, cases in the order of their
+/// first record, a case's records in their own order (a stable sort by the index of the
+/// case's first appearance).
+fn group_by_case(records: Vec<Pending>) -> Vec<Pending> {
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    let mut keyed: Vec<(usize, Pending)> = records
+        .into_iter()
+        .map(|pending| {
+            let case_no = &pending.1.case_no;
+            let index = match first_seen.get(case_no) {
+                Some(&index) => index,
+                None => {
+                    let index = first_seen.len();
+                    first_seen.insert(case_no.clone(), index);
+                    index
+                }
+            };
+            (index, pending)
+        })
+        .collect();
+    keyed.sort_by_key(|(index, _)| *index);
+    keyed.into_iter().map(|(_, pending)| pending).collect()
 }
 
 /// Parses and validates one line as the platform would, so nothing invalid is sent.
@@ -453,6 +361,71 @@ mod tests {
         .unwrap_err();
         assert!(r.to_string().contains("occurred_at"), "{r}");
         assert!(r.to_string().starts_with("line 7: event_id e-2: "), "{r}");
+    }
+
+    fn pending(line: usize, case_no: &str) -> Pending {
+        let record = pb::Record {
+            event_id: format!("e-{line}"),
+            case_no: case_no.into(),
+            ..Default::default()
+        };
+        (line, record)
+    }
+
+    #[test]
+    fn records_are_sent_case_by_case_in_the_order_of_first_appearance() {
+        // Case A's records at the top and the bottom, B and C in between.
+        let file = [
+            (1, "A"),
+            (2, "B"),
+            (3, "A"),
+            (4, "C"),
+            (5, "B"),
+            (6, "C"),
+            (9, "A"),
+        ];
+        let sent: Vec<(usize, String)> =
+            group_by_case(file.iter().map(|&(l, c)| pending(l, c)).collect())
+                .into_iter()
+                .map(|(line, record)| (line, record.case_no))
+                .collect();
+        let expected: Vec<(usize, String)> = [
+            (1, "A"),
+            (3, "A"),
+            (9, "A"),
+            (2, "B"),
+            (5, "B"),
+            (4, "C"),
+            (6, "C"),
+        ]
+        .iter()
+        .map(|&(l, c)| (l, c.to_owned()))
+        .collect();
+        assert_eq!(sent, expected);
+        // Each record keeps its line number (and the event id of that line).
+        let again = group_by_case(file.iter().map(|&(l, c)| pending(l, c)).collect());
+        assert!(
+            again
+                .iter()
+                .all(|(line, r)| r.event_id == format!("e-{line}"))
+        );
+    }
+
+    #[test]
+    fn the_whole_file_is_read_and_bad_lines_reported_before_sending() {
+        let text = concat!(
+            "# a comment\n",
+            r#"{"eventId":"e-1","caseNo":"C-1","occurredAt":"2026-11-02T09:00:00+08:00","source":"s","acceptance":{"handler":"h"}}"#,
+            "\n{not json\n\n",
+            r#"{"eventId":"e-2","caseNo":"C-2","occurredAt":"2026-11-02T09:00:00+08:00","source":"s","acceptance":{"handler":"h"}}"#,
+            "\n",
+        );
+        let (records, report) = read(text.as_bytes()).unwrap();
+        let lines: Vec<usize> = records.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 5]);
+        assert_eq!((report.records, report.skipped), (3, 2));
+        assert_eq!(report.rejected.len(), 1);
+        assert_eq!(report.rejected[0].line, 3);
     }
 
     #[test]

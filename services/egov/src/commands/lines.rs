@@ -73,16 +73,6 @@ pub fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     Ok(BufReader::with_capacity(1 << 16, file))
 }
 
-/// The number of message lines of a file, for the progress bar's length and ETA.
-pub fn count_records(path: &Path) -> anyhow::Result<usize> {
-    let mut lines = Lines::new(open(path)?);
-    let mut n = 0;
-    while lines.next_line()?.is_some() {
-        n += 1;
-    }
-    Ok(n)
-}
-
 /// A progress bar of `total` items on stderr, hidden when stderr is not a terminal (logs,
 /// pipes, tests).
 pub fn progress_bar(total: u64, unit: &str) -> ProgressBar {

@@ -45,14 +45,14 @@ async fn load_and_watch(target: &Target, shutdown: Shutdown) -> anyhow::Result<(
         println!("Importing the sample city (data/sample, embedded):");
         let report = matters::import_matters(&mut approval, target, Cursor::new(MATTERS)).await?;
         println!("  matters: {}", report.render().trim_end());
-        // Whole cases per transaction: the sample is history, and a case must not be judged
-        // on its first records alone (see `import::Mode::ByCase`).
+        // Sent like `egov import`, grouped by case: the sample is history, and each case's
+        // records arrive together, so the platform's late grace judges each case only once
+        // its records have all arrived (see `import`).
         let report = import::import(
             &mut approval,
             target,
             Cursor::new(RECORDS),
             &ProgressBar::hidden(),
-            import::Mode::ByCase,
         )
         .await?;
         println!(

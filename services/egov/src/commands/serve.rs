@@ -166,7 +166,7 @@ fn announce(platforms: Platforms, addr: SocketAddr, settings: &ServerSettings, w
             "the matter catalogue",
         ),
         (
-            format!("egov import --by-case{flag} data/sample/records.jsonl"),
+            format!("egov import{flag} data/sample/records.jsonl"),
             "case records",
         ),
         (format!("egov watch{flag}"), "warnings as they are raised"),
