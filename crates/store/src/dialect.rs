@@ -97,6 +97,10 @@ pub(crate) trait Dialect: sqlx::Database {
     /// for a stream ordered by [`Dialect::stream_order`] whose sequence column is `n_col`.
     fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64);
 
+    /// Appends to `sql` the condition "row after (`tx`, `n`)", whether or not it is safe to
+    /// hand to a follower yet (a row held back behind an open transaction counts too).
+    fn stream_beyond(sql: &mut Sql, n_col: &str, tx: i64, n: i64);
+
     /// The ORDER BY list of a stream (ascending) whose sequence column is `n_col`.
     fn stream_order(n_col: &str, descending: bool) -> String;
 

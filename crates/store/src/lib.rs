@@ -27,7 +27,8 @@
 //! - the log is append-only (triggers refuse UPDATE and DELETE) and hash-chained per case, so
 //!   tampering past the triggers is found by [`Store::verify_chain`];
 //! - [`Store::read_log`] and [`Store::read_warnings`] never skip a row, even when
-//!   transactions commit out of sequence order;
+//!   transactions commit out of sequence order; [`Store::list_warnings`] shows the warning
+//!   stream's view (same rows, same order, positions as page tokens);
 //! - one warning per (case, rule, level), however often it is raised.
 
 #![forbid(unsafe_code)]

@@ -61,12 +61,16 @@ impl Dialect for Postgres {
     }
 
     fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
+        Self::stream_beyond(sql, n_col, tx, n);
+        sql.push(" AND ").push(VISIBLE);
+    }
+
+    fn stream_beyond(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
         sql.push(" AND (tx, ").push(n_col).push(") > (");
         sql.bind(Arg::I64(tx))
             .push(", ")
             .bind(Arg::I64(n))
             .push(")");
-        sql.push(" AND ").push(VISIBLE);
     }
 
     fn stream_order(n_col: &str, descending: bool) -> String {

@@ -101,6 +101,8 @@ position!(
 
 /// Page tokens: a kind letter and the hex of the last key of the previous page. Hex keeps the
 /// token URL-safe whatever the key holds; the letter rejects a token of another listing.
+/// (Warning lists page by [`WarningPosition`] instead: their token is the position of the
+/// last warning listed, so a list and the stream are one view.)
 pub(crate) fn encode_token(kind: char, key: &str) -> String {
     let mut token = String::with_capacity(1 + 2 * key.len());
     token.push(kind);

@@ -89,7 +89,12 @@ impl Dialect for Sqlite {
         format!("{column} IN (SELECT value FROM json_each({param}))")
     }
 
-    fn stream_after(sql: &mut Sql, n_col: &str, _tx: i64, n: i64) {
+    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
+        // Writers are serialized: every committed row is safe to hand out.
+        Self::stream_beyond(sql, n_col, tx, n);
+    }
+
+    fn stream_beyond(sql: &mut Sql, n_col: &str, _tx: i64, n: i64) {
         sql.push(" AND ").push(n_col).push(" > ").bind(Arg::I64(n));
     }
 

@@ -657,6 +657,20 @@ impl Store {
             .collect()
     }
 
+    /// Whether a record is stored after `after`, readable by [`Store::read_log`] now or still
+    /// held back; see [`Store::warnings_pending`].
+    pub async fn log_pending(&self, after: LogPosition) -> Result<bool> {
+        Ok(on_db!(self, |pool, Db| {
+            let mut sql = Sql::new("SELECT EXISTS (SELECT 1 FROM records WHERE TRUE");
+            Db::stream_beyond(&mut sql, "seq", after.tx(), after.n());
+            sql.push(")");
+            let Sql { text, args } = sql;
+            bind_args!(sqlx::query_scalar(AssertSqlSafe(text)), &args)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
     /// The position of the last record [`Store::read_log`] can return now
     /// ([`LogPosition::START`] when none): a follower that starts here sees only new records.
     pub async fn log_head(&self) -> Result<LogPosition> {
@@ -758,34 +772,30 @@ impl Store {
         raw.map(RawWarning::into_row).transpose()
     }
 
-    /// Warnings in id order matching `filter`, one page at a time; the token is `Some` when
-    /// more rows follow.
+    /// Warnings matching `filter`, one page at a time, as the warning stream shows them: in
+    /// stream order, and only those [`Store::read_warnings`] can return now (on PostgreSQL a
+    /// warning written after a transaction still open on the server is held back until that
+    /// transaction ends). The token is `Some` when more rows follow; it is the position of
+    /// the page's last warning (its `Display` string), and a token that is not a warning
+    /// position is [`StoreError::InvalidPageToken`].
+    ///
+    /// Listing and streaming are one view: a client may list, then stream from the
+    /// `position` of any listed warning, and miss nothing, since no warning can later appear
+    /// before a position that was listed.
     pub async fn list_warnings(
         &self,
         filter: &WarningFilter,
         page: Page,
     ) -> Result<(Vec<WarningRow>, Option<String>)> {
         let size = page.effective_size();
-        let mut sql = Sql::new(format!("SELECT {WARNING_COLUMNS} FROM warnings WHERE TRUE"));
-        if let Some(token) = &page.token {
-            let after = decode_token('w', token)?
-                .parse::<i64>()
-                .map_err(|_| StoreError::InvalidPageToken)?;
-            sql.push(" AND id > ").bind(Arg::I64(after));
-        }
-        warning_filter(&mut sql, filter);
-        sql.push(" ORDER BY id LIMIT ")
-            .bind(Arg::I64(i64::from(size) + 1));
-        let Sql { text, args } = sql;
-        let raws: Vec<RawWarning> = on_db!(self, |pool| {
-            bind_args!(sqlx::query_as(AssertSqlSafe(text)), &args)
-                .fetch_all(pool)
-                .await?
-        });
-        let rows = convert(raws, RawWarning::into_row)?;
-        Ok(paginate(rows, size, |w| {
-            encode_token('w', &w.id.to_string())
-        }))
+        let after = match &page.token {
+            None => WarningPosition::START,
+            Some(token) => token
+                .parse::<WarningPosition>()
+                .map_err(|_| StoreError::InvalidPageToken)?,
+        };
+        let rows = self.warnings_after(after, filter, size + 1).await?;
+        Ok(paginate(rows, size, |w| w.position.to_string()))
     }
 
     /// Up to `limit` (at most 10 000) warnings matching `filter` after `after`, in stream
@@ -800,20 +810,30 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let raws: Vec<RawWarning> = on_db!(self, |pool, Db| {
-            let mut sql = Sql::new(format!("SELECT {WARNING_COLUMNS} FROM warnings WHERE TRUE"));
-            Db::stream_after(&mut sql, "id", after.tx(), after.n());
+        self.warnings_after(after, filter, limit.min(MAX_READ))
+            .await
+    }
+
+    /// Whether a warning matching `filter` is stored after `after`, readable by
+    /// [`Store::read_warnings`] now or still held back. A reader whose read came back empty
+    /// asks this to know whether to look again soon: on PostgreSQL a warning held back behind
+    /// an open transaction becomes readable when that transaction ends, and nothing notifies
+    /// that.
+    pub async fn warnings_pending(
+        &self,
+        after: WarningPosition,
+        filter: &WarningFilter,
+    ) -> Result<bool> {
+        Ok(on_db!(self, |pool, Db| {
+            let mut sql = Sql::new("SELECT EXISTS (SELECT 1 FROM warnings WHERE TRUE");
+            Db::stream_beyond(&mut sql, "id", after.tx(), after.n());
             warning_filter(&mut sql, filter);
-            sql.push(" ORDER BY ")
-                .push(&Db::stream_order("id", false))
-                .push(" LIMIT ")
-                .bind(Arg::I64(i64::from(limit.min(MAX_READ))));
+            sql.push(")");
             let Sql { text, args } = sql;
-            bind_args!(sqlx::query_as(AssertSqlSafe(text)), &args)
-                .fetch_all(pool)
+            bind_args!(sqlx::query_scalar(AssertSqlSafe(text)), &args)
+                .fetch_one(pool)
                 .await?
-        });
-        convert(raws, RawWarning::into_row)
+        }))
     }
 
     /// The position of the last warning [`Store::read_warnings`] can return now
@@ -872,6 +892,29 @@ impl Store {
     }
 
     // ----- internals ---------------------------------------------------------------------
+
+    /// The stream read behind [`Store::read_warnings`] and [`Store::list_warnings`].
+    async fn warnings_after(
+        &self,
+        after: WarningPosition,
+        filter: &WarningFilter,
+        limit: u32,
+    ) -> Result<Vec<WarningRow>> {
+        let raws: Vec<RawWarning> = on_db!(self, |pool, Db| {
+            let mut sql = Sql::new(format!("SELECT {WARNING_COLUMNS} FROM warnings WHERE TRUE"));
+            Db::stream_after(&mut sql, "id", after.tx(), after.n());
+            warning_filter(&mut sql, filter);
+            sql.push(" ORDER BY ")
+                .push(&Db::stream_order("id", false))
+                .push(" LIMIT ")
+                .bind(Arg::I64(i64::from(limit)));
+            let Sql { text, args } = sql;
+            bind_args!(sqlx::query_as(AssertSqlSafe(text)), &args)
+                .fetch_all(pool)
+                .await?
+        });
+        convert(raws, RawWarning::into_row)
+    }
 
     async fn listen(
         &self,

@@ -6,9 +6,10 @@
 //! use in a process, so test databases do not pile up on a shared server.
 //!
 //! `read_log_settled` and `read_warnings_settled` read a stream until the rows a test just
-//! wrote are there: on PostgreSQL the streams hold rows back while any older writing
-//! transaction of the server is open (see `Store::read_log`), and tests of other crates share
-//! the server.
+//! wrote are there, and `warnings_settled` waits until every warning written so far is
+//! readable (and listed): on PostgreSQL the streams and the warning list hold rows back while
+//! any older writing transaction of the server is open (see `Store::read_log`), and tests of
+//! other crates share the server.
 //!
 //! These functions panic with a clear message instead of returning errors: they are for tests.
 
@@ -181,6 +182,35 @@ pub async fn read_warnings_settled(
         if rows.len() >= n || tokio::time::Instant::now() >= deadline {
             return rows;
         }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until every warning stored so far is readable by [`Store::read_warnings`] and
+/// [`Store::list_warnings`]: on PostgreSQL both hold a warning back while any older writing
+/// transaction of the server is open (other tests' too), so a test that lists what it has
+/// just written waits for this first.
+///
+/// # Panics
+/// When reading fails, or warnings are still held back after 10 s.
+pub async fn warnings_settled(store: &Store) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let head = store
+            .warnings_head()
+            .await
+            .unwrap_or_else(|e| panic!("warnings_head failed: {e}"));
+        let pending = store
+            .warnings_pending(head, &WarningFilter::default())
+            .await
+            .unwrap_or_else(|e| panic!("warnings_pending failed: {e}"));
+        if !pending {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "warnings are still held back after {SETTLE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use egov_store::testing::{
     fresh_postgres, fresh_postgres_url, fresh_sqlite, fresh_sqlite_url, read_log_settled,
-    read_warnings_settled,
+    read_warnings_settled, warnings_settled,
 };
 use egov_store::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseWrite, ChainBreak,
@@ -882,6 +882,7 @@ async fn fire_due_is_idempotent_and_keeps_replaced_instants(store: Store) {
         store.insert_warnings(&warnings[1..]).await.expect("insert"),
         vec![]
     );
+    warnings_settled(&store).await;
     let (all, _) = store
         .list_warnings(&WarningFilter::default(), Page::default())
         .await
@@ -909,6 +910,7 @@ async fn warnings_list_and_stream_with_filters_and_pages(store: Store) {
     let inserted = store.insert_warnings(&warnings).await.expect("insert");
     assert_eq!(inserted.len(), 6);
     assert!(inserted.windows(2).all(|w| w[0].id < w[1].id));
+    warnings_settled(&store).await;
 
     // Region prefix: 3301 matches 3301, 330106, 330102, not 330201 or 320101.
     let in_3301 = WarningFilter {
@@ -923,6 +925,13 @@ async fn warnings_list_and_stream_with_filters_and_pages(store: Store) {
             .await
             .expect("list");
         assert!(rows.len() <= 2);
+        if let Some(token) = &next {
+            assert_eq!(
+                *token,
+                rows.last().expect("a full page").position.to_string(),
+                "a page token is the position of the page's last warning"
+            );
+        }
         seen.extend(rows.into_iter().map(|w| w.case_no));
         match next {
             Some(token) => page = Page::next(2, token),
@@ -999,6 +1008,11 @@ async fn warnings_list_and_stream_with_filters_and_pages(store: Store) {
     let all =
         read_warnings_settled(&store, WarningPosition::START, &WarningFilter::default(), 6).await;
     assert_eq!(all, inserted);
+    let (listed, _) = store
+        .list_warnings(&WarningFilter::default(), Page::default())
+        .await
+        .expect("list");
+    assert_eq!(listed, all, "a list is the stream");
     assert_eq!(
         store.warnings_head().await.expect("head"),
         inserted[5].position
@@ -1029,12 +1043,17 @@ async fn invalid_page_tokens_are_rejected(store: Store) {
             .await,
         Err(StoreError::InvalidPageToken)
     ));
-    assert!(matches!(
-        store
-            .list_warnings(&WarningFilter::default(), Page::next(1, "w41"))
-            .await,
-        Err(StoreError::InvalidPageToken)
-    ));
+    for token in ["w41", "garbage", "w1.-2", "r1.2", matter_token.as_str()] {
+        assert!(
+            matches!(
+                store
+                    .list_warnings(&WarningFilter::default(), Page::next(1, token))
+                    .await,
+                Err(StoreError::InvalidPageToken)
+            ),
+            "{token}"
+        );
+    }
     assert!(matches!(
         store.list_matters(None, Page::next(1, "garbage")).await,
         Err(StoreError::InvalidPageToken)
@@ -1484,6 +1503,110 @@ mod postgres_only {
             read_warnings_settled(&store, WarningPosition::START, &WarningFilter::default(), 1)
                 .await;
         assert_eq!(stream, w);
+    }
+
+    /// A list and the stream are one view. Connection 1 begins (the older transaction) and
+    /// raises X1; connection 2 raises X2 and commits; connection 1 raises X3, then commits.
+    /// Were X2 listed while connection 1 was open, a client resuming the stream from its
+    /// position would never get X1 nor X3. So the list holds X2 back like the stream does,
+    /// lists in the stream's order, (transaction, id) and not id, and a stream resumed from
+    /// any position a list showed, then or later, gets every warning after it.
+    #[tokio::test]
+    async fn a_position_from_a_list_resumes_the_stream_without_losing_a_late_commit() {
+        let url = fresh_postgres_url().await;
+        let store = Store::connect(&url).await.expect("connect");
+        let all = WarningFilter::default();
+        let cases = |rows: &[egov_store::WarningRow]| -> Vec<String> {
+            rows.iter().map(|w| w.case_no.clone()).collect()
+        };
+        let x0 = store
+            .insert_warnings(&[warning("X0", "r", "red", "330106")])
+            .await
+            .expect("insert X0");
+        warnings_settled(&store).await;
+
+        let mut conn1 = sqlx::PgConnection::connect(&url).await.expect("connect");
+        let mut tx1 = conn1.begin().await.expect("begin");
+        let raise = |case_no: &'static str| {
+            sqlx::query(
+                "INSERT INTO warnings (case_no, rule, level, department, region, matter_code, \
+                     due_at, raised_at, detail) \
+                 VALUES ($1, 'r', 'red', 'dept-a', '330106', 'M-001', NULL, now(), '{}')",
+            )
+            .bind(case_no)
+        };
+        raise("X1").execute(&mut *tx1).await.expect("insert X1");
+        let x2 = store
+            .insert_warnings(&[warning("X2", "r", "red", "330106")])
+            .await
+            .expect("insert X2");
+        raise("X3").execute(&mut *tx1).await.expect("insert X3");
+
+        // While connection 1 is open, X2 is committed but neither listed nor streamed.
+        let (listed, next) = store
+            .list_warnings(&all, Page::default())
+            .await
+            .expect("list");
+        assert_eq!(listed, x0, "X2 is held back behind connection 1");
+        assert_eq!(next, None);
+        let (page, token) = store
+            .list_warnings(&all, Page::first(1))
+            .await
+            .expect("list");
+        assert_eq!((page, token), (x0.clone(), None));
+        let listed_then = listed[0].position;
+        assert_eq!(
+            store
+                .read_warnings(listed_then, &all, 100)
+                .await
+                .expect("read"),
+            vec![]
+        );
+
+        tx1.commit().await.expect("commit connection 1");
+
+        // The stream resumed from the position listed then delivers X1, X3 and X2.
+        let resumed = read_warnings_settled(&store, listed_then, &all, 3).await;
+        assert_eq!(cases(&resumed), ["X1", "X3", "X2"]);
+        assert_eq!(resumed[2], x2[0]);
+        assert!(
+            resumed[1].id > resumed[2].id,
+            "X3 has a larger id than X2 yet comes first: its transaction is older"
+        );
+
+        // Now every warning is listed, in the stream's order, page by page with positions as
+        // tokens; and the stream resumed from any listed position gets the rest of the list.
+        warnings_settled(&store).await;
+        let streamed = read_warnings_settled(&store, WarningPosition::START, &all, 4).await;
+        assert_eq!(cases(&streamed), ["X0", "X1", "X3", "X2"]);
+        let (listed, next) = store
+            .list_warnings(&all, Page::default())
+            .await
+            .expect("list");
+        assert_eq!(next, None);
+        assert_eq!(listed, streamed, "list order is stream order");
+        let mut paged = Vec::new();
+        let mut page = Page::first(1);
+        loop {
+            let (rows, next) = store.list_warnings(&all, page).await.expect("list");
+            paged.extend(rows);
+            match next {
+                Some(token) => {
+                    let last = paged.last().expect("a row before a token");
+                    assert_eq!(token, last.position.to_string());
+                    page = Page::next(1, token);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(paged, listed);
+        for (i, w) in listed.iter().enumerate() {
+            let rest = store
+                .read_warnings(w.position, &all, 100)
+                .await
+                .expect("read");
+            assert_eq!(rest, listed[i + 1..], "resumed after {}", w.case_no);
+        }
     }
 
     /// The race decided at the INSERT: B looked before A committed (C-1 did not exist yet),

@@ -36,7 +36,9 @@ const STREAM_IN_FLIGHT: usize = 3;
 /// Default and largest page sizes of list calls.
 const DEFAULT_PAGE: u32 = 50;
 /// How often a follower looks for new records when nothing wakes it (SQLite, other processes).
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
+const POLL_INTERVAL: Duration = Duration::from_millis(1000);
+/// The longest wait before looking again at records held back by an open transaction.
+const MAX_RECHECK: Duration = Duration::from_millis(200);
 
 /// The approval platform's state shared by all calls.
 #[derive(Debug, Clone)]
@@ -209,6 +211,7 @@ impl Approval {
         } else {
             None
         };
+        let mut held_back = Duration::ZERO;
         loop {
             let entries = store.read_log(after, 500).await.map_err(ApiError::from)?;
             let empty = entries.is_empty();
@@ -236,15 +239,28 @@ impl Approval {
             if head.is_some() {
                 return Ok(());
             }
+            // Nothing readable: either nothing new, or records held back behind a transaction
+            // still open on the server (PostgreSQL reads only below the oldest one). Held back,
+            // look again soon; otherwise wait to be woken, with a slow poll for wake-ups that
+            // cannot be notified (other processes on SQLite, a notification lost on reconnect).
+            let pending = store.log_pending(after).await.map_err(ApiError::from)?;
+            let wait = if pending {
+                held_back = (held_back * 2).clamp(Duration::from_millis(10), MAX_RECHECK);
+                held_back
+            } else {
+                held_back = Duration::ZERO;
+                POLL_INTERVAL
+            };
             let committed = self.committed.notified();
             tokio::select! {
                 () = committed => {}
                 () = shutdown.wait() => return Ok(()),
                 () = tx.closed() => return Ok(()),
-                _ = async {
+                () = tokio::time::sleep(wait) => {}
+                Some(_) = async {
                     match notifications.as_mut() {
-                        Some(n) => n.recv().await.map(|_| ()),
-                        None => { tokio::time::sleep(POLL_INTERVAL).await; Ok(()) }
+                        Some(n) => Some(n.recv().await),
+                        None => std::future::pending().await,
                     }
                 } => {}
             }

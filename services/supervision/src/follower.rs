@@ -13,7 +13,7 @@ use egov_store::{LogPosition, NewWarning, Store};
 
 use crate::raise;
 use crate::service::Supervision;
-use crate::workers::{BATCH, WorkerError, beat};
+use crate::workers::{BATCH, Recheck, WorkerError, beat};
 
 /// The follower's name in the store's consumer cursors.
 pub(crate) const CONSUMER: &str = "supervision.log";
@@ -34,6 +34,7 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     let mut shutdown = s.shutdown();
     let mut after = cursor(store).await?;
     s.progress().log_done(after);
+    let mut recheck = Recheck::new(s.options().fallback_poll);
     loop {
         if shutdown.is_triggered() {
             return Ok(());
@@ -67,14 +68,17 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
                 position = %after,
                 "followed the log"
             );
+            recheck.reset();
             continue;
         }
+        // Nothing readable: records committed but held back (PostgreSQL) are read again soon.
+        let wait = recheck.wait(store.log_pending(after).await?);
         tokio::select! {
             biased;
             () = shutdown.wait() => return Ok(()),
-            () = beat(&mut records) => {}
-            () = s.progress().log_kick.notified() => {}
-            () = tokio::time::sleep(s.options().fallback_poll) => {}
+            () = beat(&mut records) => recheck.reset(),
+            () = s.progress().log_kick.notified() => recheck.reset(),
+            () = tokio::time::sleep(wait) => {}
         }
     }
 }

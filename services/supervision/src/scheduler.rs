@@ -6,6 +6,11 @@
 //!
 //! Firing is safe to repeat and to run on several instances at once: the store deletes only
 //! the instants still stored unchanged and raises one warning per (case, rule, level).
+//!
+//! Unlike the log follower and the warning streams, the loop reads due instants with plain
+//! reads, not through the stream horizon of PostgreSQL (rows held back behind transactions
+//! still open): a wake-up by a commit sees what the commit stored, so it needs no quick
+//! second look (`workers::Recheck`).
 
 use std::collections::{HashMap, HashSet};
 

@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 use crate::error::ApiError;
 use crate::pulse::{Channel, Pulse};
 use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto};
-use crate::workers::{BATCH, Progress, SupervisionOptions, WorkerStats, Workers, beat};
+use crate::workers::{BATCH, Progress, Recheck, SupervisionOptions, WorkerStats, Workers, beat};
 
 /// Warnings read from the store per round trip of a stream.
 const STREAM_READ: u32 = 500;
@@ -170,6 +170,7 @@ impl Supervision {
             .subscribe(store, &self.inner.shutdown)
             .await?;
         let mut shutdown = self.shutdown();
+        let mut recheck = Recheck::new(self.inner.options.fallback_poll);
         loop {
             if shutdown.is_triggered() {
                 return Ok(());
@@ -186,14 +187,18 @@ impl Supervision {
                 after = row.position;
             }
             if read > 0 {
+                recheck.reset();
                 continue;
             }
+            // Nothing readable: warnings stored but held back (PostgreSQL) are read again
+            // soon.
+            let wait = recheck.wait(store.warnings_pending(after, filter).await?);
             tokio::select! {
                 biased;
                 () = shutdown.wait() => return Ok(()),
                 () = tx.closed() => return Ok(()),
-                () = beat(&mut stored) => {}
-                () = tokio::time::sleep(self.inner.options.fallback_poll) => {}
+                () = beat(&mut stored) => recheck.reset(),
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -74,12 +74,15 @@ pub async fn spawn_supervision_with(
 
 impl TestSupervision {
     /// Waits until the workers have fired everything due at the clock's current time and
-    /// followed every record committed so far. Panics after [`PATIENCE`].
+    /// followed every record committed so far, and every warning stored by then is listed
+    /// (on PostgreSQL lists and streams hold warnings back while an older transaction of the
+    /// server is open, other tests' too). Panics after [`PATIENCE`].
     pub async fn settled(&self) {
         let now = self.clock.now();
         let wait = async {
             let head = committed_log_head(&self.store).await;
             self.supervision.caught_up(now, head).await;
+            egov_store::testing::warnings_settled(&self.store).await;
             head
         };
         if tokio::time::timeout(PATIENCE, wait).await.is_err() {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use egov_store::{LogPosition, StoreError};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::service::Supervision;
 
@@ -19,7 +20,8 @@ use crate::service::Supervision;
 pub struct SupervisionOptions {
     /// How often a worker or a warning stream looks again when nothing woke it (wall time):
     /// commits by other processes on SQLite are not notified, and a notification can be lost
-    /// while a listener reconnects. Default 1 s.
+    /// while a listener reconnects. Default 1 s. (Rows committed but held back behind an open
+    /// transaction on PostgreSQL are looked for sooner; see `Recheck`.)
     pub fallback_poll: Duration,
 }
 
@@ -208,6 +210,63 @@ pub struct WorkerStats {
     pub raised: u64,
     /// Passes that failed (and were retried after a pause).
     pub errors: u64,
+}
+
+/// The first pause before a reader looks again for rows still held back.
+const RECHECK_FIRST: Duration = Duration::from_millis(10);
+/// The longest such pause.
+const RECHECK_MAX: Duration = Duration::from_millis(200);
+
+/// How long a reader (the log follower, a warning stream) waits after a read that returned
+/// nothing new.
+///
+/// On PostgreSQL a read returns only rows older than every transaction still open on the
+/// server (`Store::read_log`): the notification of a commit can come while some unrelated
+/// transaction holds the new rows back, and nothing notifies when it ends. So when the store
+/// says rows are pending after the reader's position, it looks again soon, after 10 ms, then
+/// 20, 40, ... up to 200 ms apart, until rows arrive or one fallback poll has passed since the
+/// first such look; then the fallback poll takes over until something arrives or a
+/// notification starts a new round. With nothing pending (idle) it waits for the fallback
+/// poll, or a notification, as before: no busy loop.
+#[derive(Debug)]
+pub(crate) struct Recheck {
+    poll: Duration,
+    /// The next short pause.
+    pause: Duration,
+    /// When this round of short pauses ends; `None` until it starts.
+    until: Option<Instant>,
+}
+
+impl Recheck {
+    pub fn new(poll: Duration) -> Self {
+        Recheck {
+            poll,
+            pause: RECHECK_FIRST,
+            until: None,
+        }
+    }
+
+    /// Rows arrived, or a notification came: a later pending read starts a new round.
+    pub fn reset(&mut self) {
+        self.pause = RECHECK_FIRST;
+        self.until = None;
+    }
+
+    /// How long to wait before the next read, after one that returned nothing; `pending`
+    /// says whether the store holds rows after the reader's position all the same.
+    pub fn wait(&mut self, pending: bool) -> Duration {
+        if !pending {
+            return self.poll;
+        }
+        let now = Instant::now();
+        let until = *self.until.get_or_insert(now + self.poll);
+        if now >= until {
+            return self.poll;
+        }
+        let pause = self.pause.min(until - now);
+        self.pause = (self.pause * 2).min(RECHECK_MAX);
+        pause
+    }
 }
 
 /// Resolves on the next change of a pulse; never, if the pulse can no longer change.

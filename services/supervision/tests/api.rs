@@ -42,9 +42,12 @@ fn warning(case: &str, rule: &str, level: &str, department: &str, region: &str) 
     }
 }
 
+/// Stores warnings, and waits until they are listed (on PostgreSQL, lists and streams hold
+/// them back while an older transaction of the server, another test's, is open).
 async fn insert(store: &Store, warnings: &[NewWarning]) {
     let new = store.insert_warnings(warnings).await.expect("insert");
     assert_eq!(new.len(), warnings.len());
+    egov_store::testing::warnings_settled(store).await;
 }
 
 fn cases(warnings: &[pb::Warning]) -> Vec<&str> {

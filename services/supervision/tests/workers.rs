@@ -134,9 +134,16 @@ async fn an_application_never_accepted_is_a_yellow_card_after_five_working_days(
     let mut w = world(backend, "2024-03-04 09:00").await;
     let records = opened("C-1")[..1].to_vec();
     w.push(records.clone()).await;
+    // Undecided, the case will count as accepted on receipt (ALL Art. 32): its decision
+    // clocks run from 03-04, judged no earlier than the acceptance deadline.
     assert_eq!(
         expected_due(&records),
-        [("acceptance".to_owned(), local("2024-03-12 00:00"))]
+        [
+            ("acceptance".to_owned(), local("2024-03-12 00:00")),
+            ("approaching:promised".to_owned(), local("2024-03-14 00:00")),
+            ("promised".to_owned(), local("2024-03-19 00:00")),
+            ("statutory".to_owned(), local("2024-04-02 00:00")),
+        ]
     );
     let mut stream = w.supervision.stream(Default::default()).await;
     w.at("2024-03-11 23:59");
@@ -344,10 +351,12 @@ async fn a_restart_neither_loses_nor_repeats_a_warning(backend: Backend) {
         Some(log[7].0.to_string()),
         "the cursor is persisted where the follower stopped"
     );
+    // A's statutory deadline, and B's three decision deadlines (undecided, B counts as
+    // accepted on receipt): its reminder (03-26), promised (03-29) and statutory (04-13) ones.
     assert_eq!(
         store.count_open_due().await.unwrap(),
-        1,
-        "only A's statutory deadline is left"
+        4,
+        "A's statutory deadline and B's decision deadlines are left"
     );
 }
 
@@ -487,6 +496,8 @@ async fn the_due_loop_wakes_on_the_clock_and_on_commits_alone(backend: Backend) 
         s.supervision.fired_through(local("2024-03-14 00:00")),
     )
     .await;
+    // Raised; listed once no older transaction of the server (other tests') holds it back.
+    egov_store::testing::warnings_settled(&store).await;
     let all = s.list_all(Default::default()).await;
     assert_eq!(
         keys(&all),
@@ -512,7 +523,7 @@ async fn the_due_loop_wakes_on_the_clock_and_on_commits_alone(backend: Backend) 
     )
     .await;
     let due = store.due_for_case("B").await.unwrap();
-    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].clock, "acceptance", "{due:?}");
     assert!(due[0].due_at < local("2024-03-19 00:00"), "{due:?}");
     clock.set(due[0].due_at);
     let store = &store;
