@@ -214,10 +214,17 @@ impl Dialect for Postgres {
         conn: &mut PgConnection,
         rows: &[DueInstant],
     ) -> Result<Vec<(String, String)>> {
+        // Rows are locked in (case_no, clock) order before they are deleted: a commit deletes
+        // a case's instants in that (primary key) order too, so the two cannot deadlock.
         Ok(sqlx::query_as(
-            "DELETE FROM due_instants AS d \
-             USING UNNEST($1::text[], $2::text[], $3::timestamptz[]) AS f(case_no, clock, due_at) \
-             WHERE d.case_no = f.case_no AND d.clock = f.clock AND d.due_at = f.due_at \
+            "WITH locked AS ( \
+                 SELECT d.case_no, d.clock FROM due_instants AS d \
+                 JOIN UNNEST($1::text[], $2::text[], $3::timestamptz[]) AS f(case_no, clock, due_at) \
+                   ON d.case_no = f.case_no AND d.clock = f.clock AND d.due_at = f.due_at \
+                 ORDER BY d.case_no, d.clock \
+                 FOR UPDATE OF d) \
+             DELETE FROM due_instants AS d USING locked AS l \
+             WHERE d.case_no = l.case_no AND d.clock = l.clock \
              RETURNING d.case_no, d.clock",
         )
         .bind(rows.iter().map(|d| d.case_no.as_str()).bind_iter())

@@ -183,6 +183,14 @@ impl Ingestor {
                     tracing::debug!(%case_no, attempt, "concurrent write on a case; planning again");
                     attempt += 1;
                 }
+                // A deadlock victim or a busy database: the transaction was rolled back whole,
+                // so planning again from fresh state is safe.
+                Err(ApiError::Store(StoreError::Busy(e))) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "database busy; planning again");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6)))
+                        .await;
+                    attempt += 1;
+                }
                 other => return other,
             }
         }
@@ -218,7 +226,7 @@ impl Ingestor {
             .iter()
             .map(|&i| record(i).event_id.to_string())
             .collect();
-        let already: HashMap<String, StoredRecord> = store
+        let mut already: HashMap<String, StoredRecord> = store
             .find_records(&ids)
             .await?
             .into_iter()
@@ -249,6 +257,18 @@ impl Ingestor {
                     ..Work::default()
                 },
             );
+        }
+
+        // A record stored between the two reads (the original of a resend, committed by a
+        // concurrent call) is in its case's snapshot though `find_records` missed it: it is a
+        // resend all the same.
+        for w in work.values() {
+            for s in &w.stored {
+                if first_of.contains_key(s.event_id.as_str()) && !already.contains_key(&s.event_id)
+                {
+                    already.insert(s.event_id.clone(), s.clone());
+                }
+            }
         }
 
         let mut matters: HashMap<String, Option<Arc<Matter>>> = HashMap::new();

@@ -17,7 +17,7 @@ use egov_runtime::clock::SharedClock;
 use egov_runtime::shutdown::Shutdown;
 use egov_store::{CaseFilter, LogPosition, Page, Store, UpsertOutcome};
 use futures::Stream;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -45,8 +45,10 @@ const MAX_RECHECK: Duration = Duration::from_millis(200);
 pub struct Approval {
     ingestor: Ingestor,
     clock: SharedClock,
-    /// Wakes followers in this process as soon as a batch is committed.
-    committed: Arc<Notify>,
+    /// Bumped when records were committed, by this process or (on PostgreSQL, through ONE
+    /// shared LISTEN connection) by any other: what wakes every `FollowRecords` stream, so a
+    /// stream costs no database connection of its own.
+    committed: Arc<watch::Sender<u64>>,
     shutdown: Shutdown,
 }
 
@@ -65,11 +67,19 @@ impl Approval {
         clock: SharedClock,
         shutdown: Shutdown,
     ) -> Result<Self, ApiError> {
-        let catalogue = Catalogue::open(store).await?;
+        let catalogue = Catalogue::open(store.clone()).await?;
+        let committed = Arc::new(watch::Sender::new(0));
+        if let Some(notifications) = store.listen_for_records().await? {
+            tokio::spawn(relay_commits(
+                notifications,
+                committed.clone(),
+                shutdown.clone(),
+            ));
+        }
         Ok(Self {
             ingestor: Ingestor::new(catalogue, clock.clone()),
             clock,
-            committed: Arc::new(Notify::new()),
+            committed,
             shutdown,
         })
     }
@@ -88,7 +98,7 @@ impl Approval {
             .iter()
             .any(|r| r.status == pb::RecordStatus::Stored as i32)
         {
-            self.committed.notify_waiters();
+            self.committed.send_modify(|n| *n = n.wrapping_add(1));
         }
         Ok(results)
     }
@@ -204,7 +214,7 @@ impl Approval {
         tx: &mpsc::Sender<Result<pb::FollowRecordsResponse, Status>>,
     ) -> Result<(), Status> {
         let store = self.store();
-        let mut notifications = store.listen_for_records().await.map_err(ApiError::from)?;
+        let mut committed = self.committed.subscribe();
         let mut shutdown = self.shutdown.clone();
         let head = if until_caught_up {
             Some(store.log_head().await.map_err(ApiError::from)?)
@@ -251,19 +261,33 @@ impl Approval {
                 held_back = Duration::ZERO;
                 POLL_INTERVAL
             };
-            let committed = self.committed.notified();
             tokio::select! {
-                () = committed => {}
+                _ = committed.changed() => {}
                 () = shutdown.wait() => return Ok(()),
                 () = tx.closed() => return Ok(()),
                 () = tokio::time::sleep(wait) => {}
-                Some(_) = async {
-                    match notifications.as_mut() {
-                        Some(n) => Some(n.recv().await),
-                        None => std::future::pending().await,
-                    }
-                } => {}
             }
+        }
+    }
+}
+
+/// Forwards the store's commit notifications to the in-process signal until shutdown.
+async fn relay_commits(
+    mut notifications: egov_store::Notifications,
+    committed: Arc<watch::Sender<u64>>,
+    mut shutdown: Shutdown,
+) {
+    loop {
+        tokio::select! {
+            received = notifications.recv() => match received {
+                Ok(()) => committed.send_modify(|n| *n = n.wrapping_add(1)),
+                Err(error) => {
+                    // The followers' slow poll covers the gap while the listener recovers.
+                    tracing::warn!(%error, "record notifications failed; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+            () = shutdown.wait() => return,
         }
     }
 }

@@ -524,6 +524,58 @@ async fn bad_requests_name_the_field(backend: Backend) {
     assert!(blank.message().contains("case_no"), "{}", blank.message());
 }
 
+async fn concurrent_resends_are_duplicates_never_rejections(backend: Backend) {
+    let app = app(backend).await;
+    let batch: Vec<pb::Record> = (0..300)
+        .flat_map(|n| {
+            let case = format!("ZJ-R-{n:03}");
+            [
+                record(
+                    &case,
+                    &format!("{case}-a"),
+                    "2024-03-04 09:00",
+                    application("M-FOOD", "market", "330106"),
+                ),
+                record(
+                    &case,
+                    &format!("{case}-b"),
+                    "2024-03-04 09:30",
+                    acceptance(),
+                ),
+            ]
+        })
+        .collect();
+    // The same batch six times at once: each record is stored once, and every other answer
+    // is a duplicate, whichever call commits first.
+    let calls: Vec<_> = (0..6u64)
+        .map(|k| {
+            let mut client = app.client.clone();
+            let records = batch.clone();
+            tokio::spawn(async move {
+                // Staggered, so that some call reads while another commits.
+                tokio::time::sleep(std::time::Duration::from_millis(k * 15)).await;
+                client
+                    .submit_records(pb::SubmitRecordsRequest { records })
+                    .await
+                    .expect("submit")
+                    .into_inner()
+                    .results
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for call in calls {
+        for r in call.await.unwrap() {
+            match r.status() {
+                pb::RecordStatus::Stored => stored += 1,
+                pb::RecordStatus::Duplicate => {}
+                other => panic!("{other:?}: {r:?}"),
+            }
+        }
+    }
+    assert_eq!(stored, batch.len());
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -544,4 +596,5 @@ on_both_databases!(
     cases_are_listed_by_filters_and_pages,
     a_follower_gets_stored_records_then_new_ones,
     bad_requests_name_the_field,
+    concurrent_resends_are_duplicates_never_rejections,
 );

@@ -75,7 +75,12 @@ pub fn firing(due: DueInstant, rows: &HashMap<&str, &CaseRow>, now: DateTime<Utc
         return Firing { due, warning: None };
     };
     let views = clock_views(row);
-    let view = views.iter().find(|v| v.key == clock_key(&due.clock));
+    // A step started again has a view per span: the running one is the one that came due.
+    let key = clock_key(&due.clock);
+    let view = views
+        .iter()
+        .find(|v| v.key == key && v.status == "running")
+        .or_else(|| views.iter().find(|v| v.key == key));
     let deadline = view.map_or(due.due_at, |v| v.due_at);
     if due.clock.starts_with("approaching:") && deadline <= now {
         // A reminder is worth nothing once the deadline has passed (a case pushed late): the
