@@ -192,6 +192,7 @@ async fn open_cases(store: &Store, prefix: &str, n: usize, due: impl Fn(usize) -
                     stopped_at: None,
                     provisional: false,
                     explanation: "bench: 10 working days".into(),
+                    not_before: None,
                 };
                 CaseWrite {
                     case: CaseRow {

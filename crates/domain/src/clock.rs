@@ -13,6 +13,7 @@ use crate::case::{Case, CaseState};
 use crate::limit::{Deadline, DeadlineInput, Limit, LimitUnit, Suspension, deadline_explained};
 use crate::matter::{Matter, MatterKind};
 use crate::record::Outcome;
+use crate::rules::approaching_deadline::{self, Approaching};
 
 /// The acceptance decision is due within 5 working days of receipt (ALL Art. 32).
 pub const ACCEPTANCE_LIMIT: Limit = Limit {
@@ -244,7 +245,10 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             let Some(limit) = matter.step_limit(&span.step) else {
                 continue;
             };
-            let suspensions = suspensions_within(case, cal, span.started_at, span.completed_at);
+            // A step still open when the case is decided, withdrawn or completed ends there:
+            // the case no longer waits on it.
+            let step_stop = span.completed_at.or(stop.filter(|s| *s >= span.started_at));
+            let suspensions = suspensions_within(case, cal, span.started_at, step_stop);
             let d = deadline_explained(
                 cal,
                 &DeadlineInput {
@@ -255,10 +259,10 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 },
                 "step started",
             );
-            let status = if span.completed_at.is_none() && case.state == CaseState::Suspended {
+            let status = if step_stop.is_none() && case.state == CaseState::Suspended {
                 ClockStatus::Paused
             } else {
-                stop_status(span.completed_at, &d)
+                stop_status(step_stop, &d)
             };
             out.push(Clock {
                 kind: ClockKind::Step,
@@ -334,15 +338,17 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueInstant {
     /// `acceptance`, `promised`, `statutory`, `immediate`, `certificate`, `step:NAME`, or
-    /// `approaching:promised` / `approaching:immediate` for the reminder before a deadline.
+    /// `approaching:promised` / `approaching:immediate` for the reminder before a deadline; and,
+    /// from [`crate::rules::due_instants`], `suspension:planned_end` for an open suspension.
     pub clock: String,
     pub due_at: DateTime<Utc>,
 }
 
-/// Working days left before a deadline at which the "approaching deadline" reminder fires
-/// (DESIGN §3): 2, or 1 for limits of at most 3 days.
+/// Working days left before a deadline at which the "approaching deadline" reminder fires,
+/// with the default configuration (DESIGN §3): 2, or 1 for limits of at most 3 days. The
+/// effective threshold of a case is [`crate::rules::EffectiveRules::approaching`].
 pub fn approaching_threshold(limit: Limit) -> u32 {
-    if limit.amount <= 3 { 1 } else { 2 }
+    Approaching::DEFAULT.threshold(limit)
 }
 
 /// The first instant at which at most `threshold` working days remain before `last_day`
@@ -372,31 +378,41 @@ pub fn approaching_at(
     Some(cal.end_of_day(day_before))
 }
 
-/// The instants at which the running clocks of a case need attention, earliest first.
-/// Paused and stopped clocks need none: a suspension's end or the next record recomputes them.
+/// The instants at which the running clocks of a case need attention, earliest first, with
+/// the default reminder thresholds. Paused and stopped clocks need none: a suspension's end or
+/// the next record recomputes them. [`crate::rules::due_instants`] is the configured version,
+/// which also wakes for a suspension past its planned end.
 pub fn due_instants(clocks: &[Clock], cal: &Calendar) -> Vec<DueInstant> {
+    due_instants_with(clocks, cal, &Approaching::DEFAULT)
+}
+
+/// [`due_instants`] with the reminder thresholds `approaching` (the effective configuration of
+/// the case's matter and department).
+pub fn due_instants_with(
+    clocks: &[Clock],
+    cal: &Calendar,
+    approaching: &Approaching,
+) -> Vec<DueInstant> {
     let mut out = Vec::new();
     for c in clocks.iter().filter(|c| c.status == ClockStatus::Running) {
-        if matches!(c.kind, ClockKind::Promised | ClockKind::Immediate) {
-            let start = cal.local_date(c.started_at);
-            let threshold = approaching_threshold(c.limit);
-            if let Some(at) = approaching_at(cal, start, c.deadline.last_day, threshold) {
-                let at = c.not_before.map_or(at, |t| t.max(at));
-                if at < c.judged_at() {
-                    out.push(DueInstant {
-                        clock: format!("approaching:{}", c.key()),
-                        due_at: at,
-                    });
-                }
-            }
+        if let Some(at) = approaching_deadline::reminder_at(c, cal, approaching) {
+            out.push(DueInstant {
+                clock: format!("{}{}", approaching_deadline::PREFIX, c.key()),
+                due_at: at,
+            });
         }
         out.push(DueInstant {
             clock: c.key(),
             due_at: c.judged_at(),
         });
     }
-    out.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.clock.cmp(&b.clock)));
+    sort_due(&mut out);
     out
+}
+
+/// Earliest first; instants at the same time by key, so the order is a pure function.
+pub(crate) fn sort_due(due: &mut [DueInstant]) {
+    due.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.clock.cmp(&b.clock)));
 }
 
 /// A clock as stored in a case's projection (the `view` of the case row) and read back by the
@@ -416,6 +432,23 @@ pub struct ClockView {
     pub stopped_at: Option<DateTime<Utc>>,
     pub provisional: bool,
     pub explanation: String,
+    /// [`Clock::not_before`]: an open clock is overdue only from the later of this and
+    /// `due_at`. Absent in views written before it existed.
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+impl ClockView {
+    /// Whether the clock counts as overdue at `now` (as [`Clock::is_overdue`]).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        match self.status.as_str() {
+            "stopped_late" => true,
+            "running" | "paused" => {
+                now >= self.not_before.map_or(self.due_at, |t| t.max(self.due_at))
+            }
+            _ => false,
+        }
+    }
 }
 
 impl From<&Clock> for ClockView {
@@ -438,6 +471,7 @@ impl From<&Clock> for ClockView {
             stopped_at,
             provisional: c.deadline.provisional,
             explanation: c.deadline.explanation.clone(),
+            not_before: c.not_before,
         }
     }
 }

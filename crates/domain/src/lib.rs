@@ -1,5 +1,5 @@
 //! The pure core of egov: calendars and time-limit arithmetic, the case state machine,
-//! deadline clocks, and (later) the supervision rules and scores. No I/O lives here: no tokio,
+//! deadline clocks, the supervision rules and their configuration (and, later, scores). No I/O lives here: no tokio,
 //! sqlx, tonic or prost. Services hand this crate facts and it answers with decisions.
 //!
 //! Map of the modules:
@@ -10,7 +10,10 @@
 //! - [`matter`]: the matter catalogue.
 //! - [`case`]: the case state machine, replayed from records in `occurred_at` order.
 //! - [`clock`]: the deadline clocks of a case, their explanations and due instants.
-//! - [`warning`]: supervision rules and levels; the deadline rules.
+//! - [`warning`]: what a warning is: its rule, level and draft.
+//! - [`rules`]: every supervision rule of DESIGN §3, one module each citing its source; the
+//!   entry points for records ([`rules::on_record`], [`rules::on_refused`]) and due instants
+//!   ([`rules::due_instants`], [`rules::on_due`]); thresholds and levels as configuration.
 
 #![forbid(unsafe_code)]
 
@@ -23,4 +26,5 @@ pub mod limit;
 pub mod matter;
 pub mod money;
 pub mod record;
+pub mod rules;
 pub mod warning;

@@ -12,7 +12,7 @@ use crate::money::Fen;
 use crate::record::SuspensionKind;
 
 /// How a matter is handled, which decides its statutory limit in the law.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatterKind {
     /// 即办件: decided on the spot, due the same working day.
@@ -26,6 +26,23 @@ pub enum MatterKind {
 }
 
 impl MatterKind {
+    pub const ALL: [MatterKind; 4] = [
+        MatterKind::Immediate,
+        MatterKind::Promised,
+        MatterKind::Joint,
+        MatterKind::Reported,
+    ];
+
+    /// The kind's name, as in the catalogue files (`joint`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatterKind::Immediate => "immediate",
+            MatterKind::Promised => "promised",
+            MatterKind::Joint => "joint",
+            MatterKind::Reported => "reported",
+        }
+    }
+
     /// Extension days the law allows once (ALL Art. 42): 10, or 15 for joint handling.
     pub fn allowed_extension_days(self) -> u32 {
         match self {

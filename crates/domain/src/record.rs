@@ -18,6 +18,26 @@ use crate::money::Fen;
 /// Longest free text accepted in a record (reasons, opinions, comments), in characters.
 pub const MAX_TEXT_CHARS: usize = 4000;
 
+/// Most working days one extension record may ask for (the law allows 10 or 15; more is
+/// stored and flagged, up to this bound of plausibility).
+pub const MAX_EXTENSION_DAYS: u32 = 250;
+
+/// The years a record's times may fall in: approvals under the licensing law began long after
+/// 1990, and times far in the future are typing errors that would push deadlines past what
+/// the databases order correctly.
+const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1990..=2199;
+
+fn implausible(t: DateTime<Utc>) -> Option<String> {
+    let year = chrono::Datelike::year(&t);
+    (!PLAUSIBLE_YEARS.contains(&year)).then(|| {
+        format!(
+            "year {year} is outside {}..={}: not a plausible time",
+            PLAUSIBLE_YEARS.start(),
+            PLAUSIBLE_YEARS.end()
+        )
+    })
+}
+
 /// One fact about a case, as sent by a service-centre system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -147,6 +167,22 @@ pub enum SuspensionKind {
     Appraisal,
     ExpertReview,
     Other,
+}
+
+impl SuspensionKind {
+    /// The kind's name, as in the record contract (`expert_review`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuspensionKind::Hearing => "hearing",
+            SuspensionKind::Tendering => "tendering",
+            SuspensionKind::Auction => "auction",
+            SuspensionKind::Testing => "testing",
+            SuspensionKind::Quarantine => "quarantine",
+            SuspensionKind::Appraisal => "appraisal",
+            SuspensionKind::ExpertReview => "expert_review",
+            SuspensionKind::Other => "other",
+        }
+    }
 }
 
 /// The outcome of a decision.
@@ -322,6 +358,9 @@ impl Record {
             }
         };
         text(e, "source", &self.source, true);
+        if let Some(reason) = implausible(self.occurred_at) {
+            e.push(FieldError::new("occurred_at", reason));
+        }
         let k = self.kind().as_str();
         let p = |field: &str| format!("{k}.{field}");
         match &self.body {
@@ -366,6 +405,8 @@ impl Record {
                         p("planned_end"),
                         "must be after the suspension starts (occurred_at)",
                     ));
+                } else if let Some(reason) = implausible(*planned_end) {
+                    e.push(FieldError::new(p("planned_end"), reason));
                 }
                 text(e, &p("reason"), reason, false);
                 text(e, &p("approver"), approver, false);
@@ -378,6 +419,13 @@ impl Record {
             } => {
                 if *working_days == 0 {
                     e.push(FieldError::new(p("working_days"), "must be at least 1"));
+                } else if *working_days > MAX_EXTENSION_DAYS {
+                    // More than the law allows is an anomaly the rules flag; beyond a year it
+                    // is not a plausible request at all, and would push deadlines out of range.
+                    e.push(FieldError::new(
+                        p("working_days"),
+                        format!("is more than {MAX_EXTENSION_DAYS}: not a plausible extension"),
+                    ));
                 }
                 text(e, &p("approver"), approver, false);
                 text(e, &p("reason"), reason, false);
@@ -461,6 +509,18 @@ mod tests {
             approver: String::new(),
         });
         assert!(suspension.validate().is_empty());
+    }
+
+    #[test]
+    fn implausible_times_and_extensions_are_refused() {
+        let mut r = record(RecordBody::Extension {
+            working_days: 3_000_000,
+            approver: "head".into(),
+            reason: "r".into(),
+        });
+        r.occurred_at = "2240-01-01T00:00:00Z".parse().unwrap();
+        let fields: Vec<_> = r.validate().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["occurred_at", "extension.working_days"]);
     }
 
     #[test]

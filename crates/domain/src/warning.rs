@@ -1,16 +1,21 @@
-//! Supervision warnings (DESIGN §3): the rules, their levels, and the deadline rules that turn
-//! a clock's due instant into a warning. Each rule is named after the rule in DESIGN §3 and
-//! cites its source. The record rules (step limits, fees, suspensions ...) join this module as
-//! they are built.
+//! What a supervision warning is (DESIGN §3): the [`Rule`] that raised it, its [`Level`], and the
+//! [`WarningDraft`] the rules hand to the platforms before it is stored (one warning per case,
+//! rule and level). The rules themselves, one module each with its source, live in
+//! [`crate::rules`]; the functions at the end of this file are the deadline rules' entry points
+//! with the default configuration, kept here because the services call them by these paths.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::clock::ClockView;
+use crate::ids::EventId;
+use crate::rules::{self, ConfigSource, EffectiveRules};
 
-/// The supervision rules of DESIGN §3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The supervision rules of DESIGN §3, named as in the configuration file and on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Rule {
     ApproachingDeadline,
     PromisedLimitPassed,
@@ -71,7 +76,8 @@ impl fmt::Display for Rule {
 }
 
 /// How serious a warning is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Level {
     /// 提醒: a heads-up before a limit passes.
     Reminder,
@@ -107,96 +113,50 @@ impl fmt::Display for Level {
 /// case, rule and level).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarningDraft {
+    /// Which rule of DESIGN §3 fired.
     pub rule: Rule,
+    /// How serious it is, as the effective configuration says for the rule.
     pub level: Level,
-    /// The clock that fired it (`promised`, `step:review`), when a clock did.
+    /// The due instant that fired it (`promised`, `approaching:promised`, `step:review`,
+    /// `suspension:planned_end`), for time rules; None for record rules.
     pub clock: Option<String>,
-    /// The instant the rule became due.
+    /// The instant the warning is about: the deadline concerned for time rules (a clock's
+    /// deadline, also for the reminder before it; a suspension's planned end), the record's
+    /// `occurred_at` for record rules.
     pub due_at: DateTime<Utc>,
-    /// What happened, for the supervisor.
+    /// What happened, in English, naming the facts (which fee item, how much against which
+    /// maximum, which step, which deadline and how it was computed).
     pub message: String,
+    /// The record that fired it, for record rules (and refused records).
+    pub event_id: Option<EventId>,
+    /// Which configuration decided the warning: the most specific source among the level and
+    /// the thresholds the rule used (`default`, `department:market`, `matter:M-001`).
+    pub config: ConfigSource,
 }
 
-/// The deadline rule a clock's due instant belongs to, by the clock's key.
-///
-/// - `acceptance`: acceptance overdue, no decision 5 working days after receipt (ALL Art. 32).
-/// - `approaching:*`: approaching deadline, a reminder before the promised limit (city practice).
-/// - `promised` / `immediate`: promised limit passed (the department's public commitment).
-/// - `statutory`: statutory limit passed (ALL Arts. 42-43).
-/// - `certificate`: certificate overdue, 10 working days after approval (ALL Art. 44).
-/// - `step:*`: step overdue, a step beyond its own limit (city practice).
+/// The deadline rule a due instant belongs to, by its key, at the default level (DESIGN §3).
+/// See [`rules::rule_for_key`] for the keys; the level a deployment uses is configuration
+/// ([`EffectiveRules::level`]).
 pub fn deadline_rule(clock_key: &str) -> Option<(Rule, Level)> {
-    let rule = match clock_key {
-        "acceptance" => (Rule::AcceptanceOverdue, Level::YellowCard),
-        "promised" | "immediate" => (Rule::PromisedLimitPassed, Level::YellowCard),
-        "statutory" => (Rule::StatutoryLimitPassed, Level::RedCard),
-        "certificate" => (Rule::CertificateOverdue, Level::YellowCard),
-        k if k.starts_with("approaching:") => (Rule::ApproachingDeadline, Level::Reminder),
-        k if k.starts_with("step:") => (Rule::StepOverdue, Level::Reminder),
-        _ => return None,
-    };
-    Some(rule)
+    let rule = rules::rule_for_key(clock_key)?;
+    Some((rule, rules::default_level(rule)))
 }
 
-fn clock_phrase(key: &str) -> String {
-    match key {
-        "acceptance" => "acceptance decision deadline".to_owned(),
-        "promised" => "promised limit".to_owned(),
-        "immediate" => "same-day limit of an immediate item".to_owned(),
-        "statutory" => "statutory limit".to_owned(),
-        "certificate" => "certificate deadline".to_owned(),
-        k => match k.strip_prefix("step:") {
-            Some(step) => format!("limit of step {step:?}"),
-            None => k.to_owned(),
-        },
-    }
-}
-
-/// The warning raised when the due instant `key` of a running clock arrives.
+/// The warning raised when the stored due instant `key` of a case arrives, with the default
+/// configuration: [`rules::on_stored_due`] with [`EffectiveRules::defaults`], from the
+/// clock's explanation alone.
 pub fn warning_for_due(
     key: &str,
     due_at: DateTime<Utc>,
     explanation: &str,
 ) -> Option<WarningDraft> {
-    let (rule, level) = deadline_rule(key)?;
-    let message = match key.strip_prefix("approaching:") {
-        Some(clock) => format!("the {} is near: {explanation}", clock_phrase(clock)),
-        None => format!("the {} passed: {explanation}", clock_phrase(key)),
-    };
-    Some(WarningDraft {
-        rule,
-        level,
-        clock: Some(key.to_owned()),
-        due_at,
-        message,
-    })
+    rules::stored_due(key, due_at, explanation, None, &EffectiveRules::defaults())
 }
 
-/// Warnings for clocks that stopped after their due instant: a case completed late, or pushed
-/// late after its deadlines had already passed, still gets its warnings (at once).
+/// Warnings for clocks that stopped after their due instant, with the default configuration:
+/// [`rules::on_late_clocks`] with [`EffectiveRules::defaults`].
 pub fn warnings_for_late_clocks(clocks: &[ClockView]) -> Vec<WarningDraft> {
-    clocks
-        .iter()
-        .filter(|c| c.status == "stopped_late")
-        .filter_map(|c| {
-            let (rule, level) = deadline_rule(&c.key)?;
-            let stopped = c
-                .stopped_at
-                .map(|at| format!(" (stopped at {})", at.format("%Y-%m-%d %H:%M UTC")))
-                .unwrap_or_default();
-            Some(WarningDraft {
-                rule,
-                level,
-                clock: Some(c.key.clone()),
-                due_at: c.due_at,
-                message: format!(
-                    "the {} passed{stopped}: {}",
-                    clock_phrase(&c.key),
-                    c.explanation
-                ),
-            })
-        })
-        .collect()
+    rules::on_late_clocks(clocks, &EffectiveRules::defaults())
 }
 
 #[cfg(test)]

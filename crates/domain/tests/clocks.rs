@@ -292,3 +292,29 @@ fn a_pending_correction_runs_no_decision_clock() {
         ClockStatus::Stopped { on_time: true, .. }
     ));
 }
+
+#[test]
+fn an_open_step_ends_with_the_case() {
+    // The review step (3 working days) is still open when the applicant withdraws on 03-06:
+    // the step clock stops there (on time) and wakes nobody.
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-03-04 09:00"),
+            ("acceptance", "2024-03-04 10:00"),
+            ("step_started", "2024-03-05 10:00"),
+            ("withdrawal", "2024-03-06 10:00"),
+        ],
+    );
+    let review = clock(&clocks, "step:review");
+    assert_eq!(
+        review.status,
+        ClockStatus::Stopped {
+            at: at("2024-03-06 10:00"),
+            on_time: true
+        }
+    );
+    assert!(due_instants(&clocks, &Calendar::china()).is_empty());
+}

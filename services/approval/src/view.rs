@@ -109,7 +109,7 @@ fn clock_view_to_proto(c: &ClockView, now: DateTime<Utc>) -> pb::DeadlineClock {
     let status = match c.status.as_str() {
         "stopped_on_time" => S::StoppedOnTime,
         "stopped_late" => S::StoppedLate,
-        "running" | "paused" if now >= c.due_at => S::Overdue,
+        "running" | "paused" if c.is_overdue(now) => S::Overdue,
         "paused" => S::Paused,
         _ => S::Running,
     };

@@ -411,6 +411,7 @@ async fn a_burst_of_ten_thousand_due_instants_is_fired_in_batches(backend: Backe
         stopped_at: None,
         provisional: false,
         explanation: "accepted 2024-03-04, 10 working days -> due 2024-03-18 24:00".into(),
+        not_before: None,
     };
     let view = serde_json::json!({ "clocks": [view] });
     let writes: Vec<CaseWrite> = (0..10_000)

@@ -1,6 +1,8 @@
 //! Builders shared by the domain's integration tests: records and matters in a few words.
 #![allow(dead_code)]
 
+pub mod rules;
+
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use egov_domain::calendar::CalendarId;
 use egov_domain::ids::{CaseNo, DepartmentCode, EventId, MatterCode, RegionCode};
@@ -150,4 +152,29 @@ pub fn story(steps: &[(&str, &str)]) -> Vec<Record> {
         .enumerate()
         .map(|(i, (kind, local))| rec(i + 1, kind, local))
         .collect()
+}
+
+/// A record of case C1 with the given body.
+pub fn record(n: usize, local: &str, body: RecordBody) -> Record {
+    Record {
+        event_id: EventId::parse(format!("e{n}")).unwrap(),
+        case_no: CaseNo::parse("C1").unwrap(),
+        occurred_at: at(local),
+        source: "window-7".into(),
+        body,
+    }
+}
+
+/// Records from `(local time, body)` pairs, numbered in order.
+pub fn records(steps: Vec<(&str, RecordBody)>) -> Vec<Record> {
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (local, body))| record(i + 1, local, body))
+        .collect()
+}
+
+/// The plausible body of a record kind (as [`body`]), where its own time does not matter.
+pub fn plain(kind: &str) -> RecordBody {
+    body(kind, at("2024-01-01 00:00"))
 }

@@ -1,0 +1,86 @@
+//! Rule `approaching_deadline` (DESIGN §3): a reminder before the promised limit passes, when
+//! at most 2 working days remain (1 for limits of at most 3 days). Default level: reminder.
+//!
+//! Source: city practice (the supervision rules of the service centres): the promised limit
+//! (承诺时限) is the department's public commitment, and a heads-up before it passes is what
+//! lets a department keep it. The thresholds are configuration ([`Approaching`]); they are the
+//! only configuration that places due instants, so changing them moves the instants of open
+//! cases.
+//!
+//! Fires at the due instant `approaching:promised` (or `approaching:immediate`) of a running
+//! clock: the start of the day from which at most the threshold's working days remain before
+//! the deadline's last day. A reminder that would come no earlier than the deadline itself is
+//! not scheduled (the deadline's own warning says it all).
+
+use chrono::{DateTime, Utc};
+
+use crate::calendar::Calendar;
+use crate::clock::{Clock, ClockKind, approaching_at};
+use crate::limit::Limit;
+use crate::warning::{Level, Rule};
+
+pub const RULE: Rule = Rule::ApproachingDeadline;
+pub const DEFAULT_LEVEL: Level = Level::Reminder;
+
+/// Due instants of this rule are keyed `approaching:` + the clock's key.
+pub const PREFIX: &str = "approaching:";
+
+/// When the reminder comes, in working days left before a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approaching {
+    /// Remind when at most this many working days remain (DESIGN §3: 2).
+    pub working_days: u32,
+    /// The same for short limits (DESIGN §3: 1).
+    pub short_limit_working_days: u32,
+    /// A limit of at most this many days is short (DESIGN §3: 3).
+    pub short_limit_max_days: u32,
+}
+
+impl Approaching {
+    /// DESIGN §3: 2 working days, 1 for limits of at most 3 days.
+    pub const DEFAULT: Approaching = Approaching {
+        working_days: 2,
+        short_limit_working_days: 1,
+        short_limit_max_days: 3,
+    };
+
+    /// The threshold for a clock of `limit` (its own amount, before extensions).
+    pub fn threshold(&self, limit: Limit) -> u32 {
+        if limit.amount <= self.short_limit_max_days {
+            self.short_limit_working_days
+        } else {
+            self.working_days
+        }
+    }
+}
+
+impl Default for Approaching {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Whether a due instant's key belongs to this rule.
+pub fn matches(key: &str) -> bool {
+    key.starts_with(PREFIX)
+}
+
+/// When the reminder before a running promised (or same-day) clock is due, or None: another
+/// kind of clock, a limit already within the threshold when it started, or a reminder that
+/// would not come before the clock is judged.
+pub fn reminder_at(
+    clock: &Clock,
+    cal: &Calendar,
+    approaching: &Approaching,
+) -> Option<DateTime<Utc>> {
+    if !matches!(clock.kind, ClockKind::Promised | ClockKind::Immediate) {
+        return None;
+    }
+    let start = cal.local_date(clock.started_at);
+    let threshold = approaching.threshold(clock.limit);
+    let at = approaching_at(cal, start, clock.deadline.last_day, threshold)?;
+    // A deemed decision clock is not judged before the acceptance deadline (ALL Art. 32), and
+    // neither is it reminded of.
+    let at = clock.not_before.map_or(at, |t| t.max(at));
+    (at < clock.judged_at()).then_some(at)
+}
