@@ -57,7 +57,7 @@ pub enum Command {
     Watch(WatchArgs),
     /// Show one case: its records and its deadline clocks, each explained.
     Case(CaseArgs),
-    /// List warnings, most recently raised first.
+    /// List warnings in the order they were raised.
     Warnings(WarningsArgs),
     /// Check that the platforms at --target answer (for scripts and health checks).
     Status(StatusArgs),
