@@ -223,6 +223,7 @@ async fn open_cases(store: &Store, prefix: &str, n: usize, due: impl Fn(usize) -
                         clock: "promised".into(),
                         due_at,
                     }],
+                    warnings: Vec::new(),
                 }
             })
             .collect();

@@ -12,17 +12,19 @@
 
 use chrono::{DateTime, Duration, FixedOffset, Timelike, Utc};
 use egov_approval::testing::fixtures::{local, matter, record};
-use egov_approval::testing::{TestApproval, fresh_store, spawn_approval_on};
+use egov_approval::testing::{TestApproval, fresh_store, spawn_approval_with};
 use egov_domain::calendar::Calendar;
 use egov_domain::case::Case;
 use egov_domain::clock::{clocks, due_instants};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
+use egov_domain::rules::RuleConfig;
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as spb;
 use egov_runtime::clock::{Clock, ManualClock};
 use egov_store::{Backend, Store};
-use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision};
+use egov_supervision::SupervisionOptions;
+use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision_with_rules};
 
 /// The matter of every story: a food business licence, promised in 10 and allowed 20 working
 /// days by law, on the Chinese statutory calendar.
@@ -50,30 +52,49 @@ pub struct Platforms {
     pub clock: ManualClock,
     desk: tonic::Streaming<spb::StreamWarningsResponse>,
     seen: Vec<spb::Warning>,
+    /// The rule configuration both platforms run with.
+    rules: RuleConfig,
 }
 
 impl Platforms {
     /// A fresh database of `backend` with the story matter, the clock at local time `now`,
     /// both platforms up, and the supervisor's stream open.
     pub async fn start(backend: Backend, now: &str) -> Platforms {
+        Self::start_with(backend, now, RuleConfig::default(), vec![the_matter()]).await
+    }
+
+    /// [`Platforms::start`] with both platforms running the rule configuration `rules`, and
+    /// `matters` in the catalogue instead of the story matter.
+    pub async fn start_with(
+        backend: Backend,
+        now: &str,
+        rules: RuleConfig,
+        matters: Vec<apb::Matter>,
+    ) -> Platforms {
         let store = fresh_store(backend).await;
         let clock = ManualClock::new(local(now));
-        let mut approval = spawn_approval_on(store.clone(), clock.clone()).await;
+        let mut approval = spawn_approval_with(store.clone(), clock.clone(), rules.clone()).await;
         let loaded = approval
             .client
-            .upsert_matters(apb::UpsertMattersRequest {
-                matters: vec![the_matter()],
-            })
+            .upsert_matters(apb::UpsertMattersRequest { matters })
             .await
-            .expect("the matter is loaded")
+            .expect("the matters are loaded")
             .into_inner()
             .results;
-        assert_eq!(
-            loaded[0].status(),
-            apb::MatterResultStatus::Created,
-            "{loaded:?}"
-        );
-        let mut supervision = spawn_supervision(store.clone(), clock.clone()).await;
+        for result in &loaded {
+            assert_eq!(
+                result.status(),
+                apb::MatterResultStatus::Created,
+                "{loaded:?}"
+            );
+        }
+        let mut supervision = spawn_supervision_with_rules(
+            store.clone(),
+            clock.clone(),
+            SupervisionOptions::default(),
+            rules.clone(),
+        )
+        .await;
         let desk = supervision.stream(Default::default()).await;
         Platforms {
             approval,
@@ -82,6 +103,7 @@ impl Platforms {
             clock,
             desk,
             seen: Vec::new(),
+            rules,
         }
     }
 
@@ -223,7 +245,13 @@ impl Platforms {
             self.supervision.is_none(),
             "stop the running platform first"
         );
-        let mut supervision = spawn_supervision(self.store.clone(), self.clock.clone()).await;
+        let mut supervision = spawn_supervision_with_rules(
+            self.store.clone(),
+            self.clock.clone(),
+            SupervisionOptions::default(),
+            self.rules.clone(),
+        )
+        .await;
         self.desk = supervision.stream(Default::default()).await;
         self.supervision = Some(supervision);
         std::mem::take(&mut self.seen)
@@ -324,16 +352,20 @@ pub fn due_at(w: &spb::Warning) -> DateTime<Utc> {
 }
 
 /// A warning in one line, as a supervisor would read it off the desk:
-/// "C-1 promised_limit_passed yellow_card, due 2024-03-18 24:00, raised 2024-03-19 00:00".
+/// "C-1 promised_limit_passed yellow_card, due 2024-03-18 24:00, raised 2024-03-19 00:00"
+/// ("no deadline" instead of the due part for a record rule's warning).
 pub fn line(w: &spb::Warning) -> String {
     let rule = w.rule().as_str_name().trim_start_matches("WARNING_RULE_");
     let level = w.level().as_str_name().trim_start_matches("WARNING_LEVEL_");
     let what = format!("{rule} {level}").to_lowercase();
+    let due = match w.due_at {
+        Some(_) => format!("due {}", deadline_text(due_at(w))),
+        None => "no deadline".to_owned(),
+    };
     format!(
-        "{} {what}, due {}, raised {}",
+        "{} {what}, {due}, raised {}",
         w.case_no,
-        deadline_text(due_at(w)),
-        local_text(raised_at(w)),
+        local_text(raised_at(w))
     )
 }
 

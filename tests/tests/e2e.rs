@@ -348,7 +348,12 @@ async fn a_suspension_moves_the_yellow_card_by_its_working_days(backend: Backend
     ];
     w.push_at("2024-03-08 10:00", vec![suspension[0].clone()])
         .await;
-    assert_eq!(w.stored_due(c).await, [], "paused clocks are not watched");
+    // Paused clocks are not watched; the suspension's planned end is (suspension abuse).
+    assert_eq!(
+        w.stored_due(c).await,
+        due_list(&[("suspension:planned_end", "2024-03-12 17:00")]),
+        "paused clocks are not watched"
+    );
     w.push_at("2024-03-12 16:00", vec![suspension[1].clone()])
         .await;
     // Suspended: the days d with 03-08 < d <= 03-12, of which 03-11 and 03-12 are working

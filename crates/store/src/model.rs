@@ -166,6 +166,11 @@ pub struct CaseWrite {
     pub records: Vec<NewRecord>,
     /// Replaces ALL due instants of the case (an empty list removes them).
     pub due: Vec<DueInstant>,
+    /// Warnings the new records raised (the record rules), inserted in the same transaction,
+    /// skipping any (case_no, rule, level) already stored, like [`crate::Store::insert_warnings`];
+    /// each must carry `case.case_no`.
+    #[serde(default)]
+    pub warnings: Vec<NewWarning>,
 }
 
 /// An instant at which a clock of a case needs attention; the supervision platform sleeps

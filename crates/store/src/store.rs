@@ -449,12 +449,13 @@ impl Store {
         convert(raws, RawRecord::into_record)
     }
 
-    /// Writes cases with their new records and due instants, all or nothing, in ONE
-    /// transaction with multi-row statements.
+    /// Writes cases with their new records, due instants and the warnings the records raised,
+    /// all or nothing, in ONE transaction with multi-row statements.
     ///
     /// Per write: the case must be at `expected_version` (or not exist when `None`); its
     /// records are appended in order and chained to the case's previous record; its version
-    /// becomes `expected + records.len()`; its due instants are replaced. Several writes for
+    /// becomes `expected + records.len()`; its due instants are replaced; its warnings are
+    /// inserted, skipping any (case_no, rule, level) already stored. Several writes for
     /// the same case apply in order (the second expects the version the first produced).
     ///
     /// Fails with [`StoreError::Conflict`], writing nothing, when a version does not match, a
@@ -485,7 +486,7 @@ impl Store {
         validate_writes(writes)?;
         let received_at = micros(received_at);
         let case_nos = distinct(writes.iter().map(|w| w.case.case_no.as_str()));
-        let (planned, seqs) = on_db!(self, |pool, Db| {
+        let (planned, seqs, raised) = on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
             // Lock the existing cases in key order (no deadlock between two commits) and
             // read the versions and chain heads the new records continue.
@@ -538,12 +539,28 @@ impl Store {
             if !plan.records.is_empty() {
                 Db::notify(&mut tx, RECORDS_CHANNEL).await?;
             }
+            let warnings: Vec<WarningIns<'_>> = writes
+                .iter()
+                .flat_map(|w| w.warnings.iter().map(warning_ins))
+                .collect();
+            let raised = if warnings.is_empty() {
+                false
+            } else {
+                let new = Db::insert_warnings(&mut tx, &warnings).await?;
+                if !new.is_empty() {
+                    Db::notify(&mut tx, WARNINGS_CHANNEL).await?;
+                }
+                !new.is_empty()
+            };
             before_commit.await;
             tx.commit().await?;
-            (plan.records, seqs)
+            (plan.records, seqs, raised)
         });
         if !seqs.is_empty() {
             self.inner.records.send_modify(|n| *n += 1);
+        }
+        if raised {
+            self.inner.warnings.send_modify(|n| *n += 1);
         }
         stored_records(writes, planned, received_at, &seqs)
     }
@@ -1121,6 +1138,15 @@ fn validate_writes(writes: &[CaseWrite]) -> Result<()> {
             if !event_ids.insert(r.event_id.as_str()) {
                 return Err(conflict(case_no));
             }
+        }
+        if let Some(x) = w.warnings.iter().find(|x| &x.case_no != case_no) {
+            return Err(StoreError::InvalidInput(
+                format!(
+                    "warning {:?} of case {:?} is written with case {case_no:?}",
+                    x.rule, x.case_no
+                )
+                .into(),
+            ));
         }
         for d in &w.due {
             if &d.case_no != case_no {

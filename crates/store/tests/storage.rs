@@ -77,6 +77,7 @@ fn create(case_no: &str, event_ids: &[&str]) -> CaseWrite {
             .map(|(i, e)| record(e, case_no, "application", i as i64))
             .collect(),
         due: vec![due(case_no, "promised", 600)],
+        warnings: Vec::new(),
     }
 }
 
@@ -150,6 +151,8 @@ both_backends!(
     log_is_append_only,
     read_log_in_order_and_from_a_position,
     due_instants_are_replaced_by_commit,
+    commit_inserts_the_records_warnings_once,
+    commit_rejects_warnings_of_another_case,
     fire_due_is_idempotent_and_keeps_replaced_instants,
     warnings_list_and_stream_with_filters_and_pages,
     cursors_round_trip,
@@ -788,6 +791,70 @@ async fn read_log_in_order_and_from_a_position(store: Store) {
 }
 
 // ----- due instants --------------------------------------------------------------------------
+
+/// The warnings of a write are stored with its records, once per (case, rule, level).
+async fn commit_inserts_the_records_warnings_once(store: Store) {
+    store
+        .commit(
+            &[CaseWrite {
+                warnings: vec![
+                    warning("C-1", "irregular_fee", "red_card", "330106"),
+                    warning("C-1", "irregular_fee", "red_card", "330106"),
+                ],
+                ..create("C-1", &["e1"])
+            }],
+            at(10),
+        )
+        .await
+        .expect("commit");
+    store
+        .commit(
+            &[CaseWrite {
+                warnings: vec![
+                    warning("C-1", "irregular_fee", "red_card", "330106"),
+                    warning("C-1", "missing_reasons", "yellow_card", "330106"),
+                ],
+                ..append("C-1", 1, &["e2"])
+            }],
+            at(11),
+        )
+        .await
+        .expect("commit");
+    warnings_settled(&store).await;
+    let (all, _) = store
+        .list_warnings(&WarningFilter::default(), Page::default())
+        .await
+        .expect("list");
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|w| (w.rule.as_str(), w.level.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("irregular_fee", "red_card"),
+            ("missing_reasons", "yellow_card")
+        ]
+    );
+}
+
+async fn commit_rejects_warnings_of_another_case(store: Store) {
+    let err = store
+        .commit(
+            &[CaseWrite {
+                warnings: vec![warning("C-2", "irregular_fee", "red_card", "330106")],
+                ..create("C-1", &["e1"])
+            }],
+            at(10),
+        )
+        .await
+        .expect_err("a warning of another case");
+    assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    assert_eq!(
+        store.load_cases(&["C-1".to_owned()]).await.expect("load"),
+        []
+    );
+}
 
 async fn due_instants_are_replaced_by_commit(store: Store) {
     assert_eq!(store.next_due().await.expect("next"), None);

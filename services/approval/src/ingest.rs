@@ -13,15 +13,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use egov_domain::calendar::Calendar;
 use egov_domain::case::{Case, CaseState, TransitionError, admit};
-use egov_domain::clock::{clocks, due_instants};
+use egov_domain::clock::clocks;
 use egov_domain::ids::{CaseNo, EventId};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
+use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft};
 use egov_proto::approval::v1 as pb;
 use egov_runtime::clock::SharedClock;
-use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, StoreError, StoredRecord};
+use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, NewWarning, StoreError, StoredRecord};
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::catalogue::Catalogue;
 use crate::error::ApiError;
@@ -127,6 +130,56 @@ struct Work {
     /// Batch indexes of the records admitted in this batch, in order.
     new: Vec<usize>,
     case: Option<Case>,
+    /// The matter's calendar, once looked up (None: not loaded).
+    calendar: Option<Option<Arc<Calendar>>>,
+    /// The rules as configured for the case's matter and department, once known.
+    rules: Option<EffectiveRules>,
+    /// What the record rules raised on the records admitted in this batch.
+    drafts: Vec<WarningDraft>,
+}
+
+impl Work {
+    /// The calendar and effective rules of the case `case` of `matter`, looked up once.
+    async fn judged_by(
+        &mut self,
+        ingestor: &Ingestor,
+        matter: &Matter,
+        case: &Case,
+    ) -> Result<Option<(Arc<Calendar>, EffectiveRules)>, ApiError> {
+        if self.calendar.is_none() {
+            self.calendar = Some(ingestor.catalogue.calendar(&matter.calendar).await?);
+        }
+        let rules = self
+            .rules
+            .get_or_insert_with(|| {
+                ingestor
+                    .rules
+                    .effective(&case.matter_code, &case.department)
+            })
+            .clone();
+        Ok(self.calendar.clone().flatten().map(|c| (c, rules)))
+    }
+}
+
+/// A warning of `draft` against `case`, as the store takes it: record rules have no deadline
+/// (`due_at` is None) unless the draft is about a clock.
+pub fn record_warning(case: &Case, draft: WarningDraft, now: DateTime<Utc>) -> NewWarning {
+    NewWarning {
+        case_no: case.case_no.to_string(),
+        rule: draft.rule.as_str().to_owned(),
+        level: draft.level.as_str().to_owned(),
+        department: case.department.to_string(),
+        region: case.region.to_string(),
+        matter_code: case.matter_code.to_string(),
+        due_at: draft.clock.is_some().then_some(draft.due_at),
+        raised_at: now,
+        detail: json!({
+            "message": draft.message,
+            "config": draft.config.to_string(),
+            "event_id": draft.event_id.as_ref().map(|e| e.as_str()),
+            "clock": draft.clock,
+        }),
+    }
 }
 
 /// How long after a case's last write a deadline that had already passed when the case was
@@ -142,15 +195,30 @@ pub struct Ingestor {
     catalogue: Catalogue,
     clock: SharedClock,
     late_grace: chrono::Duration,
+    /// The supervision rules' configuration: the record rules fire here, and the due instants
+    /// follow its reminder thresholds.
+    rules: Arc<RuleConfig>,
 }
 
 impl Ingestor {
+    /// An ingestor judging records by the built-in rule configuration.
     pub fn new(catalogue: Catalogue, clock: SharedClock) -> Self {
+        Self::with_rules(catalogue, clock, RuleConfig::default())
+    }
+
+    /// An ingestor judging records by `rules`.
+    pub fn with_rules(catalogue: Catalogue, clock: SharedClock, rules: RuleConfig) -> Self {
         Self {
             catalogue,
             clock,
             late_grace: LATE_GRACE,
+            rules: Arc::new(rules),
         }
+    }
+
+    /// The rule configuration records are judged by.
+    pub fn rules(&self) -> &RuleConfig {
+        &self.rules
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -273,6 +341,8 @@ impl Ingestor {
 
         let mut matters: HashMap<String, Option<Arc<Matter>>> = HashMap::new();
         let mut state_after: HashMap<usize, CaseState> = HashMap::new();
+        // Procedure anomalies of refused records of known cases, stored after the batch.
+        let mut anomalies: Vec<NewWarning> = Vec::new();
         for &i in &candidates {
             let r = record(i);
             if let Some(stored) = already.get(r.event_id.as_str()) {
@@ -309,15 +379,40 @@ impl Ingestor {
                     continue;
                 }
             };
+            if w.case.is_none() && !w.records.is_empty() {
+                // The case before this record, for the record rules (and admit's fast path).
+                let stored: Vec<&Record> = w.records.iter().collect();
+                w.case = Case::replay(&stored, &matter).ok();
+            }
             match admit(&w.records, w.case.as_ref(), r, &matter) {
                 Ok(case) => {
+                    if let Some((calendar, effective)) = w.judged_by(self, &matter, &case).await? {
+                        let drafts = rules::on_record(
+                            w.case.as_ref(),
+                            &case,
+                            r,
+                            &matter,
+                            &calendar,
+                            &effective,
+                        );
+                        w.drafts.extend(drafts);
+                    }
                     state_after.insert(i, case.state);
                     w.records.push(r.clone());
                     w.new.push(i);
                     w.case = Some(case);
                     w.matter = Some(matter);
                 }
-                Err(e) => verdicts[i] = Some(broken_rule(&e)),
+                Err(e) => {
+                    if let Some(case) = w.case.clone()
+                        && let Some((calendar, effective)) =
+                            w.judged_by(self, &matter, &case).await?
+                        && let Some(draft) = rules::on_refused(r, &e, &calendar, &effective)
+                    {
+                        anomalies.push(record_warning(&case, draft, now));
+                    }
+                    verdicts[i] = Some(broken_rule(&e));
+                }
             }
         }
 
@@ -343,8 +438,9 @@ impl Ingestor {
                 }
                 continue;
             };
+            let effective = self.rules.effective(&case.matter_code, &case.department);
             let clocks = clocks(case, matter, &calendar);
-            let due = due_instants(&clocks, &calendar);
+            let due = rules::due_instants(case, &clocks, &calendar, &effective);
             let case_no = case.case_no.to_string();
             let mut records = Vec::with_capacity(w.new.len());
             for &i in &w.new {
@@ -375,6 +471,11 @@ impl Ingestor {
                         },
                     })
                     .collect(),
+                warnings: w
+                    .drafts
+                    .iter()
+                    .map(|d| record_warning(case, d.clone(), now))
+                    .collect(),
             });
         }
 
@@ -400,6 +501,10 @@ impl Ingestor {
                     }));
                 }
             }
+        }
+
+        if !anomalies.is_empty() {
+            store.insert_warnings(&anomalies).await?;
         }
 
         for (i, j) in copies {

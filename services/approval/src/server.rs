@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use egov_domain::rules::RuleConfig;
 use egov_proto::approval::v1::approval_service_server::ApprovalServiceServer;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::serve::{self, Bound};
@@ -39,7 +40,18 @@ impl ApprovalServer {
         clock: SharedClock,
         shutdown: Shutdown,
     ) -> Result<Self, BuildError> {
-        let approval = Approval::new(store, clock, shutdown.clone()).await?;
+        Self::build_with_rules(listen, store, clock, shutdown, RuleConfig::default()).await
+    }
+
+    /// [`ApprovalServer::build`] judging records by `rules`.
+    pub async fn build_with_rules(
+        listen: SocketAddr,
+        store: Store,
+        clock: SharedClock,
+        shutdown: Shutdown,
+        rules: RuleConfig,
+    ) -> Result<Self, BuildError> {
+        let approval = Approval::with_rules(store, clock, shutdown.clone(), rules).await?;
         let bound = serve::bind(listen)
             .await
             .map_err(|e| BuildError::Bind(listen, e))?;

@@ -2,6 +2,7 @@
 //! the catalogue or the store, and answer in wire types. Errors become statuses in
 //! [`crate::error`] only.
 
+use egov_domain::rules::RuleConfig;
 use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -62,10 +63,22 @@ fn page(size: i32, token: String) -> Page {
 }
 
 impl Approval {
+    /// The platform on `store`, judging records by the built-in rule configuration.
     pub async fn new(
         store: Store,
         clock: SharedClock,
         shutdown: Shutdown,
+    ) -> Result<Self, ApiError> {
+        Self::with_rules(store, clock, shutdown, RuleConfig::default()).await
+    }
+
+    /// The platform on `store`, judging records by `rules` (the record rules fire at ingest,
+    /// and the due instants follow its reminder thresholds).
+    pub async fn with_rules(
+        store: Store,
+        clock: SharedClock,
+        shutdown: Shutdown,
+        rules: RuleConfig,
     ) -> Result<Self, ApiError> {
         let catalogue = Catalogue::open(store.clone()).await?;
         let committed = Arc::new(watch::Sender::new(0));
@@ -77,7 +90,7 @@ impl Approval {
             ));
         }
         Ok(Self {
-            ingestor: Ingestor::new(catalogue, clock.clone()),
+            ingestor: Ingestor::with_rules(catalogue, clock.clone(), rules),
             clock,
             committed,
             shutdown,

@@ -2,6 +2,7 @@
 //! or SQLite), with a manual clock, and a client connected to it. Used by this crate's tests
 //! and by the end-to-end suite.
 
+use egov_domain::rules::RuleConfig;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -40,12 +41,22 @@ pub async fn spawn_approval(backend: Backend, now: DateTime<Utc>) -> TestApprova
 
 /// Starts the platform on a given store and clock.
 pub async fn spawn_approval_on(store: Store, clock: ManualClock) -> TestApproval {
+    spawn_approval_with(store, clock, RuleConfig::default()).await
+}
+
+/// [`spawn_approval_on`] judging records by the rule configuration `rules`.
+pub async fn spawn_approval_with(
+    store: Store,
+    clock: ManualClock,
+    rules: RuleConfig,
+) -> TestApproval {
     let (trigger, shutdown) = shutdown::channel();
-    let server = ApprovalServer::build(
+    let server = ApprovalServer::build_with_rules(
         "127.0.0.1:0".parse().expect("address"),
         store.clone(),
         clock.shared(),
         shutdown,
+        rules,
     )
     .await
     .expect("the approval platform starts");

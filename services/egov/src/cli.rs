@@ -19,6 +19,12 @@ or step by step, in two terminals, from the repository root:
   egov warnings --level red                        # the red cards
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
 
+Supervision rules: levels and thresholds (DESIGN §3) are built in; `egov up --rules FILE` (also
+`approval serve`, `supervision serve`; env EGOV_RULES) overrides them per matter and department
+from a JSON file with comments, checked at start (exit 2 naming the bad field); the documented
+example is crates/domain/data/rules.example.json. A warning decided by a department's or a
+matter's configuration ends with (configuration: department:market).
+
 Exit codes: 0 success; 1 failure, or an import with rejected lines; 2 invalid command line or
 settings. Logs go to stderr (RUST_LOG overrides the default level, e.g. RUST_LOG=debug).";
 
@@ -123,6 +129,11 @@ pub struct ServerArgs {
     /// them, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub grace: u64,
+    /// The supervision rules' levels and thresholds (DESIGN §3), per matter and department: a
+    /// JSON file, comments allowed; see crates/domain/data/rules.example.json. Checked before
+    /// the port is bound (exit 2 naming the bad field). Default: the built-in configuration.
+    #[arg(long, env = "EGOV_RULES", value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,10 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use egov_domain::rules::{RuleConfig, strip_json_comments};
 
 use crate::cli::{ClientArgs, ServerArgs};
 
@@ -159,6 +161,8 @@ pub struct ServerSettings {
     /// Pool settings for the store.
     pub db_timeout: Duration,
     pub db_max_connections: u32,
+    /// The supervision rules' configuration (`--rules`), the built-in one by default.
+    pub rules: RuleConfig,
 }
 
 impl ServerSettings {
@@ -180,7 +184,12 @@ impl ServerSettings {
                 )
             }
         };
+        let rules = match &args.rules {
+            Some(path) => load_rules(path)?,
+            None => RuleConfig::default(),
+        };
         Ok(Self {
+            rules,
             database,
             listen,
             data_dir,
@@ -189,6 +198,19 @@ impl ServerSettings {
             db_max_connections: args.db_max_connections,
         })
     }
+}
+
+/// Reads a rule configuration file: JSON with `//` and `/* */` comments, validated; a bad
+/// file is a [`ConfigError`] naming the file and every bad field.
+pub fn load_rules(path: &Path) -> Result<RuleConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(format!("--rules {}: cannot read it: {e}", path.display())))?;
+    parse_rules(&text).map_err(|e| invalid(format!("--rules {}: {e}", path.display())))
+}
+
+/// A rule configuration from the text of a file (see [`load_rules`]).
+pub fn parse_rules(text: &str) -> Result<RuleConfig, String> {
+    serde_json::from_str::<RuleConfig>(&strip_json_comments(text)).map_err(|e| e.to_string())
 }
 
 /// Parses a listen address such as `127.0.0.1:50051` or `[::]:50051`.
@@ -320,6 +342,26 @@ mod tests {
         assert_eq!(
             Target::local("0.0.0.0:7000".parse().unwrap()).as_str(),
             "http://127.0.0.1:7000"
+        );
+    }
+
+    #[test]
+    fn rule_files_take_comments_and_name_bad_fields() {
+        let rules = parse_rules(
+            "// a department stricter than the default\n\
+             {\"departments\": {\"market\": {\"max_suspensions\": 1 /* one */}}}",
+        )
+        .expect("a valid file");
+        assert_eq!(rules.spec().departments.len(), 1);
+        let example = include_str!("../../../crates/domain/data/rules.example.json");
+        parse_rules(example).expect("the documented example parses");
+        let error = parse_rules(
+            "{\"departments\": {\"market\": {\"approaching\": {\"working_days\": 0}}}}",
+        )
+        .expect_err("a reminder 0 days before is refused");
+        assert!(
+            error.contains("departments.market.approaching.working_days"),
+            "{error}"
         );
     }
 }

@@ -190,6 +190,8 @@ fn the_help_teaches_every_command() {
         "egov up --with-sample",
         "egov matters import data/sample/matters.jsonl",
         "egov watch",
+        "--rules FILE",
+        "crates/domain/data/rules.example.json",
     ] {
         assert!(
             help.contains(expected),
@@ -207,6 +209,9 @@ fn the_help_teaches_every_command() {
                 "EGOV_LISTEN",
                 "--data-dir",
                 "--with-sample",
+                "--rules",
+                "EGOV_RULES",
+                "rules.example.json",
                 "postgres://",
                 "sqlite://",
             ],
@@ -215,7 +220,10 @@ fn the_help_teaches_every_command() {
             &["approval", "serve"],
             &["--database-url", "--listen", "--grace"],
         ),
-        (&["supervision", "serve"], &["--database-url", "--listen"]),
+        (
+            &["supervision", "serve"],
+            &["--database-url", "--listen", "--rules"],
+        ),
         (
             &["matters", "import"],
             &["JSON Lines", "created", "--target"],
@@ -303,6 +311,45 @@ fn bad_settings_fail_with_one_line_and_exit_code_2_without_leaking_secrets() {
         assert_eq!(err.trim().lines().count(), 1, "{command:?}: {err}");
         assert!(err.contains(flag), "{command:?}: {err}");
         assert!(!err.contains("topsecret"), "{command:?} leaks: {err}");
+    }
+}
+
+#[test]
+fn a_bad_rules_file_fails_before_serving_naming_the_field() {
+    let dir = TempDir::new("rules");
+    let bad = dir.path().join("rules.json");
+    std::fs::write(
+        &bad,
+        "// the market reminds too late\n\
+         {\"departments\": {\"market\": {\"approaching\": {\"working_days\": 0}}}}",
+    )
+    .expect("write the file");
+    let missing = dir.path().join("missing.json");
+    for (file, expected) in [
+        (&bad, "departments.market.approaching.working_days"),
+        (&missing, "cannot read it"),
+    ] {
+        for command in [
+            &["up"][..],
+            &["approval", "serve"],
+            &["supervision", "serve"],
+        ] {
+            let out = egov()
+                .args(command)
+                .arg("--rules")
+                .arg(file)
+                .args(["--listen", "127.0.0.1:0", "--data-dir"])
+                .arg(dir.path().join("data"))
+                .output()
+                .expect("egov runs");
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{command:?}: {err}");
+            assert!(
+                err.contains("--rules") && err.contains(expected),
+                "{command:?}: {err}"
+            );
+        }
     }
 }
 

@@ -53,7 +53,7 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
             let now = s.clock().now();
             let warnings: Vec<NewWarning> = rows
                 .iter()
-                .flat_map(|row| raise::late_warnings(row, now))
+                .flat_map(|row| raise::late_warnings(row, s.rules(), now))
                 .collect();
             let raised = store
                 .advance_cursor_with_warnings(CONSUMER, &last.to_string(), &warnings)

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use egov_domain::clock::ClockView;
-use egov_domain::warning::{WarningDraft, warning_for_due, warnings_for_late_clocks};
+use egov_domain::ids::{DepartmentCode, MatterCode};
+use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft};
 use egov_store::{CaseRow, DueInstant, Firing, NewWarning};
 use serde_json::json;
 
@@ -34,7 +35,20 @@ fn clock_key(due_key: &str) -> &str {
     due_key.strip_prefix("approaching:").unwrap_or(due_key)
 }
 
-/// A warning of `draft` against the case of `row`, as the store takes it.
+/// The rules as configured for the case of `row` (its matter and department); the built-in
+/// ones for a row whose codes do not parse.
+pub fn effective(rules: &RuleConfig, row: &CaseRow) -> EffectiveRules {
+    match (
+        MatterCode::parse(row.matter_code.clone()),
+        DepartmentCode::parse(row.department.clone()),
+    ) {
+        (Ok(matter), Ok(department)) => rules.effective(&matter, &department),
+        _ => EffectiveRules::defaults(),
+    }
+}
+
+/// A warning of `draft` against the case of `row`, as the store takes it; its detail names the
+/// configuration that fired it (`config`).
 fn new_warning(
     row: &CaseRow,
     draft: WarningDraft,
@@ -52,6 +66,7 @@ fn new_warning(
         raised_at: now,
         detail: json!({
             "message": draft.message,
+            "config": draft.config.to_string(),
             "clock": draft.clock,
             "explanation": view.map(|v| v.explanation.as_str()).unwrap_or_default(),
             "provisional": view.is_some_and(|v| v.provisional),
@@ -65,7 +80,12 @@ fn new_warning(
 /// says), which for an `approaching:*` reminder is later than the instant that fired it. An
 /// instant no rule knows, or of a case that has no row, fires without a warning: it is deleted
 /// so that it cannot come back every pass.
-pub fn firing(due: DueInstant, rows: &HashMap<&str, &CaseRow>, now: DateTime<Utc>) -> Firing {
+pub fn firing(
+    due: DueInstant,
+    rows: &HashMap<&str, &CaseRow>,
+    rules: &RuleConfig,
+    now: DateTime<Utc>,
+) -> Firing {
     let Some(row) = rows.get(due.case_no.as_str()) else {
         tracing::warn!(
             case_no = %due.case_no,
@@ -87,8 +107,8 @@ pub fn firing(due: DueInstant, rows: &HashMap<&str, &CaseRow>, now: DateTime<Utc
         // deadline's own warning says it all.
         return Firing { due, warning: None };
     }
-    let explanation = view.map(|v| v.explanation.as_str()).unwrap_or_default();
-    let warning = match warning_for_due(&due.clock, deadline, explanation) {
+    let effective = effective(rules, row);
+    let warning = match rules::on_stored_due(&due.clock, deadline, view, &effective) {
         Some(draft) => Some(new_warning(row, draft, view, now)),
         None => {
             tracing::warn!(
@@ -104,9 +124,9 @@ pub fn firing(due: DueInstant, rows: &HashMap<&str, &CaseRow>, now: DateTime<Utc
 
 /// The warnings owed for clocks of the case that stopped after their deadline: a case
 /// completed late, or whose records arrived after its deadlines had passed.
-pub fn late_warnings(row: &CaseRow, now: DateTime<Utc>) -> Vec<NewWarning> {
+pub fn late_warnings(row: &CaseRow, rules: &RuleConfig, now: DateTime<Utc>) -> Vec<NewWarning> {
     let views = clock_views(row);
-    warnings_for_late_clocks(&views)
+    rules::on_late_clocks(&views, &effective(rules, row))
         .into_iter()
         .map(|draft| {
             let view = views
@@ -174,6 +194,7 @@ mod tests {
         let f = firing(
             due("approaching:promised", "2024-03-13T16:00:00Z"),
             &rows,
+            &RuleConfig::default(),
             now,
         );
         let w = f.warning.expect("a warning");
@@ -195,6 +216,7 @@ mod tests {
             w.detail,
             json!({
                 "message": "the promised limit is near: promised explained",
+                "config": "default",
                 "clock": "approaching:promised",
                 "explanation": "promised explained",
                 "provisional": false,
@@ -209,22 +231,34 @@ mod tests {
         let rows = HashMap::from([("C-1", &row)]);
         let now = at("2024-03-20T00:00:00Z");
         assert_eq!(
-            firing(due("mystery", "2024-03-19T00:00:00Z"), &rows, now).warning,
+            firing(
+                due("mystery", "2024-03-19T00:00:00Z"),
+                &rows,
+                &RuleConfig::default(),
+                now
+            )
+            .warning,
             None
         );
         assert_eq!(
             firing(
                 due("promised", "2024-03-19T00:00:00Z"),
                 &HashMap::new(),
+                &RuleConfig::default(),
                 now
             )
             .warning,
             None
         );
         // A clock missing from the view still raises its rule, with the instant as deadline.
-        let w = firing(due("statutory", "2024-04-01T16:00:00Z"), &rows, now)
-            .warning
-            .expect("a warning");
+        let w = firing(
+            due("statutory", "2024-04-01T16:00:00Z"),
+            &rows,
+            &RuleConfig::default(),
+            now,
+        )
+        .warning
+        .expect("a warning");
         assert_eq!(w.due_at, Some(at("2024-04-01T16:00:00Z")));
         assert_eq!(w.level, "red_card");
     }
@@ -237,7 +271,7 @@ mod tests {
             view("statutory", "2024-04-01T16:00:00Z", "running"),
         ]);
         let now = at("2024-04-15T02:00:00Z");
-        let warnings = late_warnings(&row, now);
+        let warnings = late_warnings(&row, &RuleConfig::default(), now);
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].rule, "promised_limit_passed");
         assert_eq!(warnings[0].due_at, Some(at("2024-03-18T16:00:00Z")));
@@ -248,6 +282,7 @@ mod tests {
                     view: json!({"clocks": "not a list"}),
                     ..row
                 },
+                &RuleConfig::default(),
                 now
             )
             .is_empty()

@@ -70,7 +70,7 @@ async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), Worke
         let count = due.len();
         let firings: Vec<Firing> = due
             .into_iter()
-            .map(|d| raise::firing(d, &by_case, now))
+            .map(|d| raise::firing(d, &by_case, s.rules(), now))
             .collect();
         let raised = store.fire_due(&firings).await?;
         s.progress().batch(&s.progress().due_batches, raised.len());

@@ -2,6 +2,7 @@
 //! `SupervisionService` RPCs: thin adapters that check the request ([`crate::wire`]), ask the
 //! store, and answer in wire types. Errors become statuses in [`crate::error`] only.
 
+use egov_domain::rules::RuleConfig;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -49,6 +50,8 @@ struct Inner {
     progress: Progress,
     /// How the workers and streams wait.
     options: SupervisionOptions,
+    /// The supervision rules' configuration (levels and thresholds per matter and department).
+    rules: RuleConfig,
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -65,6 +68,28 @@ impl Supervision {
         shutdown: Shutdown,
         options: SupervisionOptions,
     ) -> Self {
+        Self::with_options_and_rules(store, clock, shutdown, options, RuleConfig::default())
+    }
+
+    /// The platform on `store`, with the default [`SupervisionOptions`], raising warnings by
+    /// the rule configuration `rules`.
+    pub fn with_rules(
+        store: Store,
+        clock: SharedClock,
+        shutdown: Shutdown,
+        rules: RuleConfig,
+    ) -> Self {
+        Self::with_options_and_rules(store, clock, shutdown, SupervisionOptions::default(), rules)
+    }
+
+    /// [`Supervision::with_options`] raising warnings by the rule configuration `rules`.
+    pub fn with_options_and_rules(
+        store: Store,
+        clock: SharedClock,
+        shutdown: Shutdown,
+        options: SupervisionOptions,
+        rules: RuleConfig,
+    ) -> Self {
         Supervision {
             inner: Arc::new(Inner {
                 store,
@@ -74,6 +99,7 @@ impl Supervision {
                 warnings: Pulse::new(Channel::Warnings),
                 progress: Progress::new(),
                 options,
+                rules,
             }),
         }
     }
@@ -92,6 +118,11 @@ impl Supervision {
 
     pub(crate) fn progress(&self) -> &Progress {
         &self.inner.progress
+    }
+
+    /// The rule configuration warnings are raised by.
+    pub fn rules(&self) -> &RuleConfig {
+        &self.inner.rules
     }
 
     pub(crate) fn options(&self) -> &SupervisionOptions {

@@ -4,6 +4,7 @@
 //! workers have caught up, [`next_warning`] for the next streamed warning. Used by this
 //! crate's tests and by the end-to-end suite.
 
+use egov_domain::rules::RuleConfig;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -44,8 +45,24 @@ pub async fn spawn_supervision_with(
     clock: ManualClock,
     options: SupervisionOptions,
 ) -> TestSupervision {
+    spawn_supervision_with_rules(store, clock, options, RuleConfig::default()).await
+}
+
+/// [`spawn_supervision_with`] raising warnings by the rule configuration `rules`.
+pub async fn spawn_supervision_with_rules(
+    store: Store,
+    clock: ManualClock,
+    options: SupervisionOptions,
+    rules: RuleConfig,
+) -> TestSupervision {
     let (trigger, shutdown) = shutdown::channel();
-    let supervision = Supervision::with_options(store.clone(), clock.shared(), shutdown, options);
+    let supervision = Supervision::with_options_and_rules(
+        store.clone(),
+        clock.shared(),
+        shutdown,
+        options,
+        rules,
+    );
     let server =
         SupervisionServer::build_with("127.0.0.1:0".parse().expect("address"), supervision)
             .await

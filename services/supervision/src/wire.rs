@@ -87,13 +87,23 @@ fn detail_str<'a>(row: &'a WarningRow, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// The warning's message; when a department's or a matter's configuration (not the defaults)
+/// decided it, followed by ` (configuration: department:market)`, naming that configuration.
+fn message_of(row: &WarningRow) -> String {
+    let message = detail_str(row, "message");
+    match detail_str(row, "config") {
+        "" | "default" => message.to_owned(),
+        config => format!("{message} (configuration: {config})"),
+    }
+}
+
 /// The wire warning. `with_history` adds the transitions `GetWarning` returns: the raise,
 /// by the rules themselves. The correction workflow, when built, records the later ones.
 pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
     let rule = Rule::parse(&row.rule).map_or(pb::WarningRule::Unspecified, rule_to_proto);
     let level = Level::parse(&row.level).map_or(pb::WarningLevel::Unspecified, level_to_proto);
     let (clock_kind, step) = clock_to_proto(detail_str(row, "clock"));
-    let message = detail_str(row, "message").to_owned();
+    let message = message_of(row);
     let history = if with_history {
         vec![pb::WarningTransition {
             state: pb::WarningState::Raised.into(),

@@ -72,6 +72,7 @@ async fn hold_an_unrelated_transaction() -> Held {
         expected_version: None,
         records: Vec::new(),
         due: Vec::new(),
+        warnings: Vec::new(),
     };
     let (written_tx, written_rx) = oneshot::channel::<()>();
     let (release_tx, release_rx) = oneshot::channel::<()>();

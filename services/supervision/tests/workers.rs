@@ -446,6 +446,7 @@ async fn a_burst_of_ten_thousand_due_instants_is_fired_in_batches(backend: Backe
                     clock: "promised".into(),
                     due_at,
                 }],
+                warnings: Vec::new(),
             }
         })
         .collect();

@@ -92,14 +92,24 @@ async fn run(
     let mut router = tonic::transport::Server::builder();
     let mut routes = None;
     if platforms.approval() {
-        let approval = Approval::new(store.clone(), clock.clone(), shutdown.clone())
-            .await
-            .context("cannot prepare the approval platform")?;
+        let approval = Approval::with_rules(
+            store.clone(),
+            clock.clone(),
+            shutdown.clone(),
+            settings.rules.clone(),
+        )
+        .await
+        .context("cannot prepare the approval platform")?;
         routes = Some(router.add_service(egov_approval::grpc_service(approval)));
     }
     let mut supervision = None;
     if platforms.supervision() {
-        let platform = Supervision::new(store.clone(), clock.clone(), shutdown.clone());
+        let platform = Supervision::with_rules(
+            store.clone(),
+            clock.clone(),
+            shutdown.clone(),
+            settings.rules.clone(),
+        );
         let service = egov_supervision::grpc_service(platform.clone());
         routes = Some(match routes {
             Some(routes) => routes.add_service(service),
