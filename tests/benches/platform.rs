@@ -1,10 +1,11 @@
 //! The platform benchmark: ingest through the record stream into PostgreSQL beside the raw
 //! rate of a batched INSERT of the same rows into the same database in the same run; the
 //! warning delay from due instant to arrival on the warning stream with 100,000 open cases;
-//! and the time to raise a burst of 10,000 warnings due at the same instant.
+//! and the time to raise a burst of 10,000 warnings due at the same instant; and the time to
+//! recompute the due instants of 100,000 open cases after a rule configuration change.
 //!
 //! `cargo bench -p egov-tests --bench platform` (add `-- --cases N` to change the ingest
-//! size). It needs the PostgreSQL server the tests use (`EGOV_TEST_DATABASE_URL`, default
+//! size; `-- --part ingest|warnings|recompute` to run one part only). It needs the PostgreSQL server the tests use (`EGOV_TEST_DATABASE_URL`, default
 //! postgres://postgres@127.0.0.1:5432/postgres) and creates a fresh database per part.
 
 use std::time::{Duration, Instant};
@@ -231,6 +232,102 @@ async fn open_cases(store: &Store, prefix: &str, n: usize, due: impl Fn(usize) -
     }
 }
 
+/// Open cases written straight into the store with real records (an application and an
+/// acceptance each, what a recomputation replays), in the market department.
+async fn open_cases_with_records(store: &Store, n: usize) {
+    let opened = Utc::now();
+    for start in (0..n).step_by(1000) {
+        let writes: Vec<CaseWrite> = (start..n.min(start + 1000))
+            .map(|i| {
+                let case_no = format!("RECO-{i:07}");
+                let records = [
+                    record(
+                        &case_no,
+                        &format!("{case_no}-a"),
+                        "2026-11-02 09:00",
+                        application("M-BENCH", "market", "330106"),
+                    ),
+                    record(
+                        &case_no,
+                        &format!("{case_no}-b"),
+                        "2026-11-02 10:00",
+                        acceptance(),
+                    ),
+                ]
+                .into_iter()
+                .map(|r| {
+                    let r = egov_approval::ingest::convert(r).expect("a valid record");
+                    NewRecord {
+                        event_id: r.event_id.to_string(),
+                        case_no: case_no.clone(),
+                        occurred_at: r.occurred_at,
+                        source: r.source.clone(),
+                        kind: r.kind().as_str().to_owned(),
+                        body: serde_json::to_value(&r.body).expect("body"),
+                    }
+                })
+                .collect();
+                CaseWrite {
+                    case: CaseRow {
+                        case_no: case_no.clone(),
+                        matter_code: "M-BENCH".into(),
+                        department: "market".into(),
+                        region: "330106".into(),
+                        state: "accepted".into(),
+                        opened_at: opened,
+                        updated_at: opened,
+                        version: 0,
+                        next_due_at: None,
+                        overdue: false,
+                        provisional: false,
+                        view: serde_json::json!({ "clocks": [] }),
+                    },
+                    expected_version: None,
+                    records,
+                    due: Vec::new(),
+                    warnings: Vec::new(),
+                }
+            })
+            .collect();
+        store.commit(&writes, opened).await.expect("open cases");
+    }
+}
+
+/// Seconds to recompute the due instants of `open` open cases after the default reminder
+/// threshold changed (through `UpdateRuleConfig`), and how many were recomputed.
+async fn recompute(open: usize) -> (u64, f64) {
+    let url = egov_store::testing::fresh_postgres_url().await;
+    let store = Store::connect(&url).await.expect("connect");
+    let mut app =
+        spawn_approval_on(store.clone(), ManualClock::new(local("2026-11-06 09:00"))).await;
+    app.client
+        .upsert_matters(pb::UpsertMattersRequest {
+            matters: vec![matter("M-BENCH", "market", 10, 20)],
+        })
+        .await
+        .expect("matter");
+    open_cases_with_records(&store, open).await;
+    let started = Instant::now();
+    let answer = app
+        .client
+        .update_rule_config(pb::UpdateRuleConfigRequest {
+            change: Some(pb::update_rule_config_request::Change::DefaultsJson(
+                r#"{"approaching": {"working_days": 4}}"#.into(),
+            )),
+            expected_version: Some(0),
+        })
+        .await
+        .expect("the change")
+        .into_inner();
+    let secs = started.elapsed().as_secs_f64();
+    let due = store.count_open_due().await.expect("count");
+    assert!(
+        due >= open as u64,
+        "every case has its instants again: {due}"
+    );
+    (answer.recomputed_cases as u64, secs)
+}
+
 struct WarningFigures {
     open_cases: u64,
     delays_ms: Vec<f64>,
@@ -338,63 +435,86 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let cases = arg("--cases", if quick { 200 } else { 20_000 });
     let streams = arg("--streams", 2);
+    let part = {
+        let args: Vec<String> = std::env::args().collect();
+        args.iter()
+            .position(|a| a == "--part")
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let runs = |name: &str| part.as_deref().is_none_or(|p| p == name);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let mut rows = Vec::new();
-        let mut raw_rates = Vec::new();
-        for streams in [1, streams] {
-            let f = ingest(cases, streams).await;
-            let rate = f.records as f64 / f.stream_secs;
-            raw_rates.push(f.records as f64 / f.raw_secs);
-            rows.push((streams, f.records, rate));
-        }
-        // The raw rate is measured in each run; the reference is their mean.
-        let raw = raw_rates.iter().sum::<f64>() / raw_rates.len() as f64;
-        println!();
-        println!("ingest into PostgreSQL: {cases} cases of {RECORDS_PER_CASE} records");
-        println!("  {:<52} {:>10} {:>8}", "path", "records/s", "vs raw");
-        for (streams, _, rate) in &rows {
+        if runs("ingest") {
+            let mut rows = Vec::new();
+            let mut raw_rates = Vec::new();
+            for streams in [1, streams] {
+                let f = ingest(cases, streams).await;
+                let rate = f.records as f64 / f.stream_secs;
+                raw_rates.push(f.records as f64 / f.raw_secs);
+                rows.push((streams, f.records, rate));
+            }
+            // The raw rate is measured in each run; the reference is their mean.
+            let raw = raw_rates.iter().sum::<f64>() / raw_rates.len() as f64;
+            println!();
+            println!("ingest into PostgreSQL: {cases} cases of {RECORDS_PER_CASE} records");
+            println!("  {:<52} {:>10} {:>8}", "path", "records/s", "vs raw");
+            for (streams, _, rate) in &rows {
+                println!(
+                    "  {:<52} {:>10.0} {:>7.1}%",
+                    format!("StreamRecords, {streams} concurrent stream(s)"),
+                    rate,
+                    100.0 * rate / raw
+                );
+            }
             println!(
-                "  {:<52} {:>10.0} {:>7.1}%",
-                format!("StreamRecords, {streams} concurrent stream(s)"),
-                rate,
-                100.0 * rate / raw
+                "  {:<52} {:>10.0} {:>8}",
+                "raw batched INSERT, 1,000 rows/statement, 1 conn", raw, "100%"
             );
         }
-        println!(
-            "  {:<52} {:>10.0} {:>8}",
-            "raw batched INSERT, 1,000 rows/statement, 1 conn", raw, "100%"
-        );
-
-        let open = arg("--open", if quick { 2_000 } else { 100_000 });
-        let measured = arg("--measured", if quick { 100 } else { 2_000 });
-        let burst = arg("--burst", if quick { 500 } else { 10_000 });
-        let mut w = warnings(open, measured, burst).await;
-        w.delays_ms.sort_by(f64::total_cmp);
-        println!();
-        println!(
-            "warnings (PostgreSQL, {} open cases, {} due one by one over {:.0} s)",
-            w.open_cases,
-            measured,
-            measured as f64 / 100.0
-        );
-        println!(
-            "  {:<52} {:>10}",
-            "due instant -> arrival on the stream", "ms"
-        );
-        for (name, p) in [("p50", 0.50), ("p99", 0.99), ("max", 1.0)] {
-            println!("  {:<52} {:>10.1}", name, percentile(&w.delays_ms, p));
+        if runs("warnings") {
+            let open = arg("--open", if quick { 2_000 } else { 100_000 });
+            let measured = arg("--measured", if quick { 100 } else { 2_000 });
+            let burst = arg("--burst", if quick { 500 } else { 10_000 });
+            let mut w = warnings(open, measured, burst).await;
+            w.delays_ms.sort_by(f64::total_cmp);
+            println!();
+            println!(
+                "warnings (PostgreSQL, {} open cases, {} due one by one over {:.0} s)",
+                w.open_cases,
+                measured,
+                measured as f64 / 100.0
+            );
+            println!(
+                "  {:<52} {:>10}",
+                "due instant -> arrival on the stream", "ms"
+            );
+            for (name, p) in [("p50", 0.50), ("p99", 0.99), ("max", 1.0)] {
+                println!("  {:<52} {:>10.1}", name, percentile(&w.delays_ms, p));
+            }
+            println!(
+                "  {:<52} {:>10.2}",
+                format!(
+                    "burst: {} warnings due at one instant, all arrived (s)",
+                    w.burst
+                ),
+                w.burst_secs
+            );
         }
-        println!(
-            "  {:<52} {:>10.2}",
-            format!(
-                "burst: {} warnings due at one instant, all arrived (s)",
-                w.burst
-            ),
-            w.burst_secs
-        );
+        if runs("recompute") {
+            let open = arg("--recompute", if quick { 1_000 } else { 100_000 });
+            let (recomputed, secs) = recompute(open).await;
+            println!();
+            println!("rule configuration change (PostgreSQL, {open} open cases of 2 records)");
+            println!("  {:<52} {:>10}", "default reminder threshold changed", "s");
+            println!(
+                "  {:<52} {:>10.2}",
+                format!("{recomputed} open cases recomputed (UpdateRuleConfig)"),
+                secs
+            );
+            println!("  {:<52} {:>10.0}", "cases/s", recomputed as f64 / secs);
+        }
     });
 }

@@ -91,7 +91,7 @@ impl Platforms {
         let mut supervision = spawn_supervision_with_rules(
             store.clone(),
             clock.clone(),
-            SupervisionOptions::default(),
+            SupervisionOptions::without_corrections(),
             rules.clone(),
         )
         .await;
@@ -248,7 +248,7 @@ impl Platforms {
         let mut supervision = spawn_supervision_with_rules(
             self.store.clone(),
             self.clock.clone(),
-            SupervisionOptions::default(),
+            SupervisionOptions::without_corrections(),
             self.rules.clone(),
         )
         .await;

@@ -11,6 +11,9 @@
 //! - [`case`]: the case state machine, replayed from records in `occurred_at` order.
 //! - [`clock`]: the deadline clocks of a case, their explanations and due instants.
 //! - [`warning`]: what a warning is: its rule, level and draft.
+//! - [`workflow`]: the correction workflow of a warning (raised -> acknowledged -> answered ->
+//!   closed, or escalated), one typed error per refused move; the parent region of an
+//!   escalation.
 //! - [`rules`]: every supervision rule of DESIGN §3, one module each citing its source; the
 //!   entry points for records ([`rules::on_record`], [`rules::on_refused`]) and due instants
 //!   ([`rules::due_instants`], [`rules::on_due`]); thresholds and levels as configuration.
@@ -28,3 +31,4 @@ pub mod money;
 pub mod record;
 pub mod rules;
 pub mod warning;
+pub mod workflow;

@@ -104,6 +104,10 @@ pub(crate) trait Dialect: sqlx::Database {
     /// The ORDER BY list of a stream (ascending) whose sequence column is `n_col`.
     fn stream_order(n_col: &str, descending: bool) -> String;
 
+    /// The SET list that moves a warning to the end of the warning stream (after every
+    /// position handed out so far), for its state changes.
+    const BUMP_WARNING: &'static str;
+
     /// The condition "row safe to hand to a follower" alone (no lower bound).
     fn stream_visible() -> &'static str;
 

@@ -29,7 +29,10 @@
 //! - [`Store::read_log`] and [`Store::read_warnings`] never skip a row, even when
 //!   transactions commit out of sequence order; [`Store::list_warnings`] shows the warning
 //!   stream's view (same rows, same order, positions as page tokens);
-//! - one warning per (case, rule, level), however often it is raised.
+//! - one warning per (case, rule, level), however often it is raised;
+//! - a warning's state changes ([`Store::transition_warning`]) are optimistic on the state
+//!   read, recorded in its history, and move it to the end of the warning stream (stream
+//!   order is `(tx, pos)`, renewed by each change), so a stream never misses one.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,8 +53,8 @@ pub use chain::{ChainBreak, ChainBreakKind, ChainReport};
 pub use error::{Result, StoreError};
 pub use model::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
-    Firing, LogEntry, MatterRow, NewRecord, NewWarning, Page, StoredRecord, UpsertOutcome,
-    WarningFilter, WarningRow,
+    DueReplacement, Firing, LogEntry, MatterRow, NewRecord, NewWarning, Page, StoredRecord,
+    UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
 };
 pub use notify::Notifications;
 pub use position::{LogPosition, ParsePositionError, WarningPosition};

@@ -186,6 +186,19 @@ pub struct DueInstant {
     pub due_at: DateTime<Utc>,
 }
 
+/// The due instants of one case, recomputed (after a rule configuration change), for
+/// [`crate::Store::replace_due`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueReplacement {
+    /// The case.
+    pub case_no: String,
+    /// The case's version the instants were computed from; a case at another version is left
+    /// alone.
+    pub expected_version: i64,
+    /// All its due instants (they replace every stored one).
+    pub due: Vec<DueInstant>,
+}
+
 /// A due instant that came, with the warning it raises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Firing {
@@ -246,6 +259,29 @@ pub struct WarningRow {
     pub state: String,
     /// See [`NewWarning::detail`].
     pub detail: serde_json::Value,
+    /// For yellow and red cards: when the department's response is due; set by
+    /// [`crate::Store::set_correction_dues`] (None until then, and for reminders).
+    #[serde(default)]
+    pub correction_due_at: Option<DateTime<Utc>>,
+}
+
+/// One recorded state change of a warning (the correction workflow, DESIGN §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningTransitionRow {
+    /// The warning.
+    pub warning_id: i64,
+    /// When (microsecond precision).
+    pub at: DateTime<Utc>,
+    /// Who: a staff identifier, or "system".
+    pub actor: String,
+    /// The state left.
+    pub from_state: String,
+    /// The state entered.
+    pub to_state: String,
+    /// Why: the explanation, response or remark given.
+    pub reason: String,
+    /// References to attachments (documents of the answer), verbatim.
+    pub attachments: Vec<String>,
 }
 
 /// Which cases [`crate::Store::list_cases`] returns; `None` (or empty) fields do not filter.

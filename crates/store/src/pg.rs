@@ -81,6 +81,9 @@ impl Dialect for Postgres {
         }
     }
 
+    const BUMP_WARNING: &'static str =
+        "tx = pg_current_xact_id()::text::bigint, pos = nextval('warnings_pos')";
+
     fn stream_visible() -> &'static str {
         VISIBLE
     }

@@ -178,8 +178,8 @@ impl From<RawDue> for DueInstant {
 /// Columns of [`RawWarning`], in order, as a literal (for `concat!`).
 macro_rules! warning_columns {
     () => {
-        "id, tx, case_no, rule, level, department, region, matter_code, due_at, raised_at, \
-         state, detail"
+        "id, tx, pos, case_no, rule, level, department, region, matter_code, due_at, raised_at, \
+         state, detail, correction_due_at"
     };
 }
 pub(crate) use warning_columns;
@@ -191,6 +191,7 @@ pub(crate) const WARNING_COLUMNS: &str = warning_columns!();
 pub(crate) struct RawWarning {
     pub id: i64,
     pub tx: i64,
+    pub pos: i64,
     pub case_no: String,
     pub rule: String,
     pub level: String,
@@ -201,6 +202,7 @@ pub(crate) struct RawWarning {
     pub raised_at: DateTime<Utc>,
     pub state: String,
     pub detail: String,
+    pub correction_due_at: Option<DateTime<Utc>>,
 }
 
 impl RawWarning {
@@ -208,7 +210,7 @@ impl RawWarning {
         Ok(WarningRow {
             detail: parse_json("warning detail", &self.detail)?,
             id: self.id,
-            position: WarningPosition::new(self.tx, self.id),
+            position: WarningPosition::new(self.tx, self.pos),
             case_no: self.case_no,
             rule: self.rule,
             level: self.level,
@@ -218,6 +220,7 @@ impl RawWarning {
             due_at: self.due_at,
             raised_at: self.raised_at,
             state: self.state,
+            correction_due_at: self.correction_due_at,
         })
     }
 }

@@ -106,6 +106,8 @@ impl Dialect for Sqlite {
         }
     }
 
+    const BUMP_WARNING: &'static str = "pos = (SELECT max(pos) FROM warnings) + 1";
+
     fn stream_visible() -> &'static str {
         "TRUE"
     }
@@ -290,12 +292,23 @@ impl Dialect for Sqlite {
     ) -> Result<Vec<RawWarning>> {
         let mut inserted = Vec::new();
         for chunk in rows.chunks(chunk_rows(9)) {
+            // `pos`, the stream order, continues after the largest one (see the migration
+            // 0002_workflow.sql); the subquery is read before the rows go in, so the chunk's
+            // rows get increasing positions in their order.
+            let rows_sql = (1..=chunk.len())
+                .map(|k| {
+                    format!(
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                         (SELECT coalesce(max(pos), 0) FROM warnings) + {k})"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!(
                 "INSERT INTO warnings (case_no, rule, level, department, region, matter_code, \
-                     due_at, raised_at, detail) VALUES {} \
+                     due_at, raised_at, detail, pos) VALUES {rows_sql} \
                  ON CONFLICT (case_no, rule, level) DO NOTHING \
-                 RETURNING {WARNING_COLUMNS}",
-                values(9, chunk.len())
+                 RETURNING {WARNING_COLUMNS}"
             );
             let mut query = sqlx::query_as::<_, RawWarning>(AssertSqlSafe(sql))
                 .persistent(chunk.len() <= CACHED_ROWS);

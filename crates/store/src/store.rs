@@ -24,8 +24,8 @@ use crate::dialect::{
 use crate::error::{Result, StoreError};
 use crate::model::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
-    Firing, LogEntry, MatterRow, NewWarning, Page, StoredRecord, UpsertOutcome, WarningFilter,
-    WarningRow,
+    DueReplacement, Firing, LogEntry, MatterRow, NewWarning, Page, StoredRecord, UpsertOutcome,
+    WarningFilter, WarningRow, WarningTransitionRow,
 };
 use crate::notify::{Notifications, RECORDS_CHANNEL, WARNINGS_CHANNEL};
 use crate::position::{LogPosition, WarningPosition, decode_token, encode_token};
@@ -760,6 +760,170 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
+    /// Replaces the due instants of many cases in ONE transaction with multi-row statements
+    /// (after a rule configuration change moved them). A case is replaced only while it is
+    /// still at `expected_version`: one a commit changed meanwhile was written with fresh due
+    /// instants by that commit and is left alone. Returns the cases replaced, in input order.
+    /// Wakes the listeners of [`Store::listen_for_records`], so a due loop asleep until a
+    /// later instant looks again.
+    pub async fn replace_due(&self, cases: &[DueReplacement]) -> Result<Vec<String>> {
+        if cases.is_empty() {
+            return Ok(Vec::new());
+        }
+        for c in cases {
+            let mut clocks = HashSet::new();
+            if let Some(d) = c
+                .due
+                .iter()
+                .find(|d| d.case_no != c.case_no || !clocks.insert(d.clock.as_str()))
+            {
+                return Err(StoreError::InvalidInput(
+                    format!(
+                        "due instant {:?} of case {:?} is replaced with case {:?} or twice",
+                        d.clock, d.case_no, c.case_no
+                    )
+                    .into(),
+                ));
+            }
+        }
+        let keys = distinct(cases.iter().map(|c| c.case_no.as_str()));
+        let replaced: Vec<String> = on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            let versions: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT case_no, version FROM cases WHERE {} ORDER BY case_no{}",
+                Db::one_of("case_no", "$1"),
+                Db::FOR_UPDATE
+            )))
+            .bind(Keys(keys.clone()))
+            .fetch_all(&mut *tx)
+            .await?;
+            let versions: HashMap<String, i64> = versions.into_iter().collect();
+            let current: Vec<&DueReplacement> = cases
+                .iter()
+                .filter(|c| versions.get(&c.case_no) == Some(&c.expected_version))
+                .collect();
+            if !current.is_empty() {
+                let replaced = distinct(current.iter().map(|c| c.case_no.as_str()));
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM due_instants WHERE {}",
+                    Db::one_of("case_no", "$1")
+                )))
+                .bind(Keys(replaced))
+                .execute(&mut *tx)
+                .await?;
+                let due: Vec<DueInstant> = current
+                    .iter()
+                    .flat_map(|c| &c.due)
+                    .map(|d| DueInstant {
+                        due_at: micros(d.due_at),
+                        ..d.clone()
+                    })
+                    .collect();
+                if !due.is_empty() {
+                    Db::insert_due(&mut tx, &due).await?;
+                }
+                Db::notify(&mut tx, RECORDS_CHANNEL).await?;
+            }
+            tx.commit().await?;
+            current.iter().map(|c| c.case_no.clone()).collect()
+        });
+        if !replaced.is_empty() {
+            self.inner.records.send_modify(|n| *n += 1);
+        }
+        Ok(replaced)
+    }
+
+    /// Up to `limit` case numbers after `after` (exclusive), in case-number order, of the
+    /// cases whose state is not one of `closed_states` and that belong to one of `departments`
+    /// or one of `matters` (every case when `scope` is None): the open cases a rule
+    /// configuration change concerns.
+    pub async fn open_case_nos(
+        &self,
+        closed_states: &[String],
+        scope: Option<(&[String], &[String])>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut sql = Sql::new("SELECT case_no FROM cases WHERE TRUE");
+        if let Some(after) = after {
+            sql.push(" AND case_no > ")
+                .bind(Arg::Text(after.to_owned()));
+        }
+        if !closed_states.is_empty() {
+            sql.push(" AND state NOT IN (");
+            for (i, s) in closed_states.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Arg::Text(s.clone()));
+            }
+            sql.push(")");
+        }
+        if let Some((departments, matters)) = scope {
+            sql.push(" AND (FALSE");
+            for (column, values) in [("department", departments), ("matter_code", matters)] {
+                for v in values {
+                    sql.push(" OR ").push(column).push(" = ");
+                    sql.bind(Arg::Text(v.clone()));
+                }
+            }
+            sql.push(")");
+        }
+        sql.push(" ORDER BY case_no LIMIT ")
+            .bind(Arg::I64(i64::from(limit.min(MAX_READ))));
+        let Sql { text, args } = sql;
+        Ok(on_db!(self, |pool| {
+            bind_args!(sqlx::query_scalar(AssertSqlSafe(text)), &args)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    // ----- the rule configuration --------------------------------------------------------
+
+    /// The rule configuration in force, as `(version, json)`: the newest stored version, or
+    /// None when none was ever stored (the platforms then use the built-in one).
+    pub async fn get_rule_config(&self) -> Result<Option<(i64, String)>> {
+        Ok(on_db!(self, |pool| {
+            sqlx::query_as("SELECT version, config FROM rule_configs ORDER BY version DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Stores `json` as the rule configuration in force, if the one in force is still
+    /// `expected_version` (0: none stored yet). Returns the new version (`expected + 1`), or
+    /// None, writing nothing, when another writer stored a version meanwhile: reload, reapply
+    /// the change and retry. The store does not read the JSON; its owner validates it.
+    pub async fn put_rule_config(&self, expected_version: i64, json: &str) -> Result<Option<i64>> {
+        let version = expected_version.saturating_add(1);
+        let stored = on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM rule_configs")
+                .fetch_one(&mut *tx)
+                .await?;
+            let stored = if current.unwrap_or(0) == expected_version {
+                // A concurrent writer of the same version makes this insert a no-op.
+                sqlx::query(
+                    "INSERT INTO rule_configs (version, config, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(version)
+                .bind(json)
+                .bind(micros(Utc::now()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1
+            } else {
+                false
+            };
+            tx.commit().await?;
+            stored
+        });
+        Ok(stored.then_some(version))
+    }
+
     // ----- warnings ----------------------------------------------------------------------
 
     /// In ONE transaction: deletes the fired due instants that still have exactly their
@@ -843,7 +1007,7 @@ impl Store {
     ) -> Result<bool> {
         Ok(on_db!(self, |pool, Db| {
             let mut sql = Sql::new("SELECT EXISTS (SELECT 1 FROM warnings WHERE TRUE");
-            Db::stream_beyond(&mut sql, "id", after.tx(), after.n());
+            Db::stream_beyond(&mut sql, "pos", after.tx(), after.n());
             warning_filter(&mut sql, filter);
             sql.push(")");
             let Sql { text, args } = sql;
@@ -858,9 +1022,9 @@ impl Store {
     pub async fn warnings_head(&self) -> Result<WarningPosition> {
         let head: Option<(i64, i64)> = on_db!(self, |pool, Db| {
             sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT tx, id FROM warnings WHERE {} ORDER BY {} LIMIT 1",
+                "SELECT tx, pos FROM warnings WHERE {} ORDER BY {} LIMIT 1",
                 Db::stream_visible(),
-                Db::stream_order("id", true)
+                Db::stream_order("pos", true)
             )))
             .fetch_optional(pool)
             .await?
@@ -910,7 +1074,9 @@ impl Store {
 
     // ----- internals ---------------------------------------------------------------------
 
-    /// The stream read behind [`Store::read_warnings`] and [`Store::list_warnings`].
+    /// The stream read behind [`Store::read_warnings`] and [`Store::list_warnings`], in
+    /// stream order `(tx, pos)`: a warning's `pos` moves to the end of the stream at each of
+    /// its state changes ([`Store::transition_warning`]), so it is streamed again.
     async fn warnings_after(
         &self,
         after: WarningPosition,
@@ -919,10 +1085,10 @@ impl Store {
     ) -> Result<Vec<WarningRow>> {
         let raws: Vec<RawWarning> = on_db!(self, |pool, Db| {
             let mut sql = Sql::new(format!("SELECT {WARNING_COLUMNS} FROM warnings WHERE TRUE"));
-            Db::stream_after(&mut sql, "id", after.tx(), after.n());
+            Db::stream_after(&mut sql, "pos", after.tx(), after.n());
             warning_filter(&mut sql, filter);
             sql.push(" ORDER BY ")
-                .push(&Db::stream_order("id", false))
+                .push(&Db::stream_order("pos", false))
                 .push(" LIMIT ")
                 .bind(Arg::I64(i64::from(limit)));
             let Sql { text, args } = sql;
@@ -1321,4 +1487,190 @@ fn stored_records(
             })
         })
         .collect()
+}
+
+// ----- the correction workflow (DESIGN §3) ------------------------------------------------
+
+/// The conditions of a card whose correction due has come and that still awaits its answer:
+/// raised or acknowledged, and, for a yellow card, no red card of the same case and rule yet
+/// (the red card is what a passed yellow card's due raises, once).
+const AWAITING_CORRECTION: &str = "state IN ('raised', 'acknowledged') \
+     AND correction_due_at IS NOT NULL \
+     AND NOT (level = 'yellow_card' AND EXISTS (SELECT 1 FROM warnings r \
+         WHERE r.case_no = w.case_no AND r.rule = w.rule AND r.level = 'red_card'))";
+
+impl Store {
+    /// In ONE transaction: moves warning `id` from state `expected` to `new_state` and records
+    /// the transition (who, when, why, attachments) in its history. The warning moves to the
+    /// end of the warning stream, so streams show it again in its new state. Optimistic:
+    /// [`StoreError::Conflict`] (naming the warning's case) when the warning is no longer in
+    /// `expected`, [`StoreError::NotFound`] for an unknown id. The store does not judge
+    /// whether the move is allowed; the domain's workflow does.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition_warning(
+        &self,
+        id: i64,
+        expected: &str,
+        new_state: &str,
+        actor: &str,
+        reason: &str,
+        attachments: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<WarningRow> {
+        let at = micros(at);
+        let attachments = serde_json::Value::from(attachments.to_vec());
+        let raw: RawWarning = on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            let updated: Option<RawWarning> = sqlx::query_as(AssertSqlSafe(format!(
+                "UPDATE warnings SET state = $1, {} WHERE id = $2 AND state = $3 \
+                 RETURNING {WARNING_COLUMNS}",
+                Db::BUMP_WARNING
+            )))
+            .bind(new_state)
+            .bind(id)
+            .bind(expected)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = updated else {
+                let case_no: Option<String> =
+                    sqlx::query_scalar("SELECT case_no FROM warnings WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Err(match case_no {
+                    None => StoreError::NotFound {
+                        what: "warning",
+                        key: id.to_string(),
+                    },
+                    Some(case_no) => StoreError::Conflict { case_no },
+                });
+            };
+            sqlx::query(
+                "INSERT INTO warning_transitions \
+                     (warning_id, at, actor, from_state, to_state, reason, attachments) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(at)
+            .bind(actor)
+            .bind(expected)
+            .bind(new_state)
+            .bind(reason)
+            .bind(json_text(&attachments))
+            .execute(&mut *tx)
+            .await?;
+            Db::notify(&mut tx, WARNINGS_CHANNEL).await?;
+            tx.commit().await?;
+            row
+        });
+        self.inner.warnings.send_modify(|n| *n += 1);
+        raw.into_row()
+    }
+
+    /// The recorded transitions of warning `id`, oldest first (empty for a warning never
+    /// moved, or unknown). The raise itself is the warning's `raised_at`.
+    pub async fn warning_history(&self, id: i64) -> Result<Vec<WarningTransitionRow>> {
+        type Raw = (i64, DateTime<Utc>, String, String, String, String, String);
+        let raws: Vec<Raw> = on_db!(self, |pool| {
+            sqlx::query_as(
+                "SELECT warning_id, at, actor, from_state, to_state, reason, attachments \
+                 FROM warning_transitions WHERE warning_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        raws.into_iter()
+            .map(
+                |(warning_id, at, actor, from_state, to_state, reason, attachments)| {
+                    let attachments = serde_json::from_str(&attachments).map_err(|e| {
+                        StoreError::InvalidInput(format!("stored attachments: {e}").into())
+                    })?;
+                    Ok(WarningTransitionRow {
+                        warning_id,
+                        at,
+                        actor,
+                        from_state,
+                        to_state,
+                        reason,
+                        attachments,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Up to `limit` (at most 10 000) cards whose correction due is at or before `until` and
+    /// that still await their answer (raised or acknowledged; a yellow card only while its
+    /// case has no red card of the same rule), earliest due first.
+    pub async fn due_corrections(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<WarningRow>> {
+        let raws: Vec<RawWarning> = on_db!(self, |pool| {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {WARNING_COLUMNS} FROM warnings w WHERE {AWAITING_CORRECTION} \
+                 AND correction_due_at <= $1 ORDER BY correction_due_at, id LIMIT $2"
+            )))
+            .bind(micros(until))
+            .bind(i64::from(limit.min(MAX_READ)))
+            .fetch_all(pool)
+            .await?
+        });
+        convert(raws, RawWarning::into_row)
+    }
+
+    /// The earliest correction due of a card still awaiting its answer (see
+    /// [`Store::due_corrections`]), if any.
+    pub async fn next_correction_due(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(on_db!(self, |pool| {
+            sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT correction_due_at FROM warnings w WHERE {AWAITING_CORRECTION} \
+                 ORDER BY correction_due_at LIMIT 1"
+            )))
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Up to `limit` yellow and red cards without a correction due yet, oldest first: the
+    /// supervision platform computes their dues and stores them with
+    /// [`Store::set_correction_dues`].
+    pub async fn cards_without_correction_due(&self, limit: u32) -> Result<Vec<WarningRow>> {
+        let raws: Vec<RawWarning> = on_db!(self, |pool| {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {WARNING_COLUMNS} FROM warnings \
+                 WHERE level IN ('yellow_card', 'red_card') AND correction_due_at IS NULL \
+                 ORDER BY id LIMIT $1"
+            )))
+            .bind(i64::from(limit.min(MAX_READ)))
+            .fetch_all(pool)
+            .await?
+        });
+        convert(raws, RawWarning::into_row)
+    }
+
+    /// In ONE transaction: sets the correction due of each (warning id, due) that has none
+    /// yet. Not a state change: the warnings keep their place in the stream.
+    pub async fn set_correction_dues(&self, dues: &[(i64, DateTime<Utc>)]) -> Result<()> {
+        if dues.is_empty() {
+            return Ok(());
+        }
+        on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            for (id, due) in dues {
+                sqlx::query(
+                    "UPDATE warnings SET correction_due_at = $1 \
+                     WHERE id = $2 AND correction_due_at IS NULL",
+                )
+                .bind(micros(*due))
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
 }

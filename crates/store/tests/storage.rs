@@ -162,6 +162,7 @@ both_backends!(
     notifications_wake_on_commit,
     invalid_page_tokens_are_rejected,
     racing_creations_of_one_case_conflict,
+    warning_transitions_are_optimistic_recorded_and_streamed_again,
 );
 
 // ----- migrations ----------------------------------------------------------------------------
@@ -1725,4 +1726,120 @@ mod postgres_only {
         assert_eq!(c1.records.len(), 1);
         assert_eq!(c1.records[0].event_id, "a1");
     }
+}
+
+async fn warning_transitions_are_optimistic_recorded_and_streamed_again(store: Store) {
+    let raised = store
+        .insert_warnings(&[
+            warning("C-1", "promised_limit_passed", "yellow_card", "330106"),
+            warning("C-2", "promised_limit_passed", "red_card", "330106"),
+        ])
+        .await
+        .expect("insert");
+    let (yellow, red) = (&raised[0], &raised[1]);
+    egov_store::testing::warnings_settled(&store).await;
+
+    // Cards without a correction due, stamped; then found when their due has come.
+    let unset = store.cards_without_correction_due(10).await.expect("unset");
+    assert_eq!(unset.len(), 2);
+    store
+        .set_correction_dues(&[(yellow.id, at(700)), (red.id, at(800))])
+        .await
+        .expect("stamp");
+    assert!(
+        store
+            .cards_without_correction_due(10)
+            .await
+            .expect("unset")
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_correction_due().await.expect("next"),
+        Some(at(700))
+    );
+    let due = store.due_corrections(at(750), 10).await.expect("due");
+    assert_eq!(due.iter().map(|w| w.id).collect::<Vec<_>>(), [yellow.id]);
+    assert_eq!(due[0].correction_due_at, Some(at(700)));
+
+    // A transition moves the warning to the end of the stream and is in its history.
+    let moved = store
+        .transition_warning(
+            yellow.id,
+            "raised",
+            "acknowledged",
+            "li",
+            "seen",
+            &["doc-1".into()],
+            at(710),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(moved.state, "acknowledged");
+    assert!(
+        moved.position > red.position,
+        "{:?} after {:?}",
+        moved.position,
+        red.position
+    );
+    egov_store::testing::warnings_settled(&store).await;
+    let after_red = store
+        .read_warnings(red.position, &WarningFilter::default(), 10)
+        .await
+        .expect("read");
+    assert_eq!(
+        after_red.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [yellow.id]
+    );
+    let history = store.warning_history(yellow.id).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (
+            history[0].from_state.as_str(),
+            history[0].to_state.as_str(),
+            history[0].actor.as_str()
+        ),
+        ("raised", "acknowledged", "li")
+    );
+    assert_eq!(
+        (history[0].at, history[0].reason.as_str()),
+        (at(710), "seen")
+    );
+    assert_eq!(history[0].attachments, ["doc-1"]);
+
+    // Optimistic on the expected state; unknown ids are not found.
+    let stale = store
+        .transition_warning(yellow.id, "raised", "escalated", "x", "y", &[], at(720))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
+    let unknown = store
+        .transition_warning(9_999, "raised", "escalated", "x", "y", &[], at(720))
+        .await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound { .. })),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        store
+            .warning_history(yellow.id)
+            .await
+            .expect("history")
+            .len(),
+        1
+    );
+
+    // A yellow card whose case has its red card no longer awaits its correction.
+    store
+        .insert_warnings(&[warning(
+            "C-1",
+            "promised_limit_passed",
+            "red_card",
+            "330106",
+        )])
+        .await
+        .expect("red");
+    let due = store.due_corrections(at(900), 10).await.expect("due");
+    assert_eq!(due.iter().map(|w| w.id).collect::<Vec<_>>(), [red.id]);
 }

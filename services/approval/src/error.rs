@@ -18,6 +18,9 @@ pub enum ApiError {
     FailedPrecondition(String),
     #[error("{0}")]
     Unavailable(String),
+    /// An optimistic change lost a race (ABORTED: reload and retry).
+    #[error("{0}")]
+    Aborted(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -44,6 +47,7 @@ impl From<ApiError> for tonic::Status {
             }
             ApiError::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
             ApiError::Unavailable(m) => tonic::Status::unavailable(m),
+            ApiError::Aborted(m) => tonic::Status::aborted(m),
             ApiError::Store(StoreError::Busy(_)) => {
                 tonic::Status::unavailable("the database is busy; retry shortly")
             }

@@ -10,7 +10,7 @@
 //! refuses the commit and the batch is planned again from fresh state.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use egov_domain::calendar::Calendar;
@@ -153,7 +153,7 @@ impl Work {
             .rules
             .get_or_insert_with(|| {
                 ingestor
-                    .rules
+                    .rules()
                     .effective(&case.matter_code, &case.department)
             })
             .clone();
@@ -196,8 +196,8 @@ pub struct Ingestor {
     clock: SharedClock,
     late_grace: chrono::Duration,
     /// The supervision rules' configuration: the record rules fire here, and the due instants
-    /// follow its reminder thresholds.
-    rules: Arc<RuleConfig>,
+    /// follow its reminder thresholds. Shared by the clones, replaced by [`Ingestor::set_rules`].
+    rules: Arc<RwLock<Arc<RuleConfig>>>,
 }
 
 impl Ingestor {
@@ -212,17 +212,61 @@ impl Ingestor {
             catalogue,
             clock,
             late_grace: LATE_GRACE,
-            rules: Arc::new(rules),
+            rules: Arc::new(RwLock::new(Arc::new(rules))),
         }
     }
 
-    /// The rule configuration records are judged by.
-    pub fn rules(&self) -> &RuleConfig {
-        &self.rules
+    /// The rule configuration records are judged by now.
+    pub fn rules(&self) -> Arc<RuleConfig> {
+        self.rules
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Judges records from now on by `rules` (this ingestor and its clones). A batch being
+    /// planned keeps the configuration it started with.
+    pub fn set_rules(&self, rules: RuleConfig) {
+        *self
+            .rules
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(rules);
+    }
+
+    /// The due instants of `case` as stored, by `effective`: [`rules::due_instants`], with a
+    /// deadline already past at `now` judged [`LATE_GRACE`] from now (so the rest of a case
+    /// in flight can stop its clock first). Used at ingest and when a rule configuration
+    /// change recomputes open cases.
+    pub fn due_rows(
+        &self,
+        case: &Case,
+        clocks: &[egov_domain::clock::Clock],
+        calendar: &Calendar,
+        effective: &EffectiveRules,
+        now: DateTime<Utc>,
+    ) -> Vec<DueInstant> {
+        let case_no = case.case_no.to_string();
+        rules::due_instants(case, clocks, calendar, effective)
+            .into_iter()
+            .map(|d| DueInstant {
+                case_no: case_no.clone(),
+                clock: d.clock,
+                due_at: if d.due_at <= now {
+                    now + self.late_grace
+                } else {
+                    d.due_at
+                },
+            })
+            .collect()
     }
 
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
+    }
+
+    /// The clock records are stamped by.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// Stores what is valid in `batch` and answers every record, in order.
@@ -269,6 +313,7 @@ impl Ingestor {
         batch: &[Result<Record, pb::RecordError>],
     ) -> Result<Vec<Verdict>, ApiError> {
         let now = self.clock.now().trunc_subsecs(6);
+        let rules_now = self.rules();
         let store = self.catalogue.store();
         let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.len()];
         // The first occurrence of each event_id is planned; later copies in the same batch get
@@ -438,9 +483,9 @@ impl Ingestor {
                 }
                 continue;
             };
-            let effective = self.rules.effective(&case.matter_code, &case.department);
+            let effective = rules_now.effective(&case.matter_code, &case.department);
             let clocks = clocks(case, matter, &calendar);
-            let due = rules::due_instants(case, &clocks, &calendar, &effective);
+            let due = self.due_rows(case, &clocks, &calendar, &effective, now);
             let case_no = case.case_no.to_string();
             let mut records = Vec::with_capacity(w.new.len());
             for &i in &w.new {
@@ -459,18 +504,7 @@ impl Ingestor {
                 case: case_row(case, &clocks, now),
                 expected_version: w.row.as_ref().map(|r| r.version),
                 records,
-                due: due
-                    .into_iter()
-                    .map(|d| DueInstant {
-                        case_no: case_no.clone(),
-                        clock: d.clock,
-                        due_at: if d.due_at <= now {
-                            now + self.late_grace
-                        } else {
-                            d.due_at
-                        },
-                    })
-                    .collect(),
+                due,
                 warnings: w
                     .drafts
                     .iter()

@@ -6,6 +6,8 @@
 //! - [`server`]: configuration, `build()` (binds) and `run_until(shutdown)`.
 //! - [`service`]: the `ApprovalService` RPCs, thin adapters over the modules below.
 //! - [`ingest`]: the record pipeline, batch by batch, into one transaction.
+//! - [`rule_config`]: the supervision rules' configuration in the database, and applying a
+//!   change to the open cases' due instants.
 //! - [`catalogue`]: matters and working-day calendars from the shared database.
 //! - [`view`]: case projections and their wire form.
 //! - [`error`]: the one mapping from errors to gRPC statuses.
@@ -15,6 +17,7 @@
 pub mod catalogue;
 pub mod error;
 pub mod ingest;
+pub mod rule_config;
 pub mod server;
 pub mod service;
 pub mod view;

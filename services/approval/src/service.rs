@@ -25,6 +25,7 @@ use tonic::{Request, Response, Status};
 use crate::catalogue::{Catalogue, matter_row};
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, convert, stored_to_domain};
+use crate::rule_config::{self, Change};
 use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
 
 /// Most items in one batch call; larger batches are refused so one call cannot hold a
@@ -89,8 +90,10 @@ impl Approval {
                 shutdown.clone(),
             ));
         }
+        let ingestor = Ingestor::with_rules(catalogue, clock.clone(), rules);
+        tokio::spawn(follow_rule_config(ingestor.clone(), shutdown.clone()));
         Ok(Self {
-            ingestor: Ingestor::with_rules(catalogue, clock.clone(), rules),
+            ingestor,
             clock,
             committed,
             shutdown,
@@ -285,6 +288,36 @@ impl Approval {
 }
 
 /// Forwards the store's commit notifications to the in-process signal until shutdown.
+/// How often a platform looks for a rule configuration stored by another instance.
+const RULES_REFRESH: Duration = Duration::from_secs(5);
+
+/// Keeps the ingestor on the stored rule configuration: a version stored by another instance
+/// (its `UpdateRuleConfig` recomputed the open cases already) is picked up within
+/// [`RULES_REFRESH`]. While none is stored, the configuration the platform started with stays.
+async fn follow_rule_config(ingestor: Ingestor, mut shutdown: Shutdown) {
+    let mut seen: Option<i64> = None;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(RULES_REFRESH) => {}
+            () = shutdown.wait() => return,
+        }
+        match rule_config::load(ingestor.catalogue().store()).await {
+            Ok(Some((version, config))) if seen != Some(version) => {
+                seen = Some(version);
+                if *ingestor.rules() != config {
+                    tracing::info!(
+                        version,
+                        "rule configuration changed elsewhere; in force now"
+                    );
+                    ingestor.set_rules(config);
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "cannot read the rule configuration"),
+        }
+    }
+}
+
 async fn relay_commits(
     mut notifications: egov_store::Notifications,
     committed: Arc<watch::Sender<u64>>,
@@ -600,6 +633,66 @@ impl ApprovalService for Approval {
             })?
         };
         Ok(Response::new(self.follow(after, r.until_caught_up)))
+    }
+
+    async fn get_rule_config(
+        &self,
+        _request: Request<pb::GetRuleConfigRequest>,
+    ) -> Result<Response<pb::RuleConfig>, Status> {
+        let (version, config) = self.rule_config().await?;
+        Ok(Response::new(pb::RuleConfig {
+            version,
+            config_json: rule_config::to_json(&config),
+        }))
+    }
+
+    async fn update_rule_config(
+        &self,
+        request: Request<pb::UpdateRuleConfigRequest>,
+    ) -> Result<Response<pb::UpdateRuleConfigResponse>, Status> {
+        use pb::update_rule_config_request::Change as C;
+        let r = request.into_inner();
+        let change = match r.change {
+            None => return Err(ApiError::invalid("change", "is required").into()),
+            Some(C::ConfigJson(json)) => Change::Whole(json),
+            Some(C::DefaultsJson(json)) => Change::Defaults(json),
+            Some(C::Department(l)) => Change::Department {
+                code: l.code,
+                json: l.overrides_json,
+            },
+            Some(C::Matter(l)) => Change::Matter {
+                code: l.code,
+                json: l.overrides_json,
+            },
+        };
+        let updated = rule_config::update(&self.ingestor, &change, r.expected_version).await?;
+        Ok(Response::new(pb::UpdateRuleConfigResponse {
+            config: Some(pb::RuleConfig {
+                version: updated.version,
+                config_json: rule_config::to_json(&updated.config),
+            }),
+            recomputed_cases: i64::try_from(updated.recomputed).unwrap_or(i64::MAX),
+        }))
+    }
+}
+
+impl Approval {
+    /// The rule configuration in force and its version: the stored one, or (version 0) the
+    /// one this platform was started with when none is stored.
+    pub async fn rule_config(&self) -> Result<(i64, RuleConfig), ApiError> {
+        Ok(match rule_config::load(self.store()).await? {
+            Some(stored) => stored,
+            None => (0, (*self.ingestor.rules()).clone()),
+        })
+    }
+
+    /// [`rule_config::update`] on this platform (what `UpdateRuleConfig` does).
+    pub async fn update_rule_config(
+        &self,
+        change: &Change,
+        expected_version: Option<i64>,
+    ) -> Result<rule_config::Updated, ApiError> {
+        rule_config::update(&self.ingestor, change, expected_version).await
     }
 }
 

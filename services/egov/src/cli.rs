@@ -17,12 +17,15 @@ or step by step, in two terminals, from the repository root:
   egov import data/sample/records.jsonl            # the case records (JSON Lines)
   egov watch                                       # warnings as they are raised
   egov warnings --level red                        # the red cards
+  egov warning ack 12 --actor li --reason \"seen\"   # the correction workflow: ack|answer|close|escalate
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
 
 Supervision rules: levels and thresholds (DESIGN §3) are built in; `egov up --rules FILE` (also
 `approval serve`, `supervision serve`; env EGOV_RULES) overrides them per matter and department
 from a JSON file with comments, checked at start (exit 2 naming the bad field); the documented
-example is crates/domain/data/rules.example.json. A warning decided by a department's or a
+example is crates/domain/data/rules.example.json. The configuration lives in the database: a file
+given at start wins and is recorded as a new version; without one the stored one is in force.
+`egov rules show` and `egov rules set FILE` read and change it on a running platform. A warning decided by a department's or a
 matter's configuration ends with (configuration: department:market).
 
 Exit codes: 0 success; 1 failure, or an import with rejected lines; 2 invalid command line or
@@ -65,8 +68,38 @@ pub enum Command {
     Case(CaseArgs),
     /// List warnings in the order they were raised.
     Warnings(WarningsArgs),
+    /// Work one warning through the correction workflow: ack, answer, close or escalate it
+    /// (who, why and attachments are kept in its history).
+    #[command(subcommand)]
+    Warning(WarningCommand),
     /// Check that the platforms at --target answer (for scripts and health checks).
     Status(StatusArgs),
+    /// The supervision rules' configuration in force, shared by both platforms: show it, or
+    /// replace it (the due instants of the open cases it moves are recomputed).
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print the configuration in force (JSON) and its version.
+    Show(StatusArgs),
+    /// Replace the whole configuration with a JSON file (comments allowed; see
+    /// crates/domain/data/rules.example.json).
+    Set(RulesSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesSetArgs {
+    /// The configuration file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Refuse the change if another version than this is in force (as `egov rules show`
+    /// printed it); by default the file replaces whatever is in force.
+    #[arg(long, value_name = "N")]
+    pub expected_version: Option<i64>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Commands of one platform run alone.
@@ -304,6 +337,41 @@ pub struct WarningsArgs {
     /// The most warnings to print.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: u32,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The correction workflow (DESIGN §3): raised -> acknowledged -> answered -> closed, or
+/// escalated from any open state.
+#[derive(Debug, Subcommand)]
+pub enum WarningCommand {
+    /// The department acknowledges a raised warning.
+    Ack(WarningTransitionArgs),
+    /// The department answers an acknowledged warning (an explanation or a correction).
+    Answer(WarningTransitionArgs),
+    /// A supervisor accepts the answer of an answered warning.
+    Close(WarningTransitionArgs),
+    /// A supervisor escalates an open warning to the supervision office one level up.
+    Escalate(WarningTransitionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WarningTransitionArgs {
+    /// The warning's id (as `egov warnings --json` prints it).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Who makes the change: a staff identifier.
+    #[arg(long, value_name = "NAME")]
+    pub actor: String,
+    /// Why: the remark, the answer's explanation or correction, the supervisor's reason.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// A reference to an attachment (document id or URL); repeat for several.
+    #[arg(long = "attachment", value_name = "REF")]
+    pub attachments: Vec<String>,
+    /// Print the warning as one JSON object (canonical protobuf JSON, with its history).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub client: ClientArgs,
 }

@@ -161,8 +161,10 @@ pub struct ServerSettings {
     /// Pool settings for the store.
     pub db_timeout: Duration,
     pub db_max_connections: u32,
-    /// The supervision rules' configuration (`--rules`), the built-in one by default.
-    pub rules: RuleConfig,
+    /// The supervision rules' configuration given with `--rules`. It wins over the one stored
+    /// in the database and is recorded there as a new version; None: the stored one is in
+    /// force (the built-in one when none is stored).
+    pub rules: Option<RuleConfig>,
 }
 
 impl ServerSettings {
@@ -185,8 +187,8 @@ impl ServerSettings {
             }
         };
         let rules = match &args.rules {
-            Some(path) => load_rules(path)?,
-            None => RuleConfig::default(),
+            Some(path) => Some(load_rules(path)?),
+            None => None,
         };
         Ok(Self {
             rules,

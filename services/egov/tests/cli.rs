@@ -991,3 +991,74 @@ fn up_with_sample_shows_the_whole_loop() {
     assert!(red.contains("RED"), "{red}");
     assert_eq!(up.terminate(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warning_ack_moves_a_warning_through_the_workflow() {
+    let store = egov_approval::testing::fresh_store(Backend::Sqlite).await;
+    let mut supervision =
+        spawn_supervision(store.clone(), egov_runtime::clock::ManualClock::new(now())).await;
+    let raised = store
+        .insert_warnings(&[egov_store::NewWarning {
+            case_no: "C-1".into(),
+            rule: "missing_reasons".into(),
+            level: "yellow_card".into(),
+            department: "market".into(),
+            region: "330106".into(),
+            matter_code: "M-FOOD".into(),
+            due_at: None,
+            raised_at: now(),
+            detail: serde_json::json!({"message": "case C-1: a refusal without reasons"}),
+        }])
+        .await
+        .expect("insert");
+    let id = raised[0].id.to_string();
+    let out = run(args(&[
+        "warning",
+        "ack",
+        &id,
+        "--actor",
+        "market:li",
+        "--reason",
+        "we are on it",
+        "--target",
+        &target(supervision.addr),
+    ]))
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(&format!("warning {id} is now acknowledged")),
+        "{text}"
+    );
+    assert!(
+        text.contains("market:li") && text.contains("we are on it"),
+        "{text}"
+    );
+    let got = supervision
+        .client
+        .get_warning(egov_proto::supervision::v1::GetWarningRequest { id: id.clone() })
+        .await
+        .expect("get")
+        .into_inner()
+        .warning
+        .expect("warning");
+    assert_eq!(
+        got.state,
+        egov_proto::supervision::v1::WarningState::Acknowledged as i32
+    );
+    // A transition the workflow refuses fails, naming the current state.
+    let out = run(args(&[
+        "warning",
+        "close",
+        &id,
+        "--actor",
+        "sup:wang",
+        "--reason",
+        "ok",
+        "--target",
+        &target(supervision.addr),
+    ]))
+    .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("acknowledged"), "{}", stderr(&out));
+}

@@ -13,6 +13,12 @@ pub enum ApiError {
     /// The addressed warning does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The warning is not in a state the requested transition leaves from (names it).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The warning kept changing under a transition; retry.
+    #[error("{0}")]
+    Aborted(String),
     /// A request field is missing or holds a value the contract does not know.
     #[error("{field}: {reason}")]
     InvalidArgument { field: String, reason: String },
@@ -37,6 +43,8 @@ impl From<ApiError> for tonic::Status {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::NotFound(m) => tonic::Status::not_found(m),
+            ApiError::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
+            ApiError::Aborted(m) => tonic::Status::aborted(m),
             // The same shape as the approval platform's field errors: the message names the
             // field, and a `google.rpc.BadRequest` detail lists it for clients that read details.
             ApiError::InvalidArgument { field, reason } => {

@@ -11,6 +11,8 @@
 //!   - `scheduler`: the due loop, which sleeps until the next due instant and fires it;
 //!   - `follower`: the log follower (cursor `supervision.log`), which raises warnings for
 //!     clocks that stopped late.
+//! - [`corrections`]: the correction workflow: transitions (RPCs and rules) and the pass the due
+//!   loop runs to stamp cards with their correction due and fire the dues passed unanswered.
 //! - [`raise`]: from a due instant or a late clock and the case's row to the warning stored.
 //! - [`wire`]: warnings and request filters on the wire.
 //! - `pulse`: one store subscription per channel, shared by the workers and the streams.
@@ -29,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod corrections;
 pub mod error;
 mod follower;
 mod pulse;

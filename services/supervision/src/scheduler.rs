@@ -1,5 +1,6 @@
 //! The due loop: raises deadline warnings the moment they are due (DESIGN §5: "deadlines are
-//! data"). The approval platform stores every running clock's due instants; this loop fires
+//! data"), and runs the correction pass ([`crate::corrections`]) with every pass, waking at
+//! the earliest correction due too. The approval platform stores every running clock's due instants; this loop fires
 //! those that came, in batches of up to [`BATCH`], each batch in ONE store call, then sleeps
 //! until the earliest one left, unless a commit (which may bring an earlier instant), the
 //! fallback poll or shutdown wakes it first.
@@ -25,13 +26,28 @@ use crate::workers::{BATCH, WorkerError, beat};
 pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     // Subscribed before the first look, so a commit made meanwhile still wakes the loop.
     let mut records = s.records_pulse().await?;
+    // New cards (of either platform) need their correction due stamped.
+    let mut warnings = s.warnings_pulse().await?;
     let mut shutdown = s.shutdown();
     let clock = s.clock();
     loop {
         let now = clock.now();
         fire_due_until(s, now).await?;
+        if s.options().corrections {
+            crate::corrections::run_pass(s, now).await?;
+        }
         s.progress().due_done(now);
-        let next = s.store().next_due().await?;
+        let next = match (
+            s.store().next_due().await?,
+            if s.options().corrections {
+                s.store().next_correction_due().await?
+            } else {
+                None
+            },
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match next {
                 Some(at) => clock.sleep_until(at).await,
@@ -43,6 +59,7 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
             () = shutdown.wait() => return Ok(()),
             () = sleep => {}
             () = beat(&mut records) => {}
+            () = beat(&mut warnings) => {}
             () = s.progress().due_kick.notified() => {}
             () = tokio::time::sleep(s.options().fallback_poll) => {}
         }

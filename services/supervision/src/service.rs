@@ -19,8 +19,9 @@ use tonic::{Request, Response, Status};
 
 use crate::error::ApiError;
 use crate::pulse::{Channel, Pulse};
-use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto};
+use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto, warning_with_history};
 use crate::workers::{BATCH, Progress, Recheck, SupervisionOptions, WorkerStats, Workers, beat};
+use egov_domain::workflow::Action;
 
 /// Warnings read from the store per round trip of a stream.
 const STREAM_READ: u32 = 500;
@@ -134,6 +135,45 @@ impl Supervision {
             .records
             .subscribe(&self.inner.store, &self.inner.shutdown)
             .await
+    }
+
+    pub(crate) async fn warnings_pulse(&self) -> Result<watch::Receiver<u64>, StoreError> {
+        self.inner
+            .warnings
+            .subscribe(&self.inner.store, &self.inner.shutdown)
+            .await
+    }
+
+    /// Applies a workflow transition asked for over the API (see [`crate::corrections::apply`])
+    /// at the platform's clock, and answers the warning with its history.
+    async fn transition(
+        &self,
+        input: Option<pb::WarningTransitionInput>,
+        action: Action,
+    ) -> Result<pb::Warning, ApiError> {
+        let input = input.ok_or_else(|| ApiError::invalid("input", "is required"))?;
+        let id = warning_id(&input.id).map_err(|e| match e {
+            ApiError::InvalidArgument { reason, .. } => ApiError::invalid("input.id", reason),
+            other => other,
+        })?;
+        if input.actor.trim().is_empty() {
+            return Err(ApiError::invalid("input.actor", "is required"));
+        }
+        if input.reason.trim().is_empty() {
+            return Err(ApiError::invalid("input.reason", "is required"));
+        }
+        let row = crate::corrections::apply(
+            self.store(),
+            id,
+            action,
+            input.actor.trim(),
+            &input.reason,
+            &input.attachments,
+            self.clock().now(),
+        )
+        .await?;
+        let history = self.store().warning_history(id).await?;
+        Ok(warning_with_history(&row, &history))
     }
 
     /// Starts the due loop and the log follower; they run until the shutdown signal.
@@ -302,8 +342,61 @@ impl SupervisionService for Supervision {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+        let history = self
+            .store()
+            .warning_history(id)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::GetWarningResponse {
-            warning: Some(warning_to_proto(&row, true)),
+            warning: Some(warning_with_history(&row, &history)),
+        }))
+    }
+
+    async fn acknowledge_warning(
+        &self,
+        request: Request<pb::AcknowledgeWarningRequest>,
+    ) -> Result<Response<pb::AcknowledgeWarningResponse>, Status> {
+        let warning = self
+            .transition(request.into_inner().input, Action::Acknowledge)
+            .await?;
+        Ok(Response::new(pb::AcknowledgeWarningResponse {
+            warning: Some(warning),
+        }))
+    }
+
+    async fn answer_warning(
+        &self,
+        request: Request<pb::AnswerWarningRequest>,
+    ) -> Result<Response<pb::AnswerWarningResponse>, Status> {
+        let warning = self
+            .transition(request.into_inner().input, Action::Answer)
+            .await?;
+        Ok(Response::new(pb::AnswerWarningResponse {
+            warning: Some(warning),
+        }))
+    }
+
+    async fn close_warning(
+        &self,
+        request: Request<pb::CloseWarningRequest>,
+    ) -> Result<Response<pb::CloseWarningResponse>, Status> {
+        let warning = self
+            .transition(request.into_inner().input, Action::Close)
+            .await?;
+        Ok(Response::new(pb::CloseWarningResponse {
+            warning: Some(warning),
+        }))
+    }
+
+    async fn escalate_warning(
+        &self,
+        request: Request<pb::EscalateWarningRequest>,
+    ) -> Result<Response<pb::EscalateWarningResponse>, Status> {
+        let warning = self
+            .transition(request.into_inner().input, Action::Escalate)
+            .await?;
+        Ok(Response::new(pb::EscalateWarningResponse {
+            warning: Some(warning),
         }))
     }
 }

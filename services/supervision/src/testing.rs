@@ -33,9 +33,11 @@ pub struct TestSupervision {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Starts the platform (server and workers) on `store`, its time given by `clock`.
+/// Starts the platform (server and workers) on `store`, its time given by `clock`, without the
+/// correction workflow's timers (`SupervisionOptions::without_corrections`): stories of the
+/// raise alone, whose clocks run for weeks past their cards' correction dues.
 pub async fn spawn_supervision(store: Store, clock: ManualClock) -> TestSupervision {
-    spawn_supervision_with(store, clock, SupervisionOptions::default()).await
+    spawn_supervision_with(store, clock, SupervisionOptions::without_corrections()).await
 }
 
 /// [`spawn_supervision`] with other options: a fallback poll of an hour shows that the

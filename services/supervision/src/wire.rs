@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use egov_domain::warning::{Level, Rule};
 use egov_proto::approval::v1::DeadlineClockKind;
 use egov_proto::supervision::v1 as pb;
-use egov_store::{Page, WarningFilter, WarningPosition, WarningRow};
+use egov_store::{Page, WarningFilter, WarningPosition, WarningRow, WarningTransitionRow};
 use pbjson_types::Timestamp;
 
 use crate::error::ApiError;
@@ -97,8 +97,8 @@ fn message_of(row: &WarningRow) -> String {
     }
 }
 
-/// The wire warning. `with_history` adds the transitions `GetWarning` returns: the raise,
-/// by the rules themselves. The correction workflow, when built, records the later ones.
+/// The wire warning. `with_history` adds the raise (by the rules themselves) as its history;
+/// [`warning_with_history`] adds the recorded transitions too.
 pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
     let rule = Rule::parse(&row.rule).map_or(pb::WarningRule::Unspecified, rule_to_proto);
     let level = Level::parse(&row.level).map_or(pb::WarningLevel::Unspecified, level_to_proto);
@@ -110,6 +110,7 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
             at: ts(row.raised_at),
             actor: "system".to_owned(),
             note: message.clone(),
+            attachments: Vec::new(),
         }]
     } else {
         Vec::new()
@@ -130,10 +131,25 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
         clock_explanation: detail_str(row, "explanation").to_owned(),
         clock_kind: clock_kind.into(),
         step,
-        // No correction workflow yet, so no response is due.
-        correction_due_at: None,
+        correction_due_at: row.correction_due_at.and_then(ts),
         history,
     }
+}
+
+/// The wire warning with its whole history, as `GetWarning` and the workflow RPCs return it:
+/// the raise, then every recorded transition (who, when, why, attachments), oldest first.
+pub fn warning_with_history(row: &WarningRow, transitions: &[WarningTransitionRow]) -> pb::Warning {
+    let mut warning = warning_to_proto(row, true);
+    warning
+        .history
+        .extend(transitions.iter().map(|t| pb::WarningTransition {
+            state: state_to_proto(&t.to_state).into(),
+            at: ts(t.at),
+            actor: t.actor.clone(),
+            note: t.reason.clone(),
+            attachments: t.attachments.clone(),
+        }));
+    warning
 }
 
 /// The stored names of repeated enum values, each checked: `field[i]` names a bad one.

@@ -23,12 +23,29 @@ pub struct SupervisionOptions {
     /// while a listener reconnects. Default 1 s. (Rows committed but held back behind an open
     /// transaction on PostgreSQL are looked for sooner; see `Recheck`.)
     pub fallback_poll: Duration,
+    /// Whether the due loop runs the correction workflow's timers ([`crate::corrections`]):
+    /// stamping cards with their correction due, a red card for a yellow card left
+    /// unanswered, escalating an unanswered red card. Default true; tests of the raise alone
+    /// turn it off so that their clocks can run for weeks without the workflow's cards.
+    pub corrections: bool,
 }
 
 impl Default for SupervisionOptions {
     fn default() -> Self {
         SupervisionOptions {
             fallback_poll: Duration::from_secs(1),
+            corrections: true,
+        }
+    }
+}
+
+impl SupervisionOptions {
+    /// The defaults without the correction workflow's timers (see
+    /// [`SupervisionOptions::corrections`]), for stories of the raise alone.
+    pub fn without_corrections() -> Self {
+        SupervisionOptions {
+            corrections: false,
+            ..SupervisionOptions::default()
         }
     }
 }

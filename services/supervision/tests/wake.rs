@@ -40,6 +40,7 @@ static TURN: Mutex<()> = Mutex::const_new(());
 fn options() -> SupervisionOptions {
     SupervisionOptions {
         fallback_poll: NO_POLL,
+        corrections: false,
     }
 }
 

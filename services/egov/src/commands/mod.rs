@@ -4,12 +4,13 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Command, MattersCommand, ServeCommand};
+use crate::cli::{Command, MattersCommand, RulesCommand, ServeCommand};
 
 pub mod case;
 pub mod import;
 pub mod lines;
 pub mod matters;
+pub mod rules;
 pub mod sample;
 pub mod serve;
 pub mod status;
@@ -26,6 +27,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Watch(args) => warnings::watch(args).await,
         Command::Case(args) => case::run(args).await,
         Command::Warnings(args) => warnings::list(args).await,
+        Command::Warning(command) => warnings::transition(command).await,
         Command::Status(args) => status::run(args).await,
+        Command::Rules(RulesCommand::Show(args)) => rules::show(args).await,
+        Command::Rules(RulesCommand::Set(args)) => rules::set(args).await,
     }
 }

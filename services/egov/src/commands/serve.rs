@@ -88,6 +88,12 @@ async fn run(
             )
         })?;
     let clock: SharedClock = SystemClock::shared();
+    // The --rules file wins over the stored configuration and is recorded as a new version;
+    // without it, the stored one (or the built-in one) is in force.
+    let (rules_version, rules) = egov_approval::rule_config::adopt(&store, settings.rules.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot set up the rule configuration: {e}"))?;
+    tracing::info!(version = rules_version, "rule configuration in force");
 
     let mut router = tonic::transport::Server::builder();
     let mut routes = None;
@@ -96,7 +102,7 @@ async fn run(
             store.clone(),
             clock.clone(),
             shutdown.clone(),
-            settings.rules.clone(),
+            rules.clone(),
         )
         .await
         .context("cannot prepare the approval platform")?;
@@ -108,7 +114,7 @@ async fn run(
             store.clone(),
             clock.clone(),
             shutdown.clone(),
-            settings.rules.clone(),
+            rules.clone(),
         );
         let service = egov_supervision::grpc_service(platform.clone());
         routes = Some(match routes {

@@ -1,5 +1,5 @@
-//! `egov watch` (warnings live, from `StreamWarnings`) and `egov warnings` (a list, from
-//! `ListWarnings`).
+//! `egov watch` (warnings live, from `StreamWarnings`), `egov warnings` (a list, from
+//! `ListWarnings`) and `egov warning ack|answer|close|escalate` (the correction workflow).
 //!
 //! `watch` remembers the `position` of the last warning it printed; when the connection drops
 //! it reconnects and resumes after that position, so a supervisor who reconnects misses
@@ -11,7 +11,9 @@ use std::time::Duration;
 use egov_proto::supervision::v1 as spb;
 use egov_runtime::shutdown::Shutdown;
 
-use crate::cli::{Level, Rule, WarningFilterArgs, WarningsArgs, WatchArgs};
+use crate::cli::{
+    Level, Rule, WarningCommand, WarningFilterArgs, WarningTransitionArgs, WarningsArgs, WatchArgs,
+};
 use crate::client;
 use crate::output::{self, Table, local_time};
 use crate::settings::Target;
@@ -205,5 +207,87 @@ pub async fn list(args: WarningsArgs) -> anyhow::Result<ExitCode> {
             print!("{}", table.render());
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `egov warning ack|answer|close|escalate ID --actor NAME --reason TEXT [--attachment REF]`:
+/// one workflow transition; prints the warning's new state and its history.
+pub async fn transition(command: WarningCommand) -> anyhow::Result<ExitCode> {
+    let (verb, args): (&str, WarningTransitionArgs) = match command {
+        WarningCommand::Ack(a) => ("acknowledging", a),
+        WarningCommand::Answer(a) => ("answering", a),
+        WarningCommand::Close(a) => ("closing", a),
+        WarningCommand::Escalate(a) => ("escalating", a),
+    };
+    let target = Target::from_args(&args.client)?;
+    let mut supervision = client::supervision(&target).await?;
+    let input = Some(spb::WarningTransitionInput {
+        id: args.id.clone(),
+        actor: args.actor.clone(),
+        reason: args.reason.clone(),
+        attachments: args.attachments.clone(),
+    });
+    let what = format!("{verb} warning {}", args.id);
+    let failed = |s| client::call_failed(&target, &what, s);
+    let warning = match verb {
+        "acknowledging" => {
+            supervision
+                .acknowledge_warning(spb::AcknowledgeWarningRequest { input })
+                .await
+                .map_err(failed)?
+                .into_inner()
+                .warning
+        }
+        "answering" => {
+            supervision
+                .answer_warning(spb::AnswerWarningRequest { input })
+                .await
+                .map_err(failed)?
+                .into_inner()
+                .warning
+        }
+        "closing" => {
+            supervision
+                .close_warning(spb::CloseWarningRequest { input })
+                .await
+                .map_err(failed)?
+                .into_inner()
+                .warning
+        }
+        _ => {
+            supervision
+                .escalate_warning(spb::EscalateWarningRequest { input })
+                .await
+                .map_err(failed)?
+                .into_inner()
+                .warning
+        }
+    };
+    let Some(warning) = warning else {
+        anyhow::bail!("the platform answered without the warning");
+    };
+    if args.json {
+        println!("{}", output::json_line(&warning));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "warning {} is now {}",
+        warning.id,
+        output::warning_state_name(warning.state)
+    );
+    let mut table = Table::new(&["at", "state", "actor", "note"]);
+    for t in &warning.history {
+        let mut note = t.note.clone();
+        if !t.attachments.is_empty() {
+            note = format!("{note} [attachments: {}]", t.attachments.join(", "));
+        }
+        table.row(vec![
+            local_time(t.at.as_ref()),
+            output::warning_state_name(t.state),
+            t.actor.clone(),
+            note,
+        ]);
+    }
+    print!("{}", table.render());
     Ok(ExitCode::SUCCESS)
 }

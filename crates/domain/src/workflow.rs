@@ -1,0 +1,223 @@
+//! The correction workflow of a warning (DESIGN §3): a warning is raised, acknowledged by the
+//! department, answered (an explanation or a correction), then closed by a supervisor who
+//! accepts the answer, or escalated to the supervision office one level up.
+//!
+//! The order is strict: `raised -> acknowledged -> answered -> closed`; acknowledging is not
+//! optional, so the record always shows when the department first reacted. Escalation is
+//! allowed from every open state (`raised`, `acknowledged`, `answered`); `closed` and
+//! `escalated` are final. Every refused move has its own error naming the current state.
+
+use std::fmt;
+
+/// Where a warning stands in the correction workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WarningState {
+    /// Raised by the rules; the department has not reacted yet.
+    Raised,
+    /// The department acknowledged it.
+    Acknowledged,
+    /// The department answered (explained or corrected).
+    Answered,
+    /// A supervisor accepted the answer; final.
+    Closed,
+    /// Escalated to the next supervision level; final.
+    Escalated,
+}
+
+impl WarningState {
+    /// Every state, in workflow order.
+    pub const ALL: [WarningState; 5] = [
+        WarningState::Raised,
+        WarningState::Acknowledged,
+        WarningState::Answered,
+        WarningState::Closed,
+        WarningState::Escalated,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningState::Raised => "raised",
+            WarningState::Acknowledged => "acknowledged",
+            WarningState::Answered => "answered",
+            WarningState::Closed => "closed",
+            WarningState::Escalated => "escalated",
+        }
+    }
+
+    /// The state of a stored name.
+    pub fn parse(name: &str) -> Option<WarningState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the department still owes a response: a correction due that passes in this
+    /// state fires (a yellow card becomes a red card, a red card escalates).
+    pub fn awaits_answer(self) -> bool {
+        matches!(self, WarningState::Raised | WarningState::Acknowledged)
+    }
+
+    /// Whether no transition leaves this state.
+    pub fn is_final(self) -> bool {
+        matches!(self, WarningState::Closed | WarningState::Escalated)
+    }
+}
+
+impl fmt::Display for WarningState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A move in the workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// The department acknowledges the warning.
+    Acknowledge,
+    /// The department answers it.
+    Answer,
+    /// A supervisor accepts the answer.
+    Close,
+    /// A supervisor (or the rules, when a red card's correction due passes) escalates it.
+    Escalate,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 4] = [
+        Action::Acknowledge,
+        Action::Answer,
+        Action::Close,
+        Action::Escalate,
+    ];
+}
+
+/// A move the workflow refuses, one variant per action, each naming the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// Only a raised warning can be acknowledged.
+    #[error("cannot acknowledge a warning that is {0}; only a raised warning can be")]
+    CannotAcknowledge(WarningState),
+    /// Only an acknowledged warning can be answered.
+    #[error(
+        "cannot answer a warning that is {0}; acknowledge it first (only an acknowledged warning can be answered)"
+    )]
+    CannotAnswer(WarningState),
+    /// Only an answered warning can be closed.
+    #[error("cannot close a warning that is {0}; only an answered warning can be")]
+    CannotClose(WarningState),
+    /// A closed or escalated warning cannot be escalated.
+    #[error("cannot escalate a warning that is {0}; it is final")]
+    CannotEscalate(WarningState),
+}
+
+impl TransitionError {
+    /// The state the move was refused in.
+    pub fn current(self) -> WarningState {
+        match self {
+            TransitionError::CannotAcknowledge(s)
+            | TransitionError::CannotAnswer(s)
+            | TransitionError::CannotClose(s)
+            | TransitionError::CannotEscalate(s) => s,
+        }
+    }
+}
+
+/// The state `action` leads to from `from`, or why it is refused.
+pub fn transition(from: WarningState, action: Action) -> Result<WarningState, TransitionError> {
+    use WarningState as S;
+    match (action, from) {
+        (Action::Acknowledge, S::Raised) => Ok(S::Acknowledged),
+        (Action::Acknowledge, s) => Err(TransitionError::CannotAcknowledge(s)),
+        (Action::Answer, S::Acknowledged) => Ok(S::Answered),
+        (Action::Answer, s) => Err(TransitionError::CannotAnswer(s)),
+        (Action::Close, S::Answered) => Ok(S::Closed),
+        (Action::Close, s) => Err(TransitionError::CannotClose(s)),
+        (Action::Escalate, s) if !s.is_final() => Ok(S::Escalated),
+        (Action::Escalate, s) => Err(TransitionError::CannotEscalate(s)),
+    }
+}
+
+/// The supervision region one level up from `region` (a region code of 2-digit levels:
+/// province `33`, city `3301`, county `330106`, township `330106001`...): the code without
+/// its last level, `330106 -> 3301 -> 33`. None for a province (or an empty code).
+pub fn parent_region(region: &str) -> Option<&str> {
+    let len = region.len();
+    if len <= 2 {
+        return None;
+    }
+    // Townships use 3 digits below the county (9- or 12-digit codes).
+    let cut = if len > 6 { 3 } else { 2 };
+    region
+        .get(..len.saturating_sub(cut))
+        .filter(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use WarningState as S;
+
+    #[test]
+    fn every_transition_is_allowed_or_refused_with_its_own_error() {
+        for from in S::ALL {
+            for action in Action::ALL {
+                let got = transition(from, action);
+                let want = match (action, from) {
+                    (Action::Acknowledge, S::Raised) => Ok(S::Acknowledged),
+                    (Action::Acknowledge, _) => Err(TransitionError::CannotAcknowledge(from)),
+                    (Action::Answer, S::Acknowledged) => Ok(S::Answered),
+                    (Action::Answer, _) => Err(TransitionError::CannotAnswer(from)),
+                    (Action::Close, S::Answered) => Ok(S::Closed),
+                    (Action::Close, _) => Err(TransitionError::CannotClose(from)),
+                    (Action::Escalate, S::Raised | S::Acknowledged | S::Answered) => {
+                        Ok(S::Escalated)
+                    }
+                    (Action::Escalate, _) => Err(TransitionError::CannotEscalate(from)),
+                };
+                assert_eq!(got, want, "{action:?} from {from}");
+                if let Err(e) = got {
+                    assert_eq!(e.current(), from);
+                    assert!(e.to_string().contains(from.as_str()), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_happy_path_and_the_refusals_in_words() {
+        let s = transition(S::Raised, Action::Acknowledge).unwrap();
+        let s = transition(s, Action::Answer).unwrap();
+        assert_eq!(transition(s, Action::Close), Ok(S::Closed));
+        assert_eq!(
+            transition(S::Raised, Action::Answer),
+            Err(TransitionError::CannotAnswer(S::Raised))
+        );
+        assert_eq!(
+            transition(S::Acknowledged, Action::Close),
+            Err(TransitionError::CannotClose(S::Acknowledged))
+        );
+        assert_eq!(
+            transition(S::Closed, Action::Escalate),
+            Err(TransitionError::CannotEscalate(S::Closed))
+        );
+    }
+
+    #[test]
+    fn states_round_trip_and_only_open_unanswered_ones_await_an_answer() {
+        for s in S::ALL {
+            assert_eq!(WarningState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(WarningState::parse("open"), None);
+        let waiting: Vec<_> = S::ALL.into_iter().filter(|s| s.awaits_answer()).collect();
+        assert_eq!(waiting, [S::Raised, S::Acknowledged]);
+    }
+
+    #[test]
+    fn escalation_goes_one_region_level_up() {
+        assert_eq!(parent_region("330106"), Some("3301"));
+        assert_eq!(parent_region("3301"), Some("33"));
+        assert_eq!(parent_region("33"), None);
+        assert_eq!(parent_region("330106001"), Some("330106"));
+        assert_eq!(parent_region(""), None);
+    }
+}
