@@ -14,6 +14,7 @@ use egov_domain::limit::Limit;
 use egov_domain::matter::{Matter, MatterKind};
 use egov_domain::rules::RuleConfig;
 use egov_proto::approval::v1 as apb;
+use egov_proto::supervision::v1 as spb;
 use egov_store::Backend;
 use egov_tests::*;
 use tonic::Code;
@@ -262,6 +263,44 @@ async fn the_start_file_wins_and_is_recorded(backend: Backend) {
     assert_eq!((version, config), (2, RuleConfig::default()));
 }
 
+/// A level changed through the approval platform's API reaches the supervision platform from
+/// the shared database: a supervision platform that started with the defaults raises the
+/// market's promised-limit card as the red card its department's configuration says, and the
+/// warning names that configuration.
+async fn the_supervision_takes_up_a_stored_configuration(backend: Backend) {
+    let mut w = Platforms::start_with(
+        backend,
+        "2024-03-04 10:00",
+        RuleConfig::default(),
+        vec![the_matter()],
+    )
+    .await;
+    w.stop_supervision().await;
+    update(
+        &mut w,
+        department(
+            DEPT,
+            r#"{ "levels": { "promised_limit_passed": "red_card" } }"#,
+        ),
+        None,
+    )
+    .await
+    .expect("the market's level is stored");
+    w.start_supervision().await;
+    w.push_at("2024-03-04 10:30", opened_in("CFG-LEVEL", DEPT))
+        .await;
+    // Accepted 03-04, 10 working days: due 03-18 24:00.
+    w.arrives_at("2024-03-14 00:00").await;
+    let card = w.arrives_at("2024-03-19 00:00").await;
+    assert_eq!(card.rule(), spb::WarningRule::PromisedLimitPassed);
+    assert_eq!(card.level(), spb::WarningLevel::RedCard);
+    assert!(
+        card.message.contains("department:market"),
+        "{}",
+        card.message
+    );
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -278,4 +317,5 @@ on_both_databases!(
     a_bad_configuration_names_the_field,
     a_stale_version_is_aborted,
     the_start_file_wins_and_is_recorded,
+    the_supervision_takes_up_a_stored_configuration,
 );

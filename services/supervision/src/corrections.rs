@@ -120,7 +120,7 @@ async fn stamp(s: &Supervision) -> Result<(), WorkerError> {
             .filter_map(|w| {
                 let level = Level::parse(&w.level)?;
                 let (deadline, _) =
-                    effective(s.rules(), w).correction_due(level, w.raised_at, calendar())?;
+                    effective(&s.rules(), w).correction_due(level, w.raised_at, calendar())?;
                 Some((w.id, deadline.due_at))
             })
             .collect();

@@ -51,9 +51,10 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
             // earlier record is still stopped late, and its warning is raised once.
             let rows = store.get_case_rows(&case_nos).await?;
             let now = s.clock().now();
+            let rules = s.rules();
             let warnings: Vec<NewWarning> = rows
                 .iter()
-                .flat_map(|row| raise::late_warnings(row, s.rules(), now))
+                .flat_map(|row| raise::late_warnings(row, &rules, now))
                 .collect();
             let raised = store
                 .advance_cursor_with_warnings(CONSUMER, &last.to_string(), &warnings)

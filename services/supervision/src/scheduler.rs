@@ -32,6 +32,7 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     let clock = s.clock();
     loop {
         let now = clock.now();
+        s.refresh_rules().await;
         fire_due_until(s, now).await?;
         if s.options().corrections {
             crate::corrections::run_pass(s, now).await?;
@@ -85,9 +86,10 @@ async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), Worke
         let by_case: HashMap<&str, &CaseRow> =
             rows.iter().map(|r| (r.case_no.as_str(), r)).collect();
         let count = due.len();
+        let rules = s.rules();
         let firings: Vec<Firing> = due
             .into_iter()
-            .map(|d| raise::firing(d, &by_case, s.rules(), now))
+            .map(|d| raise::firing(d, &by_case, &rules, now))
             .collect();
         let raised = store.fire_due(&firings).await?;
         s.progress().batch(&s.progress().due_batches, raised.len());

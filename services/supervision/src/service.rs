@@ -25,6 +25,18 @@ use egov_domain::workflow::Action;
 
 /// Warnings read from the store per round trip of a stream.
 const STREAM_READ: u32 = 500;
+/// How often the due loop looks for a rule configuration changed in the shared database.
+const RULES_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The rule configuration in force and where it came from.
+#[derive(Debug)]
+struct RulesInForce {
+    config: Arc<RuleConfig>,
+    /// The stored version it is, once one was taken from the database.
+    version: Option<i64>,
+    /// When the database was last asked (wall time).
+    checked: Option<std::time::Instant>,
+}
 /// Store pages a `ListWarnings` call reads at most when it picks rows by several rules or
 /// states, so a sparse match cannot keep one call busy; the page then comes back short, with
 /// a token to go on.
@@ -51,8 +63,10 @@ struct Inner {
     progress: Progress,
     /// How the workers and streams wait.
     options: SupervisionOptions,
-    /// The supervision rules' configuration (levels and thresholds per matter and department).
-    rules: RuleConfig,
+    /// The supervision rules' configuration (levels and thresholds per matter and department):
+    /// the one it started with, replaced by a newer one stored in the shared database (changed
+    /// through the approval platform's `UpdateRuleConfig`), looked at by the due loop.
+    rules: std::sync::RwLock<RulesInForce>,
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -100,7 +114,11 @@ impl Supervision {
                 warnings: Pulse::new(Channel::Warnings),
                 progress: Progress::new(),
                 options,
-                rules,
+                rules: std::sync::RwLock::new(RulesInForce {
+                    config: Arc::new(rules),
+                    version: None,
+                    checked: None,
+                }),
             }),
         }
     }
@@ -122,8 +140,49 @@ impl Supervision {
     }
 
     /// The rule configuration warnings are raised by.
-    pub fn rules(&self) -> &RuleConfig {
-        &self.inner.rules
+    pub fn rules(&self) -> Arc<RuleConfig> {
+        self.inner
+            .rules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .config
+            .clone()
+    }
+
+    /// Takes up a rule configuration stored in the shared database since the last look (at
+    /// most every [`RULES_REFRESH`]). While none is stored, the one the platform started with
+    /// stays; a stored one that does not parse is logged and ignored.
+    pub(crate) async fn refresh_rules(&self) {
+        let due = {
+            let r = self.inner.rules.read().unwrap_or_else(|e| e.into_inner());
+            r.checked.is_none_or(|t| t.elapsed() >= RULES_REFRESH)
+        };
+        if !due {
+            return;
+        }
+        let stored = match self.inner.store.get_rule_config().await {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::debug!(%error, "cannot read the rule configuration");
+                return;
+            }
+        };
+        let mut r = self.inner.rules.write().unwrap_or_else(|e| e.into_inner());
+        r.checked = Some(std::time::Instant::now());
+        let Some((version, json)) = stored else {
+            return;
+        };
+        if r.version == Some(version) {
+            return;
+        }
+        match serde_json::from_str::<RuleConfig>(&egov_domain::rules::strip_json_comments(&json)) {
+            Ok(config) => {
+                tracing::info!(version, "rule configuration in force");
+                r.config = Arc::new(config);
+                r.version = Some(version);
+            }
+            Err(error) => tracing::warn!(version, %error, "stored rule configuration ignored"),
+        }
     }
 
     pub(crate) fn options(&self) -> &SupervisionOptions {
