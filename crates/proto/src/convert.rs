@@ -26,10 +26,12 @@ use egov_domain::money::Fen;
 use egov_domain::record::{
     Application, Channel, IssueMethod, Outcome, RatingLevel, Record, RecordBody, SuspensionKind,
 };
+use egov_domain::warning::{Level, Rule};
 use pbjson_types::Timestamp;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::approval::v1 as pb;
+use crate::supervision::v1 as spb;
 
 /// Every invalid field of one message, each with its dotted path and the reason.
 ///
@@ -903,6 +905,36 @@ pub fn clock_to_proto(clock: &Clock, now: DateTime<Utc>) -> pb::DeadlineClock {
         extension_days: clock.extension,
         provisional: clock.deadline.provisional,
         explanation: clock.deadline.explanation.clone(),
+    }
+}
+
+impl From<Rule> for spb::WarningRule {
+    fn from(rule: Rule) -> Self {
+        use spb::WarningRule as W;
+        match rule {
+            Rule::ApproachingDeadline => W::ApproachingDeadline,
+            Rule::PromisedLimitPassed => W::PromisedLimitPassed,
+            Rule::StatutoryLimitPassed => W::StatutoryLimitPassed,
+            Rule::AcceptanceOverdue => W::AcceptanceOverdue,
+            Rule::StepOverdue => W::StepOverdue,
+            Rule::RepeatedCorrection => W::RepeatedCorrection,
+            Rule::MissingReasons => W::MissingReasons,
+            Rule::SuspensionAbuse => W::SuspensionAbuse,
+            Rule::ExtensionAbuse => W::ExtensionAbuse,
+            Rule::IrregularFee => W::IrregularFee,
+            Rule::ProcedureAnomaly => W::ProcedureAnomaly,
+            Rule::CertificateOverdue => W::CertificateOverdue,
+        }
+    }
+}
+
+impl From<Level> for spb::WarningLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Reminder => spb::WarningLevel::Reminder,
+            Level::YellowCard => spb::WarningLevel::YellowCard,
+            Level::RedCard => spb::WarningLevel::RedCard,
+        }
     }
 }
 

@@ -25,32 +25,6 @@ const STATES: [(&str, pb::WarningState); 5] = [
     ("escalated", pb::WarningState::Escalated),
 ];
 
-fn rule_to_proto(rule: Rule) -> pb::WarningRule {
-    use pb::WarningRule as W;
-    match rule {
-        Rule::ApproachingDeadline => W::ApproachingDeadline,
-        Rule::PromisedLimitPassed => W::PromisedLimitPassed,
-        Rule::StatutoryLimitPassed => W::StatutoryLimitPassed,
-        Rule::AcceptanceOverdue => W::AcceptanceOverdue,
-        Rule::StepOverdue => W::StepOverdue,
-        Rule::RepeatedCorrection => W::RepeatedCorrection,
-        Rule::MissingReasons => W::MissingReasons,
-        Rule::SuspensionAbuse => W::SuspensionAbuse,
-        Rule::ExtensionAbuse => W::ExtensionAbuse,
-        Rule::IrregularFee => W::IrregularFee,
-        Rule::ProcedureAnomaly => W::ProcedureAnomaly,
-        Rule::CertificateOverdue => W::CertificateOverdue,
-    }
-}
-
-fn level_to_proto(level: Level) -> pb::WarningLevel {
-    match level {
-        Level::Reminder => pb::WarningLevel::Reminder,
-        Level::YellowCard => pb::WarningLevel::YellowCard,
-        Level::RedCard => pb::WarningLevel::RedCard,
-    }
-}
-
 fn state_to_proto(state: &str) -> pb::WarningState {
     STATES
         .iter()
@@ -100,8 +74,9 @@ fn message_of(row: &WarningRow) -> String {
 /// The wire warning. `with_history` adds the raise (by the rules themselves) as its history;
 /// [`warning_with_history`] adds the recorded transitions too.
 pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
-    let rule = Rule::parse(&row.rule).map_or(pb::WarningRule::Unspecified, rule_to_proto);
-    let level = Level::parse(&row.level).map_or(pb::WarningLevel::Unspecified, level_to_proto);
+    let rule = Rule::parse(&row.rule).map_or(pb::WarningRule::Unspecified, pb::WarningRule::from);
+    let level =
+        Level::parse(&row.level).map_or(pb::WarningLevel::Unspecified, pb::WarningLevel::from);
     let (clock_kind, step) = clock_to_proto(detail_str(row, "clock"));
     let message = message_of(row);
     let history = if with_history {
@@ -180,7 +155,7 @@ fn level_names(values: &[i32]) -> Result<Vec<String>, ApiError> {
         |l| {
             Level::ALL
                 .into_iter()
-                .find(|d| level_to_proto(*d) == l)
+                .find(|d| pb::WarningLevel::from(*d) == l)
                 .map(Level::as_str)
         },
     )
@@ -195,7 +170,7 @@ fn rule_names(values: &[i32]) -> Result<Vec<String>, ApiError> {
         |r| {
             Rule::ALL
                 .into_iter()
-                .find(|d| rule_to_proto(*d) == r)
+                .find(|d| pb::WarningRule::from(*d) == r)
                 .map(Rule::as_str)
         },
     )
@@ -305,11 +280,11 @@ mod tests {
     #[test]
     fn every_domain_rule_and_level_has_its_wire_value_and_back() {
         for rule in Rule::ALL {
-            let wire = rule_to_proto(rule) as i32;
+            let wire = pb::WarningRule::from(rule) as i32;
             assert_eq!(rule_names(&[wire]).unwrap(), [rule.as_str()]);
         }
         for level in Level::ALL {
-            let wire = level_to_proto(level) as i32;
+            let wire = pb::WarningLevel::from(level) as i32;
             assert_eq!(level_names(&[wire]).unwrap(), [level.as_str()]);
         }
         for (name, wire) in STATES {
