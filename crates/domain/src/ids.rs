@@ -123,7 +123,7 @@ impl RegionCode {
 
     /// Whether `self` lies in the subtree rooted at `ancestor` (a region is in its own subtree).
     pub fn is_within(&self, ancestor: &RegionCode) -> bool {
-        self.0.starts_with(&ancestor.0)
+        crate::jurisdiction::is_within(&self.0, &ancestor.0)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The pure core of egov: calendars and time-limit arithmetic, the case state machine,
-//! deadline clocks, the supervision rules and their configuration (and, later, scores). No I/O lives here: no tokio,
-//! sqlx, tonic or prost. Services hand this crate facts and it answers with decisions.
+//! deadline clocks, the supervision rules and their configuration, and performance scores. No
+//! I/O lives here: no tokio, sqlx, tonic or prost. Services hand this crate facts and it
+//! answers with decisions.
 //!
 //! Map of the modules:
 //! - [`ids`], [`money`], [`error`]: values that validate on creation, and field errors.
@@ -12,11 +13,13 @@
 //! - [`clock`]: the deadline clocks of a case, their explanations and due instants.
 //! - [`warning`]: what a warning is: its rule, level and draft.
 //! - [`workflow`]: the correction workflow of a warning (raised -> acknowledged -> answered ->
-//!   closed, or escalated), one typed error per refused move; the parent region of an
-//!   escalation.
+//!   closed, or escalated), one typed error per refused move.
+//! - [`jurisdiction`]: the region tree, departments, and the supervision office one level up.
 //! - [`rules`]: every supervision rule of DESIGN §3, one module each citing its source; the
 //!   entry points for records ([`rules::on_record`], [`rules::on_refused`]) and due instants
 //!   ([`rules::due_instants`], [`rules::on_due`]); thresholds and levels as configuration.
+//! - [`scores`]: performance scores (DESIGN §4): per-day counters of cases and warnings,
+//!   periods, indicators, the composite score and rankings with their flags.
 
 #![forbid(unsafe_code)]
 
@@ -25,10 +28,12 @@ pub mod case;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod jurisdiction;
 pub mod limit;
 pub mod matter;
 pub mod money;
 pub mod record;
 pub mod rules;
+pub mod scores;
 pub mod warning;
 pub mod workflow;

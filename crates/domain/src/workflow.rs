@@ -4,8 +4,11 @@
 //!
 //! The order is strict: `raised -> acknowledged -> answered -> closed`; acknowledging is not
 //! optional, so the record always shows when the department first reacted. Escalation is
-//! allowed from every open state (`raised`, `acknowledged`, `answered`); `closed` and
-//! `escalated` are final. Every refused move has its own error naming the current state.
+//! allowed from every open state and hands the warning to the supervision office one level up
+//! (see [`crate::jurisdiction`]): there it is `escalated`, which works like `raised` at the new
+//! office (the department acknowledges and answers again, that office closes it or escalates it
+//! further, up to the province). `closed` is the only final state. Every refused move has its
+//! own error naming the current state; whether an office exists above is the caller's check.
 
 use std::fmt;
 
@@ -20,7 +23,8 @@ pub enum WarningState {
     Answered,
     /// A supervisor accepted the answer; final.
     Closed,
-    /// Escalated to the next supervision level; final.
+    /// Escalated to the supervision office one level up, which now holds it; the department
+    /// has not reacted there yet.
     Escalated,
 }
 
@@ -53,12 +57,15 @@ impl WarningState {
     /// Whether the department still owes a response: a correction due that passes in this
     /// state fires (a yellow card becomes a red card, a red card escalates).
     pub fn awaits_answer(self) -> bool {
-        matches!(self, WarningState::Raised | WarningState::Acknowledged)
+        matches!(
+            self,
+            WarningState::Raised | WarningState::Acknowledged | WarningState::Escalated
+        )
     }
 
     /// Whether no transition leaves this state.
     pub fn is_final(self) -> bool {
-        matches!(self, WarningState::Closed | WarningState::Escalated)
+        matches!(self, WarningState::Closed)
     }
 }
 
@@ -94,8 +101,8 @@ impl Action {
 /// A move the workflow refuses, one variant per action, each naming the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    /// Only a raised warning can be acknowledged.
-    #[error("cannot acknowledge a warning that is {0}; only a raised warning can be")]
+    /// Only a raised or escalated warning can be acknowledged.
+    #[error("cannot acknowledge a warning that is {0}; only a raised or escalated warning can be")]
     CannotAcknowledge(WarningState),
     /// Only an acknowledged warning can be answered.
     #[error(
@@ -105,7 +112,7 @@ pub enum TransitionError {
     /// Only an answered warning can be closed.
     #[error("cannot close a warning that is {0}; only an answered warning can be")]
     CannotClose(WarningState),
-    /// A closed or escalated warning cannot be escalated.
+    /// A closed warning cannot be escalated.
     #[error("cannot escalate a warning that is {0}; it is final")]
     CannotEscalate(WarningState),
 }
@@ -126,7 +133,7 @@ impl TransitionError {
 pub fn transition(from: WarningState, action: Action) -> Result<WarningState, TransitionError> {
     use WarningState as S;
     match (action, from) {
-        (Action::Acknowledge, S::Raised) => Ok(S::Acknowledged),
+        (Action::Acknowledge, S::Raised | S::Escalated) => Ok(S::Acknowledged),
         (Action::Acknowledge, s) => Err(TransitionError::CannotAcknowledge(s)),
         (Action::Answer, S::Acknowledged) => Ok(S::Answered),
         (Action::Answer, s) => Err(TransitionError::CannotAnswer(s)),
@@ -135,21 +142,6 @@ pub fn transition(from: WarningState, action: Action) -> Result<WarningState, Tr
         (Action::Escalate, s) if !s.is_final() => Ok(S::Escalated),
         (Action::Escalate, s) => Err(TransitionError::CannotEscalate(s)),
     }
-}
-
-/// The supervision region one level up from `region` (a region code of 2-digit levels:
-/// province `33`, city `3301`, county `330106`, township `330106001`...): the code without
-/// its last level, `330106 -> 3301 -> 33`. None for a province (or an empty code).
-pub fn parent_region(region: &str) -> Option<&str> {
-    let len = region.len();
-    if len <= 2 {
-        return None;
-    }
-    // Townships use 3 digits below the county (9- or 12-digit codes).
-    let cut = if len > 6 { 3 } else { 2 };
-    region
-        .get(..len.saturating_sub(cut))
-        .filter(|p| !p.is_empty())
 }
 
 #[cfg(test)]
@@ -163,15 +155,16 @@ mod tests {
             for action in Action::ALL {
                 let got = transition(from, action);
                 let want = match (action, from) {
-                    (Action::Acknowledge, S::Raised) => Ok(S::Acknowledged),
+                    (Action::Acknowledge, S::Raised | S::Escalated) => Ok(S::Acknowledged),
                     (Action::Acknowledge, _) => Err(TransitionError::CannotAcknowledge(from)),
                     (Action::Answer, S::Acknowledged) => Ok(S::Answered),
                     (Action::Answer, _) => Err(TransitionError::CannotAnswer(from)),
                     (Action::Close, S::Answered) => Ok(S::Closed),
                     (Action::Close, _) => Err(TransitionError::CannotClose(from)),
-                    (Action::Escalate, S::Raised | S::Acknowledged | S::Answered) => {
-                        Ok(S::Escalated)
-                    }
+                    (
+                        Action::Escalate,
+                        S::Raised | S::Acknowledged | S::Answered | S::Escalated,
+                    ) => Ok(S::Escalated),
                     (Action::Escalate, _) => Err(TransitionError::CannotEscalate(from)),
                 };
                 assert_eq!(got, want, "{action:?} from {from}");
@@ -209,15 +202,20 @@ mod tests {
         }
         assert_eq!(WarningState::parse("open"), None);
         let waiting: Vec<_> = S::ALL.into_iter().filter(|s| s.awaits_answer()).collect();
-        assert_eq!(waiting, [S::Raised, S::Acknowledged]);
+        assert_eq!(waiting, [S::Raised, S::Acknowledged, S::Escalated]);
     }
 
     #[test]
-    fn escalation_goes_one_region_level_up() {
-        assert_eq!(parent_region("330106"), Some("3301"));
-        assert_eq!(parent_region("3301"), Some("33"));
-        assert_eq!(parent_region("33"), None);
-        assert_eq!(parent_region("330106001"), Some("330106"));
-        assert_eq!(parent_region(""), None);
+    fn an_escalated_warning_is_worked_again_at_the_office_above() {
+        let s = transition(S::Raised, Action::Escalate).unwrap();
+        assert_eq!(s, S::Escalated);
+        assert_eq!(transition(s, Action::Escalate), Ok(S::Escalated));
+        assert_eq!(
+            transition(s, Action::Close),
+            Err(TransitionError::CannotClose(S::Escalated))
+        );
+        let s = transition(s, Action::Acknowledge).unwrap();
+        let s = transition(s, Action::Answer).unwrap();
+        assert_eq!(transition(s, Action::Close), Ok(S::Closed));
     }
 }

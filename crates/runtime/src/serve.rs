@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::server::Router;
 
@@ -41,7 +42,15 @@ impl Bound {
         grace: Duration,
     ) -> Result<(), tonic::transport::Error> {
         let addr = self.addr;
-        let incoming = TcpListenerStream::new(self.listener);
+        // Nagle's algorithm would hold the last segment of an answer until the client's
+        // delayed ACK (~40 ms a call); tonic sets TCP_NODELAY only on listeners it binds.
+        let incoming = TcpListenerStream::new(self.listener).map(|stream| {
+            stream.inspect(|s| {
+                if let Err(error) = s.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+            })
+        });
         let mut stop = shutdown.clone();
         let serving =
             router.serve_with_incoming_shutdown(incoming, async move { stop.wait().await });

@@ -14,11 +14,15 @@
 //!   warnings, filters, pages).
 //! - [`position`]: [`LogPosition`] and [`WarningPosition`], the resumable positions of the two
 //!   streams, and page tokens.
+//! - [`jurisdiction`]: the registry of regions and departments.
 //! - [`chain`]: the hash chain over each case's records and its verification.
 //! - [`notify`]: [`Notifications`], the wake-up on commit.
 //! - `rows`: raw rows as the databases return them, and write-side normalisation
 //!   (microsecond timestamps, compact JSON text).
 //! - [`error`]: [`StoreError`], one variant per cause, and the classification of sqlx errors.
+//! - [`webhooks`]: the registry of webhooks and their outbox of deliveries.
+//! - [`scores`]: performance scores: per-day facts of cases and warnings, their daily
+//!   rollups, snapshots of closed periods and late changes.
 //! - [`testing`]: fresh databases for tests of this and other crates.
 //!
 //! Architecture invariants (DESIGN §7), each tested against both backends in
@@ -40,22 +44,27 @@
 pub mod chain;
 mod dialect;
 pub mod error;
+pub mod jurisdiction;
 pub mod model;
 pub mod notify;
 mod pg;
 pub mod position;
 mod rows;
+pub mod scores;
 mod sqlite;
 pub mod store;
 pub mod testing;
+pub mod webhooks;
 
 pub use chain::{ChainBreak, ChainBreakKind, ChainReport};
 pub use error::{Result, StoreError};
+pub use jurisdiction::{DepartmentRow, RegionRow};
 pub use model::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
-    DueReplacement, Firing, LogEntry, MatterRow, NewRecord, NewWarning, Page, StoredRecord,
-    UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
+    DueReplacement, Firing, LogEntry, MatterRow, NewRecord, NewWarning, Page, Reassignment,
+    StoredRecord, UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
 };
 pub use notify::Notifications;
 pub use position::{LogPosition, ParsePositionError, WarningPosition};
 pub use store::{Store, StoreOptions};
+pub use webhooks::{DeliveryCounts, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow};

@@ -263,6 +263,28 @@ pub struct WarningRow {
     /// [`crate::Store::set_correction_dues`] (None until then, and for reminders).
     #[serde(default)]
     pub correction_due_at: Option<DateTime<Utc>>,
+    /// The region whose supervision office holds the warning: the case's region when raised,
+    /// the region one level up after each escalation.
+    #[serde(default)]
+    pub office: String,
+    /// For yellow and red cards: the first correction due set (by
+    /// [`crate::Store::set_correction_dues`]), kept when an escalation replaces
+    /// `correction_due_at`; "corrected in time" in the scores is judged against it.
+    #[serde(default)]
+    pub first_correction_due_at: Option<DateTime<Utc>>,
+}
+
+/// Where [`crate::Store::reassign_warning`] hands a warning, and on what condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reassignment<'a> {
+    /// The office that must still hold the warning (the one read).
+    pub from_office: &'a str,
+    /// When set, the correction due the warning must still have (the one that passed).
+    pub expected_due: Option<DateTime<Utc>>,
+    /// The office that holds it from then on.
+    pub office: &'a str,
+    /// Its new correction due; None for none.
+    pub correction_due_at: Option<DateTime<Utc>>,
 }
 
 /// One recorded state change of a warning (the correction workflow, DESIGN §3).
@@ -282,6 +304,9 @@ pub struct WarningTransitionRow {
     pub reason: String,
     /// References to attachments (documents of the answer), verbatim.
     pub attachments: Vec<String>,
+    /// For an escalation: the region whose office holds the warning from then on.
+    #[serde(default)]
+    pub to_office: Option<String>,
 }
 
 /// Which cases [`crate::Store::list_cases`] returns; `None` (or empty) fields do not filter.
@@ -318,6 +343,8 @@ pub struct WarningFilter {
     pub case_no: Option<String>,
     /// Exact lifecycle state.
     pub state: Option<String>,
+    /// Exact holding office (a region code): the inbox of one supervision office.
+    pub office: Option<String>,
 }
 
 /// One page of a listing: keyset pagination, so pages stay stable while rows are added.

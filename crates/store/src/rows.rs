@@ -179,7 +179,8 @@ impl From<RawDue> for DueInstant {
 macro_rules! warning_columns {
     () => {
         "id, tx, pos, case_no, rule, level, department, region, matter_code, due_at, raised_at, \
-         state, detail, correction_due_at"
+         state, detail, correction_due_at, coalesce(office, region) AS office, \
+         first_correction_due_at"
     };
 }
 pub(crate) use warning_columns;
@@ -203,6 +204,8 @@ pub(crate) struct RawWarning {
     pub state: String,
     pub detail: String,
     pub correction_due_at: Option<DateTime<Utc>>,
+    pub office: String,
+    pub first_correction_due_at: Option<DateTime<Utc>>,
 }
 
 impl RawWarning {
@@ -221,6 +224,8 @@ impl RawWarning {
             raised_at: self.raised_at,
             state: self.state,
             correction_due_at: self.correction_due_at,
+            office: self.office,
+            first_correction_due_at: self.first_correction_due_at,
         })
     }
 }

@@ -24,8 +24,8 @@ use crate::dialect::{
 use crate::error::{Result, StoreError};
 use crate::model::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
-    DueReplacement, Firing, LogEntry, MatterRow, NewWarning, Page, StoredRecord, UpsertOutcome,
-    WarningFilter, WarningRow, WarningTransitionRow,
+    DueReplacement, Firing, LogEntry, MatterRow, NewWarning, Page, Reassignment, StoredRecord,
+    UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
 };
 use crate::notify::{Notifications, RECORDS_CHANNEL, WARNINGS_CHANNEL};
 use crate::position::{LogPosition, WarningPosition, decode_token, encode_token};
@@ -64,12 +64,12 @@ impl Default for StoreOptions {
 /// embedded default). Cheap to clone; clones share the pool.
 #[derive(Debug, Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    pool: Pools,
+pub(crate) struct Inner {
+    pub(crate) pool: Pools,
     /// Raised after each commit that stored records, to wake in-process listeners (SQLite).
     records: watch::Sender<u64>,
     /// Raised after each write that stored new warnings, likewise.
@@ -77,7 +77,7 @@ struct Inner {
 }
 
 #[derive(Debug)]
-enum Pools {
+pub(crate) enum Pools {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
@@ -87,23 +87,25 @@ enum Pools {
 macro_rules! on_db {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.inner.pool {
-            Pools::Postgres($pool) => $body,
-            Pools::Sqlite($pool) => $body,
+            $crate::store::Pools::Postgres($pool) => $body,
+            $crate::store::Pools::Sqlite($pool) => $body,
         }
     };
     ($store:expr, |$pool:ident, $db:ident| $body:expr) => {
         match &$store.inner.pool {
-            Pools::Postgres($pool) => {
+            $crate::store::Pools::Postgres($pool) => {
                 type $db = sqlx::Postgres;
                 $body
             }
-            Pools::Sqlite($pool) => {
+            $crate::store::Pools::Sqlite($pool) => {
                 type $db = sqlx::Sqlite;
                 $body
             }
         }
     };
 }
+// Other modules of the crate add `impl Store` blocks of their own (one per concern).
+pub(crate) use on_db;
 
 impl Store {
     /// Connects to `url` with default [`StoreOptions`] and applies the migrations.
@@ -325,6 +327,17 @@ impl Store {
         department: Option<&str>,
         page: Page,
     ) -> Result<(Vec<MatterRow>, Option<String>)> {
+        self.list_matters_within(department, None, page).await
+    }
+
+    /// Like [`Store::list_matters`], and when `within` is given only matters of departments
+    /// registered in a region of that subtree (see [`Store::list_departments`]).
+    pub async fn list_matters_within(
+        &self,
+        department: Option<&str>,
+        within: Option<&str>,
+        page: Page,
+    ) -> Result<(Vec<MatterRow>, Option<String>)> {
         let size = page.effective_size();
         let mut sql = Sql::new(format!("SELECT {MATTER_COLUMNS} FROM matters WHERE TRUE"));
         if let Some(token) = &page.token {
@@ -332,6 +345,11 @@ impl Store {
                 .bind(Arg::Text(decode_token('m', token)?));
         }
         sql.eq("department", department);
+        if let Some(within) = within {
+            sql.push(" AND department IN (SELECT code FROM departments WHERE TRUE");
+            sql.prefix("region", Some(within));
+            sql.push(")");
+        }
         sql.push(" ORDER BY matter_code LIMIT ")
             .bind(Arg::I64(i64::from(size) + 1));
         let Sql { text, args } = sql;
@@ -1216,7 +1234,8 @@ fn warning_filter(sql: &mut Sql, filter: &WarningFilter) {
         .any_of("level", &filter.levels)
         .eq("rule", filter.rule.as_deref())
         .eq("case_no", filter.case_no.as_deref())
-        .eq("state", filter.state.as_deref());
+        .eq("state", filter.state.as_deref())
+        .eq("coalesce(office, region)", filter.office.as_deref());
 }
 
 fn warning_ins(w: &NewWarning) -> WarningIns<'_> {
@@ -1494,7 +1513,7 @@ fn stored_records(
 /// The conditions of a card whose correction due has come and that still awaits its answer:
 /// raised or acknowledged, and, for a yellow card, no red card of the same case and rule yet
 /// (the red card is what a passed yellow card's due raises, once).
-const AWAITING_CORRECTION: &str = "state IN ('raised', 'acknowledged') \
+const AWAITING_CORRECTION: &str = "state IN ('raised', 'acknowledged', 'escalated') \
      AND correction_due_at IS NOT NULL \
      AND NOT (level = 'yellow_card' AND EXISTS (SELECT 1 FROM warnings r \
          WHERE r.case_no = w.case_no AND r.rule = w.rule AND r.level = 'red_card'))";
@@ -1517,20 +1536,91 @@ impl Store {
         attachments: &[String],
         at: DateTime<Utc>,
     ) -> Result<WarningRow> {
+        self.move_warning(
+            id,
+            expected,
+            new_state,
+            actor,
+            reason,
+            attachments,
+            at,
+            None,
+        )
+        .await
+    }
+
+    /// Like [`Store::transition_warning`], and in the same transaction hands the warning to
+    /// another supervision office with a new correction due, as `to` says; only while the
+    /// warning is still held by `to.from_office` (and, when `to.expected_due` is set, still has
+    /// that correction due), so two instances firing one passed due, or a supervisor and the
+    /// rules at once, move it once ([`StoreError::Conflict`] for the later). A card left with
+    /// no correction due and an office set is never stamped again.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reassign_warning(
+        &self,
+        id: i64,
+        expected: &str,
+        new_state: &str,
+        actor: &str,
+        reason: &str,
+        attachments: &[String],
+        at: DateTime<Utc>,
+        to: &Reassignment<'_>,
+    ) -> Result<WarningRow> {
+        self.move_warning(
+            id,
+            expected,
+            new_state,
+            actor,
+            reason,
+            attachments,
+            at,
+            Some(to),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn move_warning(
+        &self,
+        id: i64,
+        expected: &str,
+        new_state: &str,
+        actor: &str,
+        reason: &str,
+        attachments: &[String],
+        at: DateTime<Utc>,
+        to: Option<&Reassignment<'_>>,
+    ) -> Result<WarningRow> {
         let at = micros(at);
         let attachments = serde_json::Value::from(attachments.to_vec());
         let raw: RawWarning = on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
-            let updated: Option<RawWarning> = sqlx::query_as(AssertSqlSafe(format!(
-                "UPDATE warnings SET state = $1, {} WHERE id = $2 AND state = $3 \
-                 RETURNING {WARNING_COLUMNS}",
-                Db::BUMP_WARNING
-            )))
-            .bind(new_state)
-            .bind(id)
-            .bind(expected)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let sql = match to {
+                None => format!(
+                    "UPDATE warnings SET state = $1, {} WHERE id = $2 AND state = $3 \
+                     RETURNING {WARNING_COLUMNS}",
+                    Db::BUMP_WARNING
+                ),
+                Some(_) => format!(
+                    "UPDATE warnings SET state = $1, office = $4, correction_due_at = $5, {} \
+                     WHERE id = $2 AND state = $3 AND coalesce(office, region) = $6 \
+                     AND ($7 IS NULL OR correction_due_at = $7) RETURNING {WARNING_COLUMNS}",
+                    Db::BUMP_WARNING
+                ),
+            };
+            let mut query = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(new_state)
+                .bind(id)
+                .bind(expected);
+            if let Some(to) = to {
+                query = query
+                    .bind(to.office)
+                    .bind(to.correction_due_at.map(micros))
+                    .bind(to.from_office)
+                    .bind(to.expected_due.map(micros));
+            }
+            let updated: Option<RawWarning> = query.fetch_optional(&mut *tx).await?;
             let Some(row) = updated else {
                 let case_no: Option<String> =
                     sqlx::query_scalar("SELECT case_no FROM warnings WHERE id = $1")
@@ -1547,8 +1637,9 @@ impl Store {
             };
             sqlx::query(
                 "INSERT INTO warning_transitions \
-                     (warning_id, at, actor, from_state, to_state, reason, attachments) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     (warning_id, at, actor, from_state, to_state, reason, attachments, \
+                      to_office) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(id)
             .bind(at)
@@ -1557,6 +1648,7 @@ impl Store {
             .bind(new_state)
             .bind(reason)
             .bind(json_text(&attachments))
+            .bind(to.map(|t| t.office))
             .execute(&mut *tx)
             .await?;
             Db::notify(&mut tx, WARNINGS_CHANNEL).await?;
@@ -1570,10 +1662,20 @@ impl Store {
     /// The recorded transitions of warning `id`, oldest first (empty for a warning never
     /// moved, or unknown). The raise itself is the warning's `raised_at`.
     pub async fn warning_history(&self, id: i64) -> Result<Vec<WarningTransitionRow>> {
-        type Raw = (i64, DateTime<Utc>, String, String, String, String, String);
+        type Raw = (
+            i64,
+            DateTime<Utc>,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        );
         let raws: Vec<Raw> = on_db!(self, |pool| {
             sqlx::query_as(
-                "SELECT warning_id, at, actor, from_state, to_state, reason, attachments \
+                "SELECT warning_id, at, actor, from_state, to_state, reason, attachments, \
+                     to_office \
                  FROM warning_transitions WHERE warning_id = $1 ORDER BY id",
             )
             .bind(id)
@@ -1582,7 +1684,7 @@ impl Store {
         });
         raws.into_iter()
             .map(
-                |(warning_id, at, actor, from_state, to_state, reason, attachments)| {
+                |(warning_id, at, actor, from_state, to_state, reason, attachments, to_office)| {
                     let attachments = serde_json::from_str(&attachments).map_err(|e| {
                         StoreError::InvalidInput(format!("stored attachments: {e}").into())
                     })?;
@@ -1594,6 +1696,7 @@ impl Store {
                         to_state,
                         reason,
                         attachments,
+                        to_office,
                     })
                 },
             )
@@ -1634,15 +1737,15 @@ impl Store {
         }))
     }
 
-    /// Up to `limit` yellow and red cards without a correction due yet, oldest first: the
-    /// supervision platform computes their dues and stores them with
-    /// [`Store::set_correction_dues`].
+    /// Up to `limit` yellow and red cards without a correction due yet, still with the office
+    /// of their case's region (never reassigned), oldest first: the supervision platform
+    /// computes their dues and stores them with [`Store::set_correction_dues`].
     pub async fn cards_without_correction_due(&self, limit: u32) -> Result<Vec<WarningRow>> {
         let raws: Vec<RawWarning> = on_db!(self, |pool| {
             sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT {WARNING_COLUMNS} FROM warnings \
                  WHERE level IN ('yellow_card', 'red_card') AND correction_due_at IS NULL \
-                 ORDER BY id LIMIT $1"
+                 AND office IS NULL ORDER BY id LIMIT $1"
             )))
             .bind(i64::from(limit.min(MAX_READ)))
             .fetch_all(pool)
@@ -1652,7 +1755,9 @@ impl Store {
     }
 
     /// In ONE transaction: sets the correction due of each (warning id, due) that has none
-    /// yet. Not a state change: the warnings keep their place in the stream.
+    /// yet, and its first correction due (kept through escalations, which replace the due:
+    /// scores judge "corrected in time" against it). Not a state change: the warnings keep
+    /// their place in the stream.
     pub async fn set_correction_dues(&self, dues: &[(i64, DateTime<Utc>)]) -> Result<()> {
         if dues.is_empty() {
             return Ok(());
@@ -1661,7 +1766,8 @@ impl Store {
             let mut tx = Db::begin_write(pool).await?;
             for (id, due) in dues {
                 sqlx::query(
-                    "UPDATE warnings SET correction_due_at = $1 \
+                    "UPDATE warnings SET correction_due_at = $1, \
+                     first_correction_due_at = coalesce(first_correction_due_at, $1) \
                      WHERE id = $2 AND correction_due_at IS NULL",
                 )
                 .bind(micros(*due))

@@ -8,6 +8,7 @@
 //! - [`ingest`]: the record pipeline, batch by batch, into one transaction.
 //! - [`rule_config`]: the supervision rules' configuration in the database, and applying a
 //!   change to the open cases' due instants.
+//! - [`jurisdiction`]: the registry of regions and departments.
 //! - [`catalogue`]: matters and working-day calendars from the shared database.
 //! - [`view`]: case projections and their wire form.
 //! - [`error`]: the one mapping from errors to gRPC statuses.
@@ -17,6 +18,7 @@
 pub mod catalogue;
 pub mod error;
 pub mod ingest;
+pub mod jurisdiction;
 pub mod rule_config;
 pub mod server;
 pub mod service;

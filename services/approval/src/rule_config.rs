@@ -20,6 +20,8 @@ use egov_domain::clock::clocks;
 use egov_domain::rules::{ConfigError, DueScope, RuleConfig, RuleConfigSpec, RuleOverrides};
 use egov_proto::convert::FieldViolations;
 use egov_store::{DueReplacement, Store};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, stored_to_domain};
@@ -29,6 +31,8 @@ pub const RECOMPUTE_BATCH: u32 = 1000;
 
 /// How often a batch's cases changed by concurrent commits are loaded and computed again.
 const MAX_ATTEMPTS: u32 = 5;
+/// How many recompute batches are worked on at once.
+const RECOMPUTE_IN_FLIGHT: usize = 3;
 
 /// The states of closed cases, whose due instants a configuration change leaves alone.
 fn closed_states() -> Vec<String> {
@@ -217,15 +221,27 @@ impl Ingestor {
         let closed = closed_states();
         let mut after: Option<String> = None;
         let mut total = 0u64;
+        let mut exhausted = false;
+        // Batches overlap like the ingest pipeline's: one replays its cases while another
+        // commits. Their cases are disjoint, so they never wait on each other's rows.
+        let mut in_flight = FuturesUnordered::new();
         loop {
-            let case_nos = store
-                .open_case_nos(&closed, scope, after.as_deref(), RECOMPUTE_BATCH)
-                .await?;
-            let Some(last) = case_nos.last().cloned() else {
-                break;
-            };
-            total += self.recompute_batch(case_nos).await?;
-            after = Some(last);
+            while !exhausted && in_flight.len() < RECOMPUTE_IN_FLIGHT {
+                let case_nos = store
+                    .open_case_nos(&closed, scope, after.as_deref(), RECOMPUTE_BATCH)
+                    .await?;
+                match case_nos.last() {
+                    Some(last) => {
+                        after = Some(last.clone());
+                        in_flight.push(self.recompute_batch(case_nos));
+                    }
+                    None => exhausted = true,
+                }
+            }
+            match in_flight.next().await {
+                Some(done) => total += done?,
+                None => break,
+            }
         }
         Ok(total)
     }

@@ -3,7 +3,7 @@
 //! [`crate::error`] only.
 
 use egov_domain::rules::RuleConfig;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,7 @@ use tonic::{Request, Response, Status};
 use crate::catalogue::{Catalogue, matter_row};
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, convert, stored_to_domain};
+use crate::jurisdiction;
 use crate::rule_config::{self, Change};
 use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
 
@@ -212,11 +213,12 @@ impl Approval {
         &self,
         after: LogPosition,
         until_caught_up: bool,
+        scope: CaseScope,
     ) -> BoxStream<pb::FollowRecordsResponse> {
         let (tx, rx) = mpsc::channel(256);
         let this = self.clone();
         tokio::spawn(async move {
-            if let Err(status) = this.follow_into(after, until_caught_up, &tx).await {
+            if let Err(status) = this.follow_into(after, until_caught_up, scope, &tx).await {
                 let _ = tx.send(Err(status)).await;
             }
         });
@@ -227,8 +229,11 @@ impl Approval {
         &self,
         mut after: LogPosition,
         until_caught_up: bool,
+        scope: CaseScope,
         tx: &mpsc::Sender<Result<pb::FollowRecordsResponse, Status>>,
     ) -> Result<(), Status> {
+        // Whether each case seen is in scope: a case's region and department never change.
+        let mut in_scope: HashMap<String, bool> = HashMap::new();
         let store = self.store();
         let mut committed = self.committed.subscribe();
         let mut shutdown = self.shutdown.clone();
@@ -241,9 +246,38 @@ impl Approval {
         loop {
             let entries = store.read_log(after, 500).await.map_err(ApiError::from)?;
             let empty = entries.is_empty();
+            if !scope.is_everything() {
+                if in_scope.len() > SCOPE_CACHE {
+                    in_scope.clear();
+                }
+                let unknown: Vec<String> = entries
+                    .iter()
+                    .map(|(_, s)| &s.case_no)
+                    .filter(|c| !in_scope.contains_key(*c))
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                if !unknown.is_empty() {
+                    for row in store
+                        .get_case_rows(&unknown)
+                        .await
+                        .map_err(ApiError::from)?
+                    {
+                        let keep = scope.keeps(&row.region, &row.department);
+                        in_scope.insert(row.case_no, keep);
+                    }
+                }
+            }
             for (position, stored) in entries {
                 if head.is_some_and(|h| position > h) {
                     return Ok(());
+                }
+                if !scope.is_everything()
+                    && !in_scope.get(&stored.case_no).copied().unwrap_or(false)
+                {
+                    after = position;
+                    continue;
                 }
                 let record = stored_to_domain(&stored)?;
                 let msg = pb::FollowRecordsResponse {
@@ -471,6 +505,27 @@ async fn send_acks(
     true
 }
 
+/// The cases a follower asked for: a region subtree and a department, each optional.
+#[derive(Debug, Clone, Default)]
+struct CaseScope {
+    region: String,
+    department: String,
+}
+
+impl CaseScope {
+    fn is_everything(&self) -> bool {
+        self.region.is_empty() && self.department.is_empty()
+    }
+
+    fn keeps(&self, region: &str, department: &str) -> bool {
+        egov_domain::jurisdiction::is_within(region, &self.region)
+            && (self.department.is_empty() || self.department == department)
+    }
+}
+
+/// Cases whose scope a filtered follower remembers before starting over.
+const SCOPE_CACHE: usize = 100_000;
+
 fn check_batch(len: usize, field: &str) -> Result<(), ApiError> {
     if len == 0 {
         return Err(ApiError::invalid(field, "at least one item is required"));
@@ -518,9 +573,11 @@ impl ApprovalService for Approval {
     ) -> Result<Response<pb::ListMattersResponse>, Status> {
         let r = request.into_inner();
         let department = (!r.department.is_empty()).then_some(r.department.as_str());
+        jurisdiction::subtree("region", &r.region)?;
+        let region = (!r.region.is_empty()).then_some(r.region.as_str());
         let (rows, next) = self
             .store()
-            .list_matters(department, page(r.page_size, r.page_token))
+            .list_matters_within(department, region, page(r.page_size, r.page_token))
             .await
             .map_err(ApiError::from)?;
         let matters = rows
@@ -632,7 +689,12 @@ impl ApprovalService for Approval {
                 ApiError::invalid("after", "is not a position token this server issued")
             })?
         };
-        Ok(Response::new(self.follow(after, r.until_caught_up)))
+        jurisdiction::subtree("region", &r.region)?;
+        let filter = CaseScope {
+            region: r.region,
+            department: r.department,
+        };
+        Ok(Response::new(self.follow(after, r.until_caught_up, filter)))
     }
 
     async fn get_rule_config(
@@ -672,6 +734,68 @@ impl ApprovalService for Approval {
                 config_json: rule_config::to_json(&updated.config),
             }),
             recomputed_cases: i64::try_from(updated.recomputed).unwrap_or(i64::MAX),
+        }))
+    }
+
+    async fn upsert_regions(
+        &self,
+        request: Request<pb::UpsertRegionsRequest>,
+    ) -> Result<Response<pb::UpsertRegionsResponse>, Status> {
+        let regions = request.into_inner().regions;
+        check_batch(regions.len(), "regions")?;
+        let results = jurisdiction::upsert_regions(self.store(), regions).await?;
+        Ok(Response::new(pb::UpsertRegionsResponse { results }))
+    }
+
+    async fn list_regions(
+        &self,
+        request: Request<pb::ListRegionsRequest>,
+    ) -> Result<Response<pb::ListRegionsResponse>, Status> {
+        let region = request.into_inner().region;
+        jurisdiction::subtree("region", &region)?;
+        let rows = self
+            .store()
+            .list_regions(&region)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListRegionsResponse {
+            regions: rows
+                .into_iter()
+                .map(jurisdiction::region_to_proto)
+                .collect(),
+        }))
+    }
+
+    async fn upsert_departments(
+        &self,
+        request: Request<pb::UpsertDepartmentsRequest>,
+    ) -> Result<Response<pb::UpsertDepartmentsResponse>, Status> {
+        let departments = request.into_inner().departments;
+        check_batch(departments.len(), "departments")?;
+        let results = jurisdiction::upsert_departments(self.store(), departments).await?;
+        Ok(Response::new(pb::UpsertDepartmentsResponse { results }))
+    }
+
+    async fn list_departments(
+        &self,
+        request: Request<pb::ListDepartmentsRequest>,
+    ) -> Result<Response<pb::ListDepartmentsResponse>, Status> {
+        let region = request.into_inner().region;
+        jurisdiction::subtree("region", &region)?;
+        let rows = self
+            .store()
+            .list_departments(&region)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListDepartmentsResponse {
+            departments: rows
+                .into_iter()
+                .map(|d| pb::Department {
+                    code: d.code,
+                    name: d.name,
+                    region: d.region,
+                })
+                .collect(),
         }))
     }
 }

@@ -448,6 +448,7 @@ async fn a_follower_gets_stored_records_then_new_ones(backend: Backend) {
         .follow_records(pb::FollowRecordsRequest {
             after: String::new(),
             until_caught_up: false,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -475,6 +476,7 @@ async fn a_follower_gets_stored_records_then_new_ones(backend: Backend) {
         .follow_records(pb::FollowRecordsRequest {
             after: first.position.clone(),
             until_caught_up: true,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -488,6 +490,7 @@ async fn a_follower_gets_stored_records_then_new_ones(backend: Backend) {
         .follow_records(pb::FollowRecordsRequest {
             after: "garbage".into(),
             until_caught_up: true,
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Shown after the top-level help: the shortest path from nothing to a live warning.
 const GETTING_STARTED: &str = "\
 Getting started (one machine, no database server needed):
+  egov demo                                        # a simulated city's month in a minute: every rule fires
   egov up --with-sample                            # both platforms + the sample city; warnings appear live
 or step by step, in two terminals, from the repository root:
   egov up                                          # terminal 1: serves 127.0.0.1:50051, SQLite in ./egov-data
@@ -18,7 +19,9 @@ or step by step, in two terminals, from the repository root:
   egov watch                                       # warnings as they are raised
   egov warnings --level red                        # the red cards
   egov warning ack 12 --actor li --reason \"seen\"   # the correction workflow: ack|answer|close|escalate
+  egov webhook add http://127.0.0.1:8080/egov --secret \"$S\"  # warnings POSTed, signed, to an SMS/e-mail gateway
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
+  egov scores --period 2026-Q4 --region 3301       # departments ranked: indicators, scores, bottom two (--csv, --json)
 
 Supervision rules: levels and thresholds (DESIGN §3) are built in; `egov up --rules FILE` (also
 `approval serve`, `supervision serve`; env EGOV_RULES) overrides them per matter and department
@@ -49,6 +52,13 @@ pub enum Command {
     /// Run both platforms in one process on one port, on an SQLite file by default: the quickest
     /// way to try egov.
     Up(UpArgs),
+    /// A month of a simulated city in about a minute: both platforms on a fresh SQLite file,
+    /// ~20 departments' service centres pushing records, warnings as they arrive, departments
+    /// and supervisors working the cards, and a summary of every rule that fired.
+    Demo(DemoArgs),
+    /// The demo's traffic against platforms already running (e.g. on PostgreSQL), on the wall
+    /// clock at a chosen rate, for load tests; reports the rate achieved.
+    Simulate(SimulateArgs),
     /// The approval platform alone (takes in case records), for deployment.
     #[command(subcommand)]
     Approval(ServeCommand),
@@ -72,12 +82,159 @@ pub enum Command {
     /// (who, why and attachments are kept in its history).
     #[command(subcommand)]
     Warning(WarningCommand),
+    /// Webhooks: POST each warning, signed, to an HTTP receiver (an SMS or e-mail gateway),
+    /// retried with backoff until it answers 2xx, never twice; see what was delivered.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Check that the platforms at --target answer (for scripts and health checks).
     Status(StatusArgs),
     /// The supervision rules' configuration in force, shared by both platforms: show it, or
     /// replace it (the due instants of the open cases it moves are recomputed).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Performance scores (DESIGN §4): each department's indicators, score and rank in a
+    /// period (year, quarter or month) and region subtree, the bottom two and leadership
+    /// review; close and recompute periods.
+    Scores(ScoresArgs),
+    /// The jurisdiction tree (province > city > county > township): import and list regions.
+    #[command(subcommand)]
+    Regions(RegistryCommand),
+    /// The departments and the region each belongs to: import and list them.
+    #[command(subcommand)]
+    Departments(RegistryCommand),
+}
+
+/// Import or list a registry (regions or departments).
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Create or replace entries from a JSON Lines file: for regions one
+    /// `{"code": "3301", "name": "杭州市"}` per line (a parent before its children), for
+    /// departments one `{"code": "market", "name": "市场监督管理局", "region": "3301"}` per line.
+    /// Reports what was stored and every refused line with its fields.
+    Import(RegistryImportArgs),
+    /// List the entries of a subtree (or all).
+    List(RegistryListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryImportArgs {
+    /// The JSON Lines file; blank lines and lines starting with '#' are skipped.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryListArgs {
+    /// Only the subtree of this region code (3301: a city and everything below it).
+    #[arg(long, value_name = "REGION")]
+    pub within: Option<String>,
+    /// Print one JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `egov scores [--period P] [--region R] [--csv|--json]`, or one of its subcommands.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScoresArgs {
+    #[command(subcommand)]
+    pub command: Option<ScoresCommand>,
+    #[command(flatten)]
+    pub show: ScoresShowArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScoresCommand {
+    /// Close a period that is over: freeze its scores as version 1. Records arriving later are
+    /// reported as late changes and leave it as it is.
+    Close(ScoresPeriodArgs),
+    /// Recompute a closed period from the rollups as they are now (late changes included) as
+    /// its next version; the earlier versions are kept.
+    Recompute(ScoresPeriodArgs),
+    /// The versions of a closed period and the late changes since the newest.
+    Versions(ScoresVersionsArgs),
+    /// One department's indicators and score period by period (the months of the current year
+    /// by default).
+    Department(ScoresDepartmentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScoresShowArgs {
+    /// A year (2025), a quarter (2025-Q3) or a month (2025-07); default: the current year.
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
+    /// Rank only the departments of this region subtree (3301: a city and its districts).
+    #[arg(long, value_name = "CODE")]
+    pub region: Option<String>,
+    /// Print CSV, one row per department (rates as fractions, fees in yuan), for spreadsheets.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Print the whole answer as one JSON object (canonical protobuf JSON of GetScoresResponse).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoresPeriodArgs {
+    /// The period: 2025, 2025-Q3 or 2025-07.
+    #[arg(value_name = "PERIOD")]
+    pub period: String,
+    /// Who closes or recomputes it (kept with the version).
+    #[arg(
+        long,
+        env = "USER",
+        hide_env_values = true,
+        default_value = "egov",
+        value_name = "NAME"
+    )]
+    pub actor: String,
+    /// Why (kept with the version).
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub reason: String,
+    /// Print the version as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoresVersionsArgs {
+    /// The period: 2025, 2025-Q3 or 2025-07.
+    #[arg(value_name = "PERIOD")]
+    pub period: String,
+    /// Print the answer as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoresDepartmentArgs {
+    /// The department code.
+    #[arg(value_name = "CODE")]
+    pub code: String,
+    /// The first period (2025-01, 2025-Q1 or 2024); default: January of the current year.
+    #[arg(long, value_name = "PERIOD")]
+    pub from: Option<String>,
+    /// The last period, of the same kind as --from; default: the last of its year.
+    #[arg(long, value_name = "PERIOD")]
+    pub to: Option<String>,
+    /// Print CSV, one row per period.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Print the answer as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +324,11 @@ pub struct ServerArgs {
     /// the port is bound (exit 2 naming the bad field). Default: the built-in configuration.
     #[arg(long, env = "EGOV_RULES", value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// The performance scores' weights, deductions and bonuses (DESIGN §4): a JSON file,
+    /// comments allowed; see crates/domain/data/scores.example.json. Checked before the port is
+    /// bound (exit 2 naming the bad field). Default: the built-in configuration.
+    #[arg(long, env = "EGOV_SCORES", value_name = "FILE")]
+    pub scores: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +339,75 @@ pub struct UpArgs {
     /// if the catalogue is empty, then print warnings live as they are raised.
     #[arg(long)]
     pub with_sample: bool,
+}
+
+/// `egov demo`: the simulated city's month. Its time is the simulator's, only here: the
+/// platforms of `up` and `serve` always run on the wall clock.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The seed of the city, its traffic and its people: the same seed raises the same
+    /// warnings at the same simulated times.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Simulated seconds per second: 3600 is an hour a second, the default a month in about a
+    /// minute; 0 runs as fast as the platforms settle.
+    #[arg(long, default_value_t = egov_sim::demo::DEFAULT_SPEED, value_name = "S")]
+    pub speed: f64,
+    /// Calendar days to simulate.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub days: u32,
+    /// Departments in the city (city bureaus first, then district branches).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub departments: usize,
+    /// The first simulated day (the bundled calendar knows 2004-2026).
+    #[arg(long, default_value = "2026-09-01", value_name = "YYYY-MM-DD")]
+    pub start: chrono::NaiveDate,
+    /// The SQLite file to create (it must not exist yet); default: egov.db in a new temporary
+    /// directory, kept after the demo for `egov up --database-url sqlite://...`.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Where both platforms serve while the demo runs (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: String,
+    /// After the month, keep serving (the clock stopped at the month's end) until Ctrl-C, so
+    /// `egov case`, `egov warnings` and `egov watch` can look at the city.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print every warning as it is raised, not the first of each kind and the red cards.
+    #[arg(long)]
+    pub every_warning: bool,
+}
+
+/// `egov simulate`: the demo's traffic against running platforms, for load tests.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The approval platform (`egov up` serves both platforms on one port).
+    #[arg(
+        long,
+        env = "EGOV_TARGET",
+        default_value = "http://127.0.0.1:50051",
+        value_name = "URL"
+    )]
+    pub target: String,
+    /// The supervision platform, to count the warnings raised during the run (give --target
+    /// again when one `egov up` serves both); without it, warnings are not watched.
+    #[arg(long, value_name = "URL")]
+    pub supervision: Option<String>,
+    /// Records a second to send: `500` or `500/s`.
+    #[arg(long, default_value = "200/s", value_name = "N/s")]
+    pub rate: String,
+    /// How long to send: `90s`, `5m`, or seconds.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub duration: String,
+    /// The seed of the city and its traffic.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Departments in the city.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub departments: usize,
+    /// Cases in flight at once; their records interleave.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub open_cases: usize,
 }
 
 /// Where a client command finds the platforms.
@@ -215,6 +446,10 @@ pub struct MattersListArgs {
     /// Only matters of this department code.
     #[arg(long, value_name = "CODE")]
     pub department: Option<String>,
+    /// Only matters of the departments of this region subtree (3301: the city's and its
+    /// districts' departments, as registered with `egov departments import`).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
     /// Print one JSON object per line (canonical protobuf JSON of the Matter) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -290,6 +525,10 @@ pub struct WarningFilterArgs {
     /// Only warnings of this level; repeat the flag for several.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub level: Vec<Level>,
+    /// Only warnings held by the supervision office of this region code (that office's inbox:
+    /// warnings of its own region, and those escalated to it from below).
+    #[arg(long, value_name = "REGION")]
+    pub office: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -369,7 +608,108 @@ pub struct WarningTransitionArgs {
     /// A reference to an attachment (document id or URL); repeat for several.
     #[arg(long = "attachment", value_name = "REF")]
     pub attachments: Vec<String>,
+    /// The region code of the supervision office you act for: closing and escalating are then
+    /// refused for warnings held by an office outside its subtree.
+    #[arg(long, value_name = "REGION")]
+    pub office: Option<String>,
     /// Print the warning as one JSON object (canonical protobuf JSON, with its history).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Webhooks (supervision platform): receivers of warnings by HTTP POST.
+///
+/// Each matching warning is POSTed once as JSON with the headers `Egov-Delivery: <id>` (the
+/// same on every attempt: deduplicate by it) and `Egov-Signature: t=<unix seconds>,v1=<hex
+/// HMAC-SHA256(secret, "<t>.<body>")>`. A 2xx answer within 10 s delivers; anything else is
+/// retried after 1 s, 2 s, 4 s ... (at most 10 min apart) up to --max-attempts. Only http://
+/// is spoken: for an https:// receiver, run a TLS-terminating relay next to the platform.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register a receiver; prints its id. Example:
+    /// egov webhook add http://127.0.0.1:8080/egov --secret "$(openssl rand -hex 16)" --min-level yellow
+    Add(WebhookAddArgs),
+    /// List the receivers (removed ones too), with their filters and delivery counts.
+    List(WebhookListArgs),
+    /// Remove a receiver: no new deliveries, pending ones cancelled; its history stays.
+    Remove(WebhookIdArgs),
+    /// Show a receiver's deliveries, newest first: attempts, delivery time, last error, next
+    /// attempt.
+    Deliveries(WebhookDeliveriesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookAddArgs {
+    /// Where to POST the warnings: http://HOST[:PORT]/PATH.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The key of the Egov-Signature HMAC, at least 16 characters, shared with the receiver
+    /// (prefer EGOV_WEBHOOK_SECRET to keep it out of the shell history). Never shown again.
+    #[arg(
+        long,
+        env = "EGOV_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub secret: String,
+    /// Only warnings of this department code.
+    #[arg(long, value_name = "CODE")]
+    pub department: Option<String>,
+    /// Only warnings of cases whose region code starts with this prefix (3301: a city and all
+    /// its districts).
+    #[arg(long, value_name = "PREFIX")]
+    pub region: Option<String>,
+    /// Only warnings of this level or a more serious one (yellow: yellow and red cards).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_level: Option<Level>,
+    /// Attempts before a delivery is given up, 1 to 100 (default 20: retries over about
+    /// 1 h 45 min).
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Print the receiver as one JSON object (canonical protobuf JSON).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookListArgs {
+    /// Print one JSON object per line (canonical protobuf JSON of the Webhook) instead of a
+    /// table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookIdArgs {
+    /// The receiver's id (as `egov webhook list` prints it).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookDeliveriesArgs {
+    /// The receiver's id (as `egov webhook list` prints it).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Only the deliveries given up after their last attempt.
+    #[arg(long)]
+    pub failed: bool,
+    /// Only the deliveries still waiting for an attempt.
+    #[arg(long)]
+    pub pending: bool,
+    /// The most deliveries to print.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: u32,
+    /// Print one JSON object per line (canonical protobuf JSON of the WebhookDelivery)
+    /// instead of a table.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

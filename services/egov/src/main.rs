@@ -27,7 +27,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    logging::init();
+    match cli.command {
+        cli::Command::Demo(_) => logging::init_with_default(logging::QUIET_FILTER),
+        _ => logging::init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use egov_domain::rules::{RuleConfig, strip_json_comments};
+use egov_domain::scores::ScoreConfig;
 
 use crate::cli::{ClientArgs, ServerArgs};
 
@@ -165,6 +166,8 @@ pub struct ServerSettings {
     /// in the database and is recorded there as a new version; None: the stored one is in
     /// force (the built-in one when none is stored).
     pub rules: Option<RuleConfig>,
+    /// The score configuration given with `--scores`; None: the built-in one.
+    pub scores: Option<ScoreConfig>,
 }
 
 impl ServerSettings {
@@ -190,8 +193,13 @@ impl ServerSettings {
             Some(path) => Some(load_rules(path)?),
             None => None,
         };
+        let scores = match &args.scores {
+            Some(path) => Some(load_scores(path)?),
+            None => None,
+        };
         Ok(Self {
             rules,
+            scores,
             database,
             listen,
             data_dir,
@@ -213,6 +221,15 @@ pub fn load_rules(path: &Path) -> Result<RuleConfig, ConfigError> {
 /// A rule configuration from the text of a file (see [`load_rules`]).
 pub fn parse_rules(text: &str) -> Result<RuleConfig, String> {
     serde_json::from_str::<RuleConfig>(&strip_json_comments(text)).map_err(|e| e.to_string())
+}
+
+/// Reads a score configuration file (`--scores`): JSON with comments, validated; a bad file is
+/// a [`ConfigError`] naming the file and every bad field.
+pub fn load_scores(path: &Path) -> Result<ScoreConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(format!("--scores {}: cannot read it: {e}", path.display())))?;
+    serde_json::from_str::<ScoreConfig>(&strip_json_comments(&text))
+        .map_err(|e| invalid(format!("--scores {}: {e}", path.display())))
 }
 
 /// Parses a listen address such as `127.0.0.1:50051` or `[::]:50051`.

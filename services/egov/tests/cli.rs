@@ -449,6 +449,92 @@ async fn a_clean_import_exits_0() {
     approval.stop().await;
 }
 
+#[tokio::test]
+async fn regions_and_departments_import_by_line_and_list_by_subtree() {
+    let (approval, supervision) = platforms().await;
+    let dir = TempDir::new("registry");
+    let regions = dir.path().join("regions.jsonl");
+    std::fs::write(
+        &regions,
+        "# the tree\n{\"code\": \"33\", \"name\": \"浙江省\"}\n\
+         {\"code\": \"3301\", \"name\": \"杭州市\"}\n\
+         {\"code\": \"330106\", \"name\": \"西湖区\"}\n\
+         {\"code\": \"330203\", \"name\": \"海曙区\"}\n\
+         not json\n",
+    )
+    .expect("the file is written");
+    let departments = dir.path().join("departments.jsonl");
+    std::fs::write(
+        &departments,
+        "{\"code\": \"market\", \"name\": \"市场监督管理局\", \"region\": \"3301\"}\n",
+    )
+    .expect("the file is written");
+    let t = target(approval.addr);
+    let out = run(args(&[
+        "regions",
+        "import",
+        regions.to_str().expect("utf-8"),
+        "--target",
+        &t,
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("3 regions stored, 2 refused"), "{text}");
+    assert!(
+        text.contains("line 5: 330203: code: its parent region 3302"),
+        "{text}"
+    );
+    assert!(text.contains("line 6: not a valid entry"), "{text}");
+    let out = run(args(&[
+        "departments",
+        "import",
+        departments.to_str().expect("utf-8"),
+        "--target",
+        &t,
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = run(args(&[
+        "regions", "list", "--within", "3301", "--target", &t,
+    ]))
+    .await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("330106") && text.contains("county") && text.contains("西湖区"),
+        "{text}"
+    );
+    assert!(!text.contains("浙江省"), "{text}");
+    let out = run(args(&[
+        "departments",
+        "list",
+        "--within",
+        "330106",
+        "--target",
+        &t,
+    ]))
+    .await;
+    assert!(
+        stdout(&out).contains("No departments registered here"),
+        "{}",
+        stdout(&out)
+    );
+    supervision.stop().await;
+    approval.stop().await;
+}
+
 /// A file of past cases as a backlog in time order would hold them, with one case on time
 /// whose records are split between the top and the bottom of the file: returns its text and
 /// the line numbers of its three rejected lines (one bad JSON, two refused by the platform).

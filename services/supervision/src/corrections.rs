@@ -6,19 +6,21 @@
 //!   `EffectiveRules::correction_due` (3 working days by default) on the bundled China
 //!   calendar (`Calendar::china()`; the matter's own calendar is not consulted yet);
 //! - it fires the correction dues that passed unanswered (the card still raised or
-//!   acknowledged): a yellow card gives its case a red card of the same rule (one per case,
-//!   rule and level, like every warning), a red card is escalated by actor "system" to the
-//!   supervision office of the parent region (`330106 -> 3301 -> 33`), which the transition's
-//!   reason names.
+//!   acknowledged, or escalated and not yet acknowledged at its new office): a yellow card gives
+//!   its case a red card of the same rule (one per case, rule and level, like every warning),
+//!   a red card is escalated by actor "system" to the supervision office one level up of the
+//!   office holding it (`330106 -> 3301 -> 33`), with a new correction due there; at the top
+//!   (a province) the due just ends, recorded in the history.
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use egov_domain::calendar::Calendar;
 use egov_domain::ids::{DepartmentCode, MatterCode};
+use egov_domain::jurisdiction;
 use egov_domain::rules::{EffectiveRules, Level, RuleConfig};
 use egov_domain::workflow::{self, Action, WarningState};
-use egov_store::{NewWarning, Store, StoreError, WarningRow};
+use egov_store::{NewWarning, Reassignment, StoreError, WarningRow};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -36,19 +38,33 @@ fn calendar() -> &'static Calendar {
     CHINA.get_or_init(Calendar::china)
 }
 
+/// Who asks for a transition: a staff identifier (or [`SYSTEM`]) and, optionally, the region
+/// of the supervision office they work at.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// The staff identifier recorded in the history.
+    pub who: &'a str,
+    /// The acting supervisor's office; when set, closing and escalating are limited to
+    /// warnings held by that office or one below it.
+    pub office: Option<&'a str>,
+}
+
 /// Applies `action` to warning `id`: judged by the domain's workflow against the warning's
-/// current state, then stored optimistically on that state (retried if the warning changed
-/// meanwhile). NOT_FOUND for an unknown id, FAILED_PRECONDITION naming the current state for a
-/// move the workflow refuses.
+/// current state (and, for an escalation, whether an office exists above the one holding it),
+/// then stored optimistically on that state (retried if the warning changed meanwhile). An
+/// escalation hands the warning to the office one level up with a new correction due for a
+/// card. NOT_FOUND for an unknown id, FAILED_PRECONDITION naming the current state for a move
+/// the workflow refuses, PERMISSION_DENIED when the actor's office may not act on the warning.
 pub async fn apply(
-    store: &Store,
+    s: &Supervision,
     id: i64,
     action: Action,
-    actor: &str,
+    actor: Actor<'_>,
     reason: &str,
     attachments: &[String],
     at: DateTime<Utc>,
 ) -> Result<WarningRow, ApiError> {
+    let store = s.store();
     for _ in 0..ATTEMPTS {
         let row = store
             .get_warning(id)
@@ -62,18 +78,59 @@ pub async fn apply(
         })?;
         let to = workflow::transition(from, action)
             .map_err(|e| ApiError::FailedPrecondition(format!("warning {id}: {e}")))?;
-        match store
-            .transition_warning(
-                id,
-                from.as_str(),
-                to.as_str(),
-                actor,
-                reason,
-                attachments,
-                at,
-            )
-            .await
+        if let Some(office) = actor.office
+            && matches!(action, Action::Close | Action::Escalate)
+            && !jurisdiction::office_may_act(office, &row.office)
         {
+            return Err(ApiError::PermissionDenied(format!(
+                "warning {id} is held by the supervision office of region {}; the office of \
+                 region {office} may act only on warnings held by itself or an office below it",
+                row.office
+            )));
+        }
+        let stored = if action == Action::Escalate {
+            let above = jurisdiction::parent_region(&row.office).ok_or_else(|| {
+                ApiError::FailedPrecondition(format!(
+                    "warning {id} is held by the supervision office of region {}, the top of \
+                     the jurisdiction tree; there is no office above to escalate to",
+                    row.office
+                ))
+            })?;
+            let due = Level::parse(&row.level)
+                .and_then(|level| effective(&s.rules(), &row).correction_due(level, at, calendar()))
+                .map(|(deadline, _)| deadline.due_at);
+            let to_office = Reassignment {
+                from_office: &row.office,
+                expected_due: None,
+                office: above,
+                correction_due_at: due,
+            };
+            store
+                .reassign_warning(
+                    id,
+                    from.as_str(),
+                    to.as_str(),
+                    actor.who,
+                    reason,
+                    attachments,
+                    at,
+                    &to_office,
+                )
+                .await
+        } else {
+            store
+                .transition_warning(
+                    id,
+                    from.as_str(),
+                    to.as_str(),
+                    actor.who,
+                    reason,
+                    attachments,
+                    at,
+                )
+                .await
+        };
+        match stored {
             Ok(row) => return Ok(row),
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -131,6 +188,75 @@ async fn stamp(s: &Supervision) -> Result<(), WorkerError> {
     }
 }
 
+/// Escalates `card`, a red card whose correction due passed unanswered, one office up, with
+/// a new due there; at the top office the due just ends. Only from the card exactly as read
+/// (its state, office and due): if anything moved it meanwhile (another instance fired the
+/// same due, a supervisor escalated it, the department answered) this does nothing.
+async fn escalate_passed_due(
+    s: &Supervision,
+    card: &WarningRow,
+    due: &str,
+    now: DateTime<Utc>,
+) -> Result<(), WorkerError> {
+    if !WarningState::parse(&card.state).is_some_and(WarningState::awaits_answer) {
+        return Ok(());
+    }
+    let (new_state, office, new_due, reason) = match jurisdiction::parent_region(&card.office) {
+        Some(above) => (
+            WarningState::Escalated.as_str(),
+            above,
+            effective(&s.rules(), card)
+                .correction_due(Level::RedCard, now, calendar())
+                .map(|(deadline, _)| deadline.due_at),
+            format!(
+                "the red card's correction due {due} passed unanswered; escalated to the \
+                 supervision office of region {above} (one level up from {})",
+                card.office
+            ),
+        ),
+        // The top office: nobody to hand it to. The due ends, recorded in the history.
+        None => (
+            card.state.as_str(),
+            card.office.as_str(),
+            None,
+            format!(
+                "the red card's correction due {due} passed unanswered at the supervision \
+                 office of region {}, the top of the jurisdiction tree",
+                card.office
+            ),
+        ),
+    };
+    let to = Reassignment {
+        from_office: &card.office,
+        expected_due: card.correction_due_at,
+        office,
+        correction_due_at: new_due,
+    };
+    match s
+        .store()
+        .reassign_warning(
+            card.id,
+            &card.state,
+            new_state,
+            SYSTEM,
+            &reason,
+            &[],
+            now,
+            &to,
+        )
+        .await
+    {
+        Ok(_) => tracing::info!(
+            warning = card.id,
+            office,
+            "a red card's correction due passed"
+        ),
+        Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
 /// Fires the passed correction due of `card`.
 async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<(), WorkerError> {
     let due = card
@@ -163,40 +289,7 @@ async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<
             tracing::info!(case_no = %card.case_no, yellow = card.id, red = ?raised.first().map(|w| w.id),
                 "a yellow card's correction due passed: red card");
         }
-        Some(Level::RedCard) => {
-            let to = match workflow::parent_region(&card.region) {
-                Some(parent) => format!(
-                    "the supervision office of region {parent} (one level up from {})",
-                    card.region
-                ),
-                None => format!(
-                    "the supervision office above region {} (the top level)",
-                    card.region
-                ),
-            };
-            let reason =
-                format!("the red card's correction due {due} passed unanswered; escalated to {to}");
-            match apply(
-                s.store(),
-                card.id,
-                Action::Escalate,
-                SYSTEM,
-                &reason,
-                &[],
-                now,
-            )
-            .await
-            {
-                Ok(_) => tracing::info!(
-                    warning = card.id,
-                    "a red card's correction due passed: escalated"
-                ),
-                // Answered, closed or escalated meanwhile: nothing left to do.
-                Err(ApiError::FailedPrecondition(_) | ApiError::NotFound(_)) => {}
-                Err(ApiError::Store(e)) => return Err(e.into()),
-                Err(e) => tracing::warn!(warning = card.id, error = %e, "escalation failed"),
-            }
-        }
+        Some(Level::RedCard) => escalate_passed_due(s, card, &due, now).await?,
         _ => {}
     }
     Ok(())

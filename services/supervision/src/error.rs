@@ -16,6 +16,9 @@ pub enum ApiError {
     /// The warning is not in a state the requested transition leaves from (names it).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The acting office may not touch a warning held by another office.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The warning kept changing under a transition; retry.
     #[error("{0}")]
     Aborted(String),
@@ -45,6 +48,7 @@ impl From<ApiError> for tonic::Status {
             ApiError::NotFound(m) => tonic::Status::not_found(m),
             ApiError::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
             ApiError::Aborted(m) => tonic::Status::aborted(m),
+            ApiError::PermissionDenied(m) => tonic::Status::permission_denied(m),
             // The same shape as the approval platform's field errors: the message names the
             // field, and a `google.rpc.BadRequest` detail lists it for clients that read details.
             ApiError::InvalidArgument { field, reason } => {

@@ -17,6 +17,13 @@
 //! - [`wire`]: warnings and request filters on the wire.
 //! - `pulse`: one store subscription per channel, shared by the workers and the streams.
 //! - [`error`]: the one mapping from errors to gRPC statuses.
+//! - [`webhooks`]: warnings POSTed, signed, to registered HTTP receivers (SMS or e-mail
+//!   gateways) through an outbox: the registry's RPCs, the deliverer (a worker that
+//!   follows the warning stream by cursor `supervision.webhooks` and sends, retrying with
+//!   backoff), and the signature receivers check.
+//! - [`scores`]: performance scores (DESIGN §4): the scores follower (a worker keeping the
+//!   daily rollups up to date by cursors `scores.log` and `scores.warnings`), periods closed
+//!   and recomputed, and the `ScoresService` RPCs.
 //! - [`testing`]: the platform on port 0 for tests, and waits that replace sleeping.
 //!
 //! Architecture invariants (DESIGN §7), each tested against both databases in `tests/`:
@@ -37,9 +44,11 @@ mod follower;
 mod pulse;
 pub mod raise;
 mod scheduler;
+pub mod scores;
 pub mod server;
 pub mod service;
 pub mod testing;
+pub mod webhooks;
 pub mod wire;
 pub mod workers;
 

@@ -76,8 +76,11 @@ impl SupervisionServer {
     /// the workers, which end on the same signal after their current batch.
     pub async fn run_until_stopped(self, grace: Duration) -> Result<(), tonic::transport::Error> {
         let workers = self.supervision.spawn_workers();
-        let router =
-            tonic::transport::Server::builder().add_service(grpc_service(self.supervision));
+        let router = tonic::transport::Server::builder()
+            .add_service(crate::scores::service::grpc_service(
+                self.supervision.clone(),
+            ))
+            .add_service(grpc_service(self.supervision));
         let served = self.bound.serve(router, self.shutdown, grace).await;
         match served {
             Ok(()) => workers.join().await,

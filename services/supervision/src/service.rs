@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::pulse::{Channel, Pulse};
 use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto, warning_with_history};
 use crate::workers::{BATCH, Progress, Recheck, SupervisionOptions, WorkerStats, Workers, beat};
+use egov_domain::jurisdiction::check_region;
 use egov_domain::workflow::Action;
 
 /// Warnings read from the store per round trip of a stream.
@@ -67,6 +68,10 @@ struct Inner {
     /// the one it started with, replaced by a newer one stored in the shared database (changed
     /// through the approval platform's `UpdateRuleConfig`), looked at by the due loop.
     rules: std::sync::RwLock<RulesInForce>,
+    /// The webhook deliverer's state: its wake-ups, its slots, its HTTP client.
+    deliverer: crate::webhooks::deliver::Deliverer,
+    /// The scores' configuration and the scores follower's wake-ups.
+    scores: crate::scores::ScoresState,
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -119,6 +124,8 @@ impl Supervision {
                     version: None,
                     checked: None,
                 }),
+                deliverer: crate::webhooks::deliver::Deliverer::new(),
+                scores: crate::scores::ScoresState::new(),
             }),
         }
     }
@@ -137,6 +144,14 @@ impl Supervision {
 
     pub(crate) fn progress(&self) -> &Progress {
         &self.inner.progress
+    }
+
+    pub(crate) fn deliverer(&self) -> &crate::webhooks::deliver::Deliverer {
+        &self.inner.deliverer
+    }
+
+    pub(crate) fn scores_state(&self) -> &crate::scores::ScoresState {
+        &self.inner.scores
     }
 
     /// The rule configuration warnings are raised by.
@@ -221,11 +236,19 @@ impl Supervision {
         if input.reason.trim().is_empty() {
             return Err(ApiError::invalid("input.reason", "is required"));
         }
+        let office = input.office.trim();
+        if !office.is_empty() {
+            check_region(office).map_err(|reason| ApiError::invalid("input.office", reason))?;
+        }
+        let actor = crate::corrections::Actor {
+            who: input.actor.trim(),
+            office: (!office.is_empty()).then_some(office),
+        };
         let row = crate::corrections::apply(
-            self.store(),
+            self,
             id,
             action,
-            input.actor.trim(),
+            actor,
             &input.reason,
             &input.attachments,
             self.clock().now(),
@@ -457,5 +480,35 @@ impl SupervisionService for Supervision {
         Ok(Response::new(pb::EscalateWarningResponse {
             warning: Some(warning),
         }))
+    }
+
+    async fn create_webhook(
+        &self,
+        request: Request<pb::CreateWebhookRequest>,
+    ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
+        Ok(Response::new(self.create_hook(request.into_inner()).await?))
+    }
+
+    async fn list_webhooks(
+        &self,
+        _request: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        Ok(Response::new(self.list_hooks().await?))
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        Ok(Response::new(self.remove_hook(request.into_inner()).await?))
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
+        Ok(Response::new(
+            self.hook_deliveries(request.into_inner()).await?,
+        ))
     }
 }

@@ -4,6 +4,7 @@
 //! field, never read as "no filter".
 
 use chrono::{DateTime, Utc};
+use egov_domain::jurisdiction;
 use egov_domain::warning::{Level, Rule};
 use egov_proto::approval::v1::DeadlineClockKind;
 use egov_proto::supervision::v1 as pb;
@@ -86,6 +87,7 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
             actor: "system".to_owned(),
             note: message.clone(),
             attachments: Vec::new(),
+            office: String::new(),
         }]
     } else {
         Vec::new()
@@ -108,6 +110,7 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
         step,
         correction_due_at: row.correction_due_at.and_then(ts),
         history,
+        office: row.office.clone(),
     }
 }
 
@@ -123,6 +126,7 @@ pub fn warning_with_history(row: &WarningRow, transitions: &[WarningTransitionRo
             actor: t.actor.clone(),
             note: t.reason.clone(),
             attachments: t.attachments.clone(),
+            office: t.to_office.clone().unwrap_or_default(),
         }));
     warning
 }
@@ -201,10 +205,12 @@ pub fn stream_request(
             ApiError::invalid("after", "is not a warning position this server issued")
         })?
     };
+    check_scope(&r.region, &r.office)?;
     let filter = WarningFilter {
         department: nonempty(r.department),
         region_prefix: nonempty(r.region),
         levels: level_names(&r.levels)?,
+        office: nonempty(r.office),
         ..WarningFilter::default()
     };
     Ok((after, filter))
@@ -226,6 +232,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn parse(r: pb::ListWarningsRequest) -> Result<Self, ApiError> {
+        check_scope(&r.region, &r.office)?;
         let levels = level_names(&r.levels)?;
         let mut rules = rule_names(&r.rules)?;
         let mut states = state_names(&r.states)?;
@@ -239,6 +246,7 @@ impl ListQuery {
             rule: one(&mut rules),
             case_no: nonempty(r.case_no),
             state: one(&mut states),
+            office: nonempty(r.office),
         };
         Ok(ListQuery {
             filter,
@@ -271,6 +279,16 @@ pub fn warning_id(id: &str) -> Result<i64, ApiError> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::invalid("id", format!("{id:?} is not a warning id")))
+}
+
+/// Checks the jurisdiction filters of a list or stream: `region` a subtree, `office` one
+/// office's region code (both optional).
+fn check_scope(region: &str, office: &str) -> Result<(), ApiError> {
+    jurisdiction::check_subtree(region).map_err(|reason| ApiError::invalid("region", reason))?;
+    if !office.is_empty() {
+        jurisdiction::check_region(office).map_err(|reason| ApiError::invalid("office", reason))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The two background workers of the platform, as a unit: starting them ([`Workers`]),
+//! The background workers of the platform, as a unit: starting them ([`Workers`]),
 //! keeping each alive across transient store errors, and reporting how far they got
 //! ([`Progress`], [`WorkerStats`]) so tests and health checks can wait for them instead of
-//! sleeping. The loops themselves are [`crate::scheduler`] and [`crate::follower`].
+//! sleeping. The loops themselves are [`crate::scheduler`], [`crate::follower`] and the
+//! webhook deliverer ([`crate::webhooks::deliver`]).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +73,10 @@ pub(crate) enum WorkerError {
 pub struct Workers {
     scheduler: JoinHandle<()>,
     follower: JoinHandle<()>,
+    /// The webhook deliverer's follower and sender ([`crate::webhooks::deliver`]).
+    webhooks: JoinHandle<()>,
+    /// The scores follower ([`crate::scores::follower`]).
+    scores: JoinHandle<()>,
 }
 
 impl Workers {
@@ -84,17 +89,35 @@ impl Workers {
         let follower = tokio::spawn(async move {
             keep_alive("log follower", &s, || crate::follower::run(&s)).await;
         });
+        let s = supervision.clone();
+        let webhooks = tokio::spawn(async move {
+            // Two loops, each kept alive on its own: an error of one never stops the other.
+            tokio::join!(
+                keep_alive("webhook follower", &s, || {
+                    crate::webhooks::deliver::follow(&s)
+                }),
+                keep_alive("webhook sender", &s, || crate::webhooks::deliver::send(&s)),
+            );
+        });
+        let s = supervision.clone();
+        let scores = tokio::spawn(async move {
+            keep_alive("scores follower", &s, || crate::scores::follower::run(&s)).await;
+        });
         Workers {
             scheduler,
             follower,
+            webhooks,
+            scores,
         }
     }
 
-    /// Waits until both workers have ended (after the shutdown signal).
+    /// Waits until every worker has ended (after the shutdown signal).
     pub async fn join(self) {
         for (name, handle) in [
             ("due loop", self.scheduler),
             ("log follower", self.follower),
+            ("webhook deliverer", self.webhooks),
+            ("scores follower", self.scores),
         ] {
             if let Err(error) = handle.await
                 && error.is_panic()
@@ -104,12 +127,15 @@ impl Workers {
         }
     }
 
-    /// Stops both workers at once, without waiting for the shutdown signal (for a server that
+    /// Stops every worker at once, without waiting for the shutdown signal (for a server that
     /// failed). Safe at any point: each batch is one transaction, and a batch cut short is
-    /// done again by the next start.
+    /// done again by the next start (a webhook attempt cut short is retried when its lease
+    /// runs out).
     pub async fn abort(self) {
         self.scheduler.abort();
         self.follower.abort();
+        self.webhooks.abort();
+        self.scores.abort();
         self.join().await;
     }
 }

@@ -1,7 +1,8 @@
 //! The correction workflow (DESIGN §3) over real gRPC, against both databases, on an injected
 //! clock: cards get their correction due (3 working days, China calendar), a yellow card left
-//! unanswered gives its case a red card at its due, an unanswered red card escalates to the
-//! parent region, a card answered in time does neither; every transition is in the warning's
+//! unanswered gives its case a red card at its due, an unanswered red card escalates up the
+//! jurisdiction tree office by office, supervisors act within their office's subtree, a card
+//! answered in time does neither; every transition is in the warning's
 //! history (who, when, why) and on the stream; invalid transitions are refused.
 
 mod support;
@@ -85,6 +86,7 @@ fn input(
         actor: actor.into(),
         reason: reason.into(),
         attachments: attachments.iter().map(|a| (*a).to_owned()).collect(),
+        office: String::new(),
     })
 }
 
@@ -197,18 +199,171 @@ async fn an_unanswered_yellow_card_becomes_a_red_card_at_its_correction_due(back
     assert_eq!(case_warnings(&mut s, "C-Y").await.len(), 2);
 }
 
-async fn an_unanswered_red_card_escalates_to_the_parent_region(backend: Backend) {
+async fn an_unanswered_red_card_escalates_up_the_tree_to_the_province(backend: Backend) {
     let mut s = platform(backend).await;
     let red = raise(&mut s, card("C-R", "red_card", "330106")).await;
+    assert_eq!(
+        red.office, "330106",
+        "first held by the case's region office"
+    );
     s.clock.set(at(&red));
     s.settled().await;
     let got = get(&mut s, &red.id).await;
     assert_eq!(got.state, pb::WarningState::Escalated as i32);
+    assert_eq!(got.office, "3301");
     let last = got.history.last().expect("history");
     assert_eq!(got.history.len(), 2);
-    assert_eq!(last.actor, "system");
+    assert_eq!(
+        (last.actor.as_str(), last.office.as_str()),
+        ("system", "3301")
+    );
     assert_eq!(ts(last.at), at(&red));
     assert!(last.note.contains("region 3301"), "{}", last.note);
+    // The city office gets its own correction due: 3 working days from the escalation, whose
+    // day (Friday 2024-04-19, escalated at 00:00) is not counted: Wednesday 2024-04-24 24:00.
+    assert_eq!(at(&got), local("2024-04-25 00:00"));
+    let city_inbox = s
+        .list_all(pb::ListWarningsRequest {
+            office: "3301".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(city_inbox.len(), 1);
+    assert!(
+        s.list_all(pb::ListWarningsRequest {
+            office: "330106".into(),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    // Unanswered at the city too: on to the province.
+    s.clock.set(at(&got));
+    s.settled().await;
+    let got = get(&mut s, &red.id).await;
+    assert_eq!(
+        (got.state, got.office.as_str()),
+        (pb::WarningState::Escalated as i32, "33")
+    );
+    assert_eq!(got.history.len(), 3);
+    // Unanswered at the top: the due ends there, recorded, and nothing moves any more.
+    s.clock.set(at(&got));
+    s.settled().await;
+    let top = get(&mut s, &red.id).await;
+    assert_eq!(
+        (top.state, top.office.as_str()),
+        (pb::WarningState::Escalated as i32, "33")
+    );
+    assert_eq!(top.correction_due_at, None);
+    assert_eq!(top.history.len(), 4);
+    assert!(
+        top.history[3].note.contains("top of the jurisdiction tree"),
+        "{}",
+        top.history[3].note
+    );
+    s.clock.advance(chrono::Duration::days(30));
+    s.settled().await;
+    assert_eq!(get(&mut s, &red.id).await.history.len(), 4);
+}
+
+async fn two_instances_escalate_a_passed_due_once(backend: Backend) {
+    let mut s = platform(backend).await;
+    let other = spawn_supervision_with(
+        s.store.clone(),
+        s.clock.clone(),
+        SupervisionOptions::default(),
+    )
+    .await;
+    let cards: Vec<NewWarning> = (0..40)
+        .map(|i| card(&format!("C-TWO-{i}"), "red_card", "330106"))
+        .collect();
+    let first = raise(&mut s, cards[0].clone()).await;
+    s.store.insert_warnings(&cards[1..]).await.expect("insert");
+    egov_store::testing::warnings_settled(&s.store).await;
+    s.settled().await;
+    other.settled().await;
+    s.clock.set(at(&first));
+    s.settled().await;
+    other.settled().await;
+    let all = s
+        .list_all(pb::ListWarningsRequest {
+            office: "3301".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(all.len(), 40, "every card went to the city, none beyond");
+    for w in all.iter().take(10) {
+        let got = get(&mut s, &w.id).await;
+        assert_eq!(got.history.len(), 2, "escalated once: {:?}", got.history);
+        assert_eq!(at(&got), local("2024-04-25 00:00"));
+    }
+    other.stop().await;
+}
+
+async fn supervisors_act_within_their_office_subtree(backend: Backend) {
+    let mut s = platform(backend).await;
+    let w = raise(&mut s, card("C-O", "yellow_card", "330106")).await;
+    let with_office = |office: &str, reason: &str| {
+        let mut i = input(&w.id, "sup:zhao", reason, &[]);
+        if let Some(i) = i.as_mut() {
+            i.office = office.into();
+        }
+        i
+    };
+    // A sibling district's office may not escalate it; the city's may.
+    let e = s
+        .client
+        .escalate_warning(pb::EscalateWarningRequest {
+            input: with_office("330105", "not ours"),
+        })
+        .await
+        .expect_err("sibling office");
+    assert_eq!(e.code(), Code::PermissionDenied);
+    assert!(e.message().contains("330106"), "{}", e.message());
+    let e = s
+        .client
+        .escalate_warning(pb::EscalateWarningRequest {
+            input: with_office("3301x", "bad"),
+        })
+        .await
+        .expect_err("bad office");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("input.office"), "{}", e.message());
+    let up = s
+        .client
+        .escalate_warning(pb::EscalateWarningRequest {
+            input: with_office("3301", "the district does not answer"),
+        })
+        .await
+        .expect("city escalates")
+        .into_inner()
+        .warning
+        .expect("warning");
+    assert_eq!(up.office, "3301");
+    // Now held by the city: the district's office can no longer act on it.
+    ack(&mut s, &w.id, "market:li", "seen").await.expect("ack");
+    answer(&mut s, &w.id, "market:li", "fixed", &[])
+        .await
+        .expect("answer");
+    let e = s
+        .client
+        .close_warning(pb::CloseWarningRequest {
+            input: with_office("330106", "ok"),
+        })
+        .await
+        .expect_err("district closes the city's warning");
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let closed = s
+        .client
+        .close_warning(pb::CloseWarningRequest {
+            input: with_office("33", "accepted by the province"),
+        })
+        .await
+        .expect("the province may")
+        .into_inner()
+        .warning
+        .expect("warning");
+    assert_eq!(closed.state, pb::WarningState::Closed as i32);
 }
 
 async fn a_card_acknowledged_and_answered_in_time_does_not_fire(backend: Backend) {
@@ -260,15 +415,16 @@ async fn the_full_path_is_in_the_history_and_on_the_stream(backend: Backend) {
     )
     .await
     .expect("answer");
+    // The stream shows each warning in its latest state: read the answer before closing.
+    assert_eq!(
+        next_warning(&mut stream).await.state,
+        pb::WarningState::Answered as i32
+    );
     s.clock.advance(chrono::Duration::seconds(3600));
     let closed = close(&mut s, &w.id, "supervisor:wang", "accepted")
         .await
         .expect("close");
     assert_eq!(closed.state, pb::WarningState::Closed as i32);
-    assert_eq!(
-        next_warning(&mut stream).await.state,
-        pb::WarningState::Answered as i32
-    );
     assert_eq!(
         next_warning(&mut stream).await.state,
         pb::WarningState::Closed as i32
@@ -340,12 +496,15 @@ async fn invalid_transitions_are_refused(backend: Backend) {
     assert_eq!(e.code(), Code::FailedPrecondition);
     escalate(&mut s, &w.id, "sup", "no answer coming")
         .await
-        .expect("escalate");
+        .expect("escalate to the city");
+    escalate(&mut s, &w.id, "sup", "the city does not answer either")
+        .await
+        .expect("escalate to the province");
     let e = escalate(&mut s, &w.id, "sup", "again")
         .await
-        .expect_err("escalate escalated");
+        .expect_err("escalate above the province");
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("escalated"), "{}", e.message());
+    assert!(e.message().contains("top"), "{}", e.message());
 
     let e = ack(&mut s, "99999", "a", "b").await.expect_err("unknown");
     assert_eq!(e.code(), Code::NotFound);
@@ -356,12 +515,14 @@ async fn invalid_transitions_are_refused(backend: Backend) {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("reason"), "{}", e.message());
     // The refusals left no trace.
-    assert_eq!(get(&mut s, &w.id).await.history.len(), 3);
+    assert_eq!(get(&mut s, &w.id).await.history.len(), 4);
 }
 
 on_both_databases!(
     an_unanswered_yellow_card_becomes_a_red_card_at_its_correction_due,
-    an_unanswered_red_card_escalates_to_the_parent_region,
+    an_unanswered_red_card_escalates_up_the_tree_to_the_province,
+    supervisors_act_within_their_office_subtree,
+    two_instances_escalate_a_passed_due_once,
     a_card_acknowledged_and_answered_in_time_does_not_fire,
     the_full_path_is_in_the_history_and_on_the_stream,
     invalid_transitions_are_refused,

@@ -582,7 +582,7 @@ fn dates_convert_both_ways_and_impossible_ones_are_refused() {
 }
 
 #[test]
-fn the_descriptor_set_describes_both_services() {
+fn the_descriptor_set_describes_every_service() {
     use prost::Message as _;
     let fds = prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).unwrap();
     let services: Vec<String> = fds
@@ -598,6 +598,7 @@ fn the_descriptor_set_describes_both_services() {
         services,
         [
             "egov.approval.v1.ApprovalService",
+            "egov.supervision.v1.ScoresService",
             "egov.supervision.v1.SupervisionService"
         ]
     );

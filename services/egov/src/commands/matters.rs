@@ -207,6 +207,7 @@ pub async fn list(args: MattersListArgs) -> anyhow::Result<ExitCode> {
                 department: args.department.clone().unwrap_or_default(),
                 page_size: 1000,
                 page_token: token,
+                region: args.region.clone().unwrap_or_default(),
             })
             .await
             .map_err(|s| client::call_failed(&target, "listing matters", s))?

@@ -4,21 +4,31 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Command, MattersCommand, RulesCommand, ServeCommand};
+use crate::cli::{
+    Command, MattersCommand, RegistryCommand, RulesCommand, ScoresCommand, ServeCommand,
+};
+use jurisdiction::Registry;
 
 pub mod case;
+pub mod demo;
 pub mod import;
+pub mod jurisdiction;
 pub mod lines;
 pub mod matters;
 pub mod rules;
 pub mod sample;
+pub mod scores;
 pub mod serve;
+pub mod simulate;
 pub mod status;
 pub mod warnings;
+pub mod webhook;
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Up(args) => serve::up(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Approval(ServeCommand::Serve(args)) => serve::approval(args).await,
         Command::Supervision(ServeCommand::Serve(args)) => serve::supervision(args).await,
         Command::Matters(MattersCommand::Import(args)) => matters::import(args).await,
@@ -28,8 +38,28 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Case(args) => case::run(args).await,
         Command::Warnings(args) => warnings::list(args).await,
         Command::Warning(command) => warnings::transition(command).await,
+        Command::Webhook(command) => webhook::run(command).await,
         Command::Status(args) => status::run(args).await,
         Command::Rules(RulesCommand::Show(args)) => rules::show(args).await,
         Command::Rules(RulesCommand::Set(args)) => rules::set(args).await,
+        Command::Scores(args) => match args.command {
+            None => scores::show(args.show).await,
+            Some(ScoresCommand::Close(a)) => scores::close(a).await,
+            Some(ScoresCommand::Recompute(a)) => scores::recompute(a).await,
+            Some(ScoresCommand::Versions(a)) => scores::versions(a).await,
+            Some(ScoresCommand::Department(a)) => scores::department(a).await,
+        },
+        Command::Regions(RegistryCommand::Import(args)) => {
+            jurisdiction::import(Registry::Regions, args).await
+        }
+        Command::Regions(RegistryCommand::List(args)) => {
+            jurisdiction::list(Registry::Regions, args).await
+        }
+        Command::Departments(RegistryCommand::Import(args)) => {
+            jurisdiction::import(Registry::Departments, args).await
+        }
+        Command::Departments(RegistryCommand::List(args)) => {
+            jurisdiction::list(Registry::Departments, args).await
+        }
     }
 }

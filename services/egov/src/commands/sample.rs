@@ -9,10 +9,15 @@ use egov_proto::supervision::v1 as spb;
 use egov_runtime::shutdown::Shutdown;
 use indicatif::ProgressBar;
 
+use super::jurisdiction::{self, Registry};
 use super::{import, matters, warnings};
 use crate::client;
 use crate::settings::Target;
 
+/// The sample jurisdiction tree: Zhejiang > Hangzhou > five districts.
+pub const REGIONS: &str = include_str!("../../../../data/sample/regions.jsonl");
+/// The sample departments: the 4 city bureaus of the catalogue.
+pub const DEPARTMENTS: &str = include_str!("../../../../data/sample/departments.jsonl");
 /// The sample catalogue: 8 matters of 4 departments of Hangzhou (3301).
 pub const MATTERS: &str = include_str!("../../../../data/sample/matters.jsonl");
 /// The sample records: ~40 cases of Oct-Nov 2026, some of them late.
@@ -43,6 +48,19 @@ async fn load_and_watch(target: &Target, shutdown: Shutdown) -> anyhow::Result<(
         .into_inner();
     if catalogue.matters.is_empty() {
         println!("Importing the sample city (data/sample, embedded):");
+        for (registry, text) in [
+            (Registry::Regions, REGIONS),
+            (Registry::Departments, DEPARTMENTS),
+        ] {
+            let (stored, rejected) =
+                jurisdiction::import_from(&mut approval, target, registry, Cursor::new(text))
+                    .await?;
+            println!(
+                "  {}: {stored} stored, {} refused",
+                registry.noun(),
+                rejected.len()
+            );
+        }
         let report = matters::import_matters(&mut approval, target, Cursor::new(MATTERS)).await?;
         println!("  matters: {}", report.render().trim_end());
         // Sent like `egov import`, grouped by case: the sample is history, and each case's

@@ -116,10 +116,14 @@ async fn run(
             shutdown.clone(),
             rules.clone(),
         );
+        if let Some(scores) = settings.scores.clone() {
+            platform.set_score_config(scores);
+        }
         let service = egov_supervision::grpc_service(platform.clone());
+        let scores = egov_supervision::scores::service::grpc_service(platform.clone());
         routes = Some(match routes {
-            Some(routes) => routes.add_service(service),
-            None => router.add_service(service),
+            Some(routes) => routes.add_service(service).add_service(scores),
+            None => router.add_service(service).add_service(scores),
         });
         supervision = Some(platform);
     }

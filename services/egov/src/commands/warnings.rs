@@ -58,6 +58,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         region: args.filter.region.clone().unwrap_or_default(),
         levels: levels(&args.filter),
         after: args.after.clone().unwrap_or_default(),
+        office: args.filter.office.clone().unwrap_or_default(),
     };
     if !args.json {
         eprintln!("Watching warnings at {target} (Ctrl-C to stop)...");
@@ -160,6 +161,7 @@ pub async fn list(args: WarningsArgs) -> anyhow::Result<ExitCode> {
         "state",
         "case",
         "department",
+        "office",
         "message",
     ]);
     let mut token = String::new();
@@ -175,6 +177,7 @@ pub async fn list(args: WarningsArgs) -> anyhow::Result<ExitCode> {
                 states: Vec::new(),
                 page_size: i32::try_from((args.limit - shown).min(1000)).unwrap_or(1000),
                 page_token: token,
+                office: args.filter.office.clone().unwrap_or_default(),
             })
             .await
             .map_err(|s| client::call_failed(&target, "listing warnings", s))?
@@ -191,6 +194,7 @@ pub async fn list(args: WarningsArgs) -> anyhow::Result<ExitCode> {
                     output::warning_state_name(w.state),
                     w.case_no.clone(),
                     w.department.clone(),
+                    w.office.clone(),
                     w.message.clone(),
                 ]);
             }
@@ -226,6 +230,7 @@ pub async fn transition(command: WarningCommand) -> anyhow::Result<ExitCode> {
         actor: args.actor.clone(),
         reason: args.reason.clone(),
         attachments: args.attachments.clone(),
+        office: args.office.clone().unwrap_or_default(),
     });
     let what = format!("{verb} warning {}", args.id);
     let failed = |s| client::call_failed(&target, &what, s);
@@ -278,6 +283,9 @@ pub async fn transition(command: WarningCommand) -> anyhow::Result<ExitCode> {
     let mut table = Table::new(&["at", "state", "actor", "note"]);
     for t in &warning.history {
         let mut note = t.note.clone();
+        if !t.office.is_empty() {
+            note = format!("{note} [now held by the office of region {}]", t.office);
+        }
         if !t.attachments.is_empty() {
             note = format!("{note} [attachments: {}]", t.attachments.join(", "));
         }

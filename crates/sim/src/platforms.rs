@@ -1,0 +1,159 @@
+//! Both platforms in this process, on one port, on a clock the simulator owns: the demo's
+//! set-up. It is `egov up` (the approval and supervision services on one gRPC router, the
+//! supervision workers with the correction workflow) with one difference: time is a
+//! [`ManualClock`] that only [`InProcess::advance_to`] moves. Production never builds this.
+//!
+//! [`InProcess::settled`] is the hook that makes a seed's run repeatable: it resolves once
+//! the supervision workers have fired everything due up to the current time and followed
+//! every record stored so far (`Supervision::caught_up`, the same wait the test fixtures
+//! use), and answers the warning stream's head, so the simulator knows how far to read the
+//! warnings before it moves on.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use egov_approval::Approval;
+use egov_domain::rules::RuleConfig;
+use egov_runtime::clock::{Clock, ManualClock};
+use egov_runtime::serve;
+use egov_runtime::shutdown::{self, ShutdownTrigger};
+use egov_store::{Store, WarningPosition};
+use egov_supervision::{Supervision, Workers};
+use tokio::task::JoinHandle;
+
+/// How long the platforms may take to settle after one tick before the run fails: far more
+/// than a tick ever needs, short enough to report a stuck worker.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long calls in flight may finish once the demo ends.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Both platforms serving on `addr`, on the simulator's clock.
+#[derive(Debug)]
+pub struct InProcess {
+    addr: SocketAddr,
+    clock: ManualClock,
+    store: Store,
+    supervision: Supervision,
+    trigger: ShutdownTrigger,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    workers: Workers,
+}
+
+impl InProcess {
+    /// Starts both platforms on `store` (migrated), the clock at `start`, serving on `listen`
+    /// (port 0 picks a free one), with the built-in rule configuration.
+    pub async fn start(
+        store: Store,
+        start: DateTime<Utc>,
+        listen: SocketAddr,
+    ) -> anyhow::Result<InProcess> {
+        let clock = ManualClock::new(start);
+        let (trigger, shutdown) = shutdown::channel();
+        let rules = RuleConfig::default();
+        let approval = Approval::with_rules(
+            store.clone(),
+            clock.shared(),
+            shutdown.clone(),
+            rules.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the approval platform: {e}"))?;
+        let supervision =
+            Supervision::with_rules(store.clone(), clock.shared(), shutdown.clone(), rules);
+        let routes = tonic::transport::Server::builder()
+            .add_service(egov_approval::grpc_service(approval))
+            .add_service(egov_supervision::grpc_service(supervision.clone()))
+            .add_service(egov_supervision::scores::service::grpc_service(
+                supervision.clone(),
+            ));
+        let bound = serve::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = bound.local_addr();
+        let workers = supervision.spawn_workers();
+        let server = tokio::spawn(bound.serve(routes, shutdown, GRACE));
+        Ok(InProcess {
+            addr,
+            clock,
+            store,
+            supervision,
+            trigger,
+            server,
+            workers,
+        })
+    }
+
+    /// Where both platforms serve.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The gRPC target of both platforms (`http://127.0.0.1:PORT`).
+    pub fn target(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Moves the platforms' time forward to `t` (never back).
+    pub fn advance_to(&self, t: DateTime<Utc>) {
+        self.clock.set(t);
+    }
+
+    /// Waits until the workers have fired everything due up to now and followed every record
+    /// stored so far, and answers the position of the last warning stored by then.
+    ///
+    /// Exact on SQLite, where writers are serialized (the demo's database). On PostgreSQL the
+    /// log's head may be held back by transactions of other clients of the server; the demo
+    /// does not run there.
+    pub async fn settled(&self) -> anyhow::Result<WarningPosition> {
+        let now = self.clock.now();
+        let head = self.store.log_head().await?;
+        tokio::time::timeout(SETTLE_PATIENCE, self.supervision.caught_up(now, head))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the supervision platform did not catch up with {now} within {}s",
+                    SETTLE_PATIENCE.as_secs()
+                )
+            })?;
+        Ok(self.store.warnings_head().await?)
+    }
+
+    /// The earliest instant at which the supervision platform has something to do by its
+    /// clock: a stored due instant, or a card's correction due. Until then, moving the clock
+    /// changes nothing, and the simulator need not wait for the platforms to settle.
+    pub async fn next_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let due = self.store.next_due().await?;
+        let correction = self.store.next_correction_due().await?;
+        Ok(match (due, correction) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Waits until the scores' rollups hold every record and warning stored so far, so the
+    /// ranking asked for next is the whole run's.
+    pub async fn scores_settled(&self) -> anyhow::Result<()> {
+        egov_supervision::scores::follower::settle(&self.supervision, SETTLE_PATIENCE)
+            .await
+            .map_err(|e| anyhow::anyhow!("the scores did not catch up: {e}"))
+    }
+
+    /// Stops serving, waits for the workers, and closes the store.
+    pub async fn stop(self) {
+        self.trigger.trigger();
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the demo's server failed"),
+            Err(e) => tracing::warn!(error = %e, "the demo's server task failed"),
+        }
+        self.workers.join().await;
+        self.store.close().await;
+    }
+}

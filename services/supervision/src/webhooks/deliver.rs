@@ -1,0 +1,845 @@
+//! The deliverer: two loops of the supervision platform, started with its other workers.
+//!
+//! - The **follower** reads the warning stream by its persisted cursor
+//!   (`supervision.webhooks`) and, for each batch, enqueues one delivery per matching active
+//!   hook in the transaction that moves the cursor (`Store::enqueue_deliveries`): a restart
+//!   neither loses a batch nor enqueues one twice, and a warning streamed again after a state
+//!   change finds its delivery already there. It only writes rows, so a dead receiver cannot
+//!   slow the raising of warnings; with no active hook it moves its cursor to the head of the
+//!   stream without reading the warnings at all.
+//! - The **sender** claims the due deliveries of each hook, at most [`PER_HOOK`] in flight per
+//!   hook and [`IN_FLIGHT`] in all, and sends each on a task of its own with a timeout of
+//!   [`TIMEOUT`] (wall time): a slow or dead hook holds its own few slots, never the others'.
+//!   A 2xx answer marks the delivery delivered; anything else schedules the next attempt on
+//!   the platform's clock (`signature::retry_delay`), or gives up after the hook's
+//!   `max_attempts`. A claimed delivery is held by a wall-clock lease of [`LEASE`] (longer
+//!   than any attempt), so another instance leaves it alone; one whose sender died is taken
+//!   over when the lease runs out. A sender that cannot record an outcome (the database
+//!   failing) keeps trying, with growing pauses, until shortly before its lease ends: a
+//!   delivered webhook whose outcome is lost would be sent again.
+//!
+//! On shutdown the sender starts nothing new and waits for the attempts in flight (each ends
+//! within [`TIMEOUT`]), so none is cut off after the receiver got it but before its outcome
+//! was recorded: the delivery would then be sent again after the restart.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use egov_domain::warning::Level;
+use egov_store::{
+    DeliveryOutcome, DeliveryRow, Store, WarningFilter, WarningPosition, WarningRow, WebhookRow,
+};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{CONTENT_TYPE, USER_AGENT};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::service::Supervision;
+use crate::webhooks::signature::{self, DELIVERY_HEADER, SIGNATURE_HEADER};
+use crate::workers::{BATCH, Recheck, WorkerError, beat};
+
+/// The follower's name in the store's consumer cursors.
+pub(crate) const CONSUMER: &str = "supervision.webhooks";
+/// The longest one attempt may take, from connecting to the answer's status (wall time).
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest connecting may take (within [`TIMEOUT`]).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a claimed delivery stays held by its sender (wall time): longer than any attempt
+/// and the recording of its outcome.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How long before its lease ends an attempt stops trying to record its outcome: margin for
+/// the last try and for the clocks of other instances (the lease is wall time).
+const FINISH_MARGIN: Duration = Duration::from_secs(5);
+/// The pauses between tries to record an outcome.
+const FINISH_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(100),
+    most: Duration::from_secs(5),
+};
+/// The most attempts in flight to one hook.
+pub const PER_HOOK: usize = 4;
+/// The most attempts in flight in all.
+pub const IN_FLIGHT: usize = 32;
+/// The most bytes of a failed answer's body kept as its error.
+const ERROR_BODY: usize = 200;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// The deliverer's shared state, one per [`Supervision`].
+pub(crate) struct Deliverer {
+    /// Wakes the sender: deliveries enqueued, a hook created or removed, an attempt ended.
+    kick: Notify,
+    /// Wakes the follower: a hook was created (its filters apply from the next batch).
+    follow_kick: Notify,
+    /// Passes of the sender begun so far.
+    passes: AtomicU64,
+    /// The latest pass (its number, its clock time) that found nothing due and nothing in
+    /// flight.
+    idle_through: watch::Sender<Option<(u64, DateTime<Utc>)>>,
+    /// The stream position through which the follower enqueued (and persisted it).
+    followed_through: watch::Sender<Option<WarningPosition>>,
+    /// Free attempt slots, [`IN_FLIGHT`] in all; all free again once nothing is in flight.
+    slots: Arc<Semaphore>,
+    /// Attempts in flight per hook.
+    per_hook: Arc<Mutex<HashMap<i64, usize>>>,
+    /// One HTTP/1 client for every hook, pooling connections per host.
+    client: HttpClient,
+}
+
+impl std::fmt::Debug for Deliverer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deliverer")
+            .field("in_flight", &(IN_FLIGHT - self.slots.available_permits()))
+            .field("idle_through", &*self.idle_through.borrow())
+            .field("followed_through", &*self.followed_through.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deliverer {
+    pub fn new() -> Self {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        // Hooks are http:// only (checked when created); a TLS relay does https.
+        http.enforce_http(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(PER_HOOK)
+            .build(http);
+        Deliverer {
+            kick: Notify::new(),
+            follow_kick: Notify::new(),
+            passes: AtomicU64::new(0),
+            idle_through: watch::Sender::new(None),
+            followed_through: watch::Sender::new(None),
+            slots: Arc::new(Semaphore::new(IN_FLIGHT)),
+            per_hook: Arc::new(Mutex::new(HashMap::new())),
+            client,
+        }
+    }
+
+    /// Makes both loops look now (a hook was created or removed).
+    pub fn wake(&self) {
+        self.follow_kick.notify_one();
+        self.kick.notify_one();
+    }
+
+    fn in_flight(&self) -> usize {
+        IN_FLIGHT - self.slots.available_permits()
+    }
+}
+
+impl Supervision {
+    /// Resolves once the webhook sender has found, at a clock time at or after `t`, no
+    /// delivery due and none in flight: every attempt due by `t` was made and its outcome
+    /// recorded. The sender is asked to look at once. Never resolves if the workers are not
+    /// running: put a timeout around it.
+    pub async fn deliveries_idle(&self, t: DateTime<Utc>) {
+        let d = self.deliverer();
+        let mut idle = d.idle_through.subscribe();
+        // Only a pass begun from now on has seen what the caller did before.
+        let begun = d.passes.load(Ordering::SeqCst);
+        d.kick.notify_one();
+        let _ = idle
+            .wait_for(|done| done.is_some_and(|(pass, at)| pass > begun && at >= t))
+            .await;
+    }
+
+    /// Resolves once the webhook follower has enqueued the deliveries of every warning
+    /// through `position` (take it from `Store::warnings_head` after the writes of interest).
+    /// Never resolves if the workers are not running: put a timeout around it.
+    pub async fn deliveries_enqueued(&self, position: WarningPosition) {
+        let d = self.deliverer();
+        let mut followed = d.followed_through.subscribe();
+        d.follow_kick.notify_one();
+        let _ = followed
+            .wait_for(|p| p.is_some_and(|p| p >= position))
+            .await;
+    }
+}
+
+/// Whether `warning` passes the filters of `hook` (department, region subtree, lowest level).
+pub fn matches(hook: &WebhookRow, warning: &WarningRow) -> bool {
+    let department = hook
+        .department
+        .as_deref()
+        .is_none_or(|d| d == warning.department);
+    let region = hook
+        .region_prefix
+        .as_deref()
+        .is_none_or(|p| warning.region.starts_with(p));
+    let level = match hook.min_level.as_deref().map(Level::parse) {
+        None => true,
+        Some(Some(min)) => Level::parse(&warning.level).is_some_and(|l| l >= min),
+        // A stored filter this build does not know: send rather than drop silently.
+        Some(None) => true,
+    };
+    hook.active && department && region && level
+}
+
+/// The persisted position, or, on the first run, the head of the warning stream (persisted
+/// at once): hooks get the warnings raised or changed after they exist, and a first start
+/// on a large database does not read its whole history.
+async fn cursor(store: &Store) -> Result<WarningPosition, WorkerError> {
+    match store.get_cursor(CONSUMER).await? {
+        Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token)),
+        None => {
+            let head = store.warnings_head().await?;
+            store
+                .enqueue_deliveries(CONSUMER, &head.to_string(), &[], Utc::now())
+                .await?;
+            Ok(head)
+        }
+    }
+}
+
+/// What the follower does next.
+#[derive(Debug)]
+enum Step {
+    /// No active hook: move the cursor to this head of the stream without reading it.
+    Skip(WarningPosition),
+    /// The warnings after the cursor (none: nothing readable yet) and the active hooks read
+    /// AFTER them, to match them against.
+    Batch {
+        rows: Vec<WarningRow>,
+        hooks: Vec<WebhookRow>,
+    },
+}
+
+/// The follower's reads for one pass from `after`. `hooks_read` runs once the hooks were
+/// first read (production passes a ready future; a test makes changes there, to land between
+/// the reads).
+///
+/// The order of the reads is what keeps a new hook from missing warnings:
+/// - With no active hook: the head before the hooks. A warning up to that head was stored
+///   before the hooks were read, so before any hook created since: none is owed it.
+/// - With hooks: the batch of warnings, then the hooks again. A hook created before the
+///   batch was read is matched against all of it; one created later is owed none of it (all
+///   of it was stored before the hook existed). Reading the hooks first would let a hook
+///   created between the two reads miss every warning stored meanwhile, for good: the
+///   cursor moves past them.
+async fn next_step(
+    store: &Store,
+    after: WarningPosition,
+    all: &WarningFilter,
+    hooks_read: impl Future<Output = ()>,
+) -> Result<Step, WorkerError> {
+    let head = store.warnings_head().await?;
+    let any_hook = !active_hooks(store).await?.is_empty();
+    hooks_read.await;
+    if !any_hook {
+        if head > after {
+            return Ok(Step::Skip(head));
+        }
+        return Ok(Step::Batch {
+            rows: Vec::new(),
+            hooks: Vec::new(),
+        });
+    }
+    let rows = store.read_warnings(after, all, BATCH).await?;
+    let hooks = if rows.is_empty() {
+        Vec::new()
+    } else {
+        active_hooks(store).await?
+    };
+    Ok(Step::Batch { rows, hooks })
+}
+
+async fn active_hooks(store: &Store) -> Result<Vec<WebhookRow>, WorkerError> {
+    Ok(store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|h| h.active)
+        .collect())
+}
+
+/// One life of the follower: returns on shutdown, or with the first error.
+pub(crate) async fn follow(s: &Supervision) -> Result<(), WorkerError> {
+    let store = s.store();
+    let d = s.deliverer();
+    // Subscribed before the first read, so a warning stored meanwhile still wakes it.
+    let mut warnings = s.warnings_pulse().await?;
+    let mut shutdown = s.shutdown();
+    let mut after = cursor(store).await?;
+    d.followed_through.send_replace(Some(after));
+    let mut recheck = Recheck::new(s.options().fallback_poll);
+    let all = WarningFilter::default();
+    loop {
+        if shutdown.is_triggered() {
+            return Ok(());
+        }
+        let (rows, hooks) = match next_step(store, after, &all, std::future::ready(())).await? {
+            Step::Skip(head) => {
+                // Nothing to enqueue: skip the warnings instead of reading them (most
+                // platforms have no hook, and the due loop's bursts need the database).
+                store
+                    .enqueue_deliveries(CONSUMER, &head.to_string(), &[], s.clock().now())
+                    .await?;
+                after = head;
+                d.followed_through.send_replace(Some(after));
+                continue;
+            }
+            Step::Batch { rows, hooks } => (rows, hooks),
+        };
+        if let Some(last) = rows.last().map(|w| w.position) {
+            let pairs: Vec<(i64, i64)> = rows
+                .iter()
+                .flat_map(|w| hooks.iter().filter(|h| matches(h, w)).map(|h| (h.id, w.id)))
+                .collect();
+            let added = store
+                .enqueue_deliveries(CONSUMER, &last.to_string(), &pairs, s.clock().now())
+                .await?;
+            after = last;
+            d.followed_through.send_replace(Some(after));
+            if added > 0 {
+                d.kick.notify_one();
+            }
+            tracing::debug!(
+                warnings = rows.len(),
+                added,
+                position = %after,
+                "webhook deliveries enqueued"
+            );
+            recheck.reset();
+            continue;
+        }
+        // Nothing readable: warnings held back behind an open transaction (PostgreSQL) are
+        // read again soon.
+        let wait = recheck.wait(store.warnings_pending(after, &all).await?);
+        tokio::select! {
+            biased;
+            () = shutdown.wait() => return Ok(()),
+            () = beat(&mut warnings) => recheck.reset(),
+            () = d.follow_kick.notified() => recheck.reset(),
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One life of the sender: returns on shutdown (after the attempts in flight ended), or with
+/// the first error (attempts in flight go on; they run on tasks of their own).
+pub(crate) async fn send(s: &Supervision) -> Result<(), WorkerError> {
+    let store = s.store();
+    let d = s.deliverer();
+    let clock = s.clock();
+    let mut shutdown = s.shutdown();
+    loop {
+        if shutdown.is_triggered() {
+            break;
+        }
+        let pass = d.passes.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = clock.now();
+        let mut started = 0;
+        for hook in store.webhooks().await?.into_iter().filter(|h| h.active) {
+            let busy = lock(&d.per_hook).get(&hook.id).copied().unwrap_or(0);
+            let free = PER_HOOK
+                .saturating_sub(busy)
+                .min(d.slots.available_permits());
+            if free == 0 {
+                continue;
+            }
+            // Taken before the claim, so this end of the lease is never later than the store's.
+            let lease_ends = tokio::time::Instant::now() + LEASE;
+            let claimed = store
+                .claim_deliveries(hook.id, now, free as u32, LEASE)
+                .await?;
+            let hook = Arc::new(hook);
+            for delivery in claimed {
+                // Only this loop takes slots, and it asked for no more than are free.
+                let Ok(permit) = d.slots.clone().try_acquire_owned() else {
+                    break;
+                };
+                *lock(&d.per_hook).entry(hook.id).or_default() += 1;
+                let slot = Slot {
+                    permit: Some(permit),
+                    hook_id: hook.id,
+                    per_hook: d.per_hook.clone(),
+                    supervision: s.clone(),
+                };
+                let (s, hook) = (s.clone(), hook.clone());
+                tokio::spawn(async move {
+                    attempt(&s, &hook, delivery, lease_ends).await;
+                    drop(slot);
+                });
+                started += 1;
+            }
+        }
+        if started == 0 && d.in_flight() == 0 {
+            d.idle_through.send_replace(Some((pass, now)));
+        }
+        let next = store.next_delivery_due().await?;
+        let sleep = async {
+            match next {
+                // Due now but not claimed: its hook's slots are all taken; an attempt
+                // ending wakes the loop.
+                Some(at) if at > now => clock.sleep_until(at).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = shutdown.wait() => break,
+            () = d.kick.notified() => {}
+            () = sleep => {}
+            () = tokio::time::sleep(s.options().fallback_poll) => {}
+        }
+    }
+    // Every slot free again means every attempt in flight ended (each within TIMEOUT).
+    let drained = tokio::time::timeout(
+        TIMEOUT + Duration::from_secs(5),
+        d.slots.acquire_many(IN_FLIGHT as u32),
+    )
+    .await;
+    if drained.is_err() {
+        tracing::warn!("webhook attempts still in flight at shutdown; they are retried later");
+    }
+    Ok(())
+}
+
+/// An attempt's hold on the sender's slots, released when the attempt ends.
+struct Slot {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    hook_id: i64,
+    per_hook: Arc<Mutex<HashMap<i64, usize>>>,
+    supervision: Supervision,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // Everything released before the sender is woken, so it sees the slot free.
+        drop(self.permit.take());
+        let mut per_hook = lock(&self.per_hook);
+        if let Some(n) = per_hook.get_mut(&self.hook_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_hook.remove(&self.hook_id);
+            }
+        }
+        drop(per_hook);
+        self.supervision.deliverer().kick.notify_one();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Makes attempt `delivery.attempts` of `delivery` and records its outcome before its claim's
+/// lease ends at `lease_ends`.
+async fn attempt(
+    s: &Supervision,
+    hook: &WebhookRow,
+    delivery: DeliveryRow,
+    lease_ends: tokio::time::Instant,
+) {
+    let store = s.store();
+    let warning = match store.get_warning(delivery.warning_id).await {
+        Ok(Some(warning)) => warning,
+        Ok(None) => {
+            tracing::error!(
+                delivery = delivery.id,
+                "the warning of a delivery is missing"
+            );
+            return;
+        }
+        Err(error) => {
+            // Not attempted: the lease runs out and the delivery is claimed again.
+            tracing::warn!(delivery = delivery.id, %error, "cannot read the warning to deliver");
+            return;
+        }
+    };
+    let result = post(&s.deliverer().client, hook, &delivery, &warning).await;
+    let now = s.clock().now();
+    let outcome = match result {
+        Ok(()) => DeliveryOutcome::Delivered { at: now },
+        Err(error) if delivery.attempts >= hook.max_attempts => {
+            tracing::warn!(
+                hook = hook.id,
+                delivery = delivery.id,
+                attempts = delivery.attempts,
+                %error,
+                "webhook delivery given up"
+            );
+            DeliveryOutcome::GaveUp { error }
+        }
+        Err(error) => {
+            let random = std::collections::hash_map::RandomState::new()
+                .hash_one((delivery.id, delivery.attempts));
+            let delay = signature::retry_delay(delivery.attempts, random);
+            tracing::debug!(
+                hook = hook.id,
+                delivery = delivery.id,
+                attempts = delivery.attempts,
+                %error,
+                retry_in = ?delay,
+                "webhook delivery failed"
+            );
+            DeliveryOutcome::Retry {
+                at: now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+                error,
+            }
+        }
+    };
+    // A lost outcome makes the lease run out and the delivery go again: a delivered one would
+    // reach its receiver twice. So a failing database is tried again, with growing pauses,
+    // for as long as the lease holds the delivery.
+    let deadline = lease_ends.checked_sub(FINISH_MARGIN).unwrap_or(lease_ends);
+    let recorded = until_ok(deadline, FINISH_BACKOFF, || async {
+        let result = store
+            .finish_delivery(delivery.id, delivery.attempts, &outcome)
+            .await;
+        if let Err(error) = &result {
+            tracing::warn!(delivery = delivery.id, %error, "cannot record a webhook outcome");
+        }
+        result
+    })
+    .await;
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(
+            delivery = delivery.id,
+            "webhook outcome not recorded: the delivery was cancelled or taken over"
+        ),
+        Err(error) if matches!(outcome, DeliveryOutcome::Delivered { .. }) => tracing::error!(
+            hook = hook.id,
+            delivery = delivery.id,
+            %error,
+            "a delivered webhook could not be recorded as such before its lease ends: \
+             it will be sent again (receivers deduplicate by Egov-Delivery)"
+        ),
+        Err(error) => tracing::error!(
+            hook = hook.id,
+            delivery = delivery.id,
+            %error,
+            "a failed webhook attempt could not be recorded before its lease ends; \
+             it is attempted again after the lease"
+        ),
+    }
+}
+
+/// Pauses between tries: `first`, doubling up to `most`.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    first: Duration,
+    most: Duration,
+}
+
+/// Calls `op` until it succeeds, pausing between failures by `backoff`, as long as the next
+/// call can start by `deadline`; else its last error.
+async fn until_ok<T, E, F: Future<Output = Result<T, E>>>(
+    deadline: tokio::time::Instant,
+    backoff: Backoff,
+    mut op: impl FnMut() -> F,
+) -> Result<T, E> {
+    let mut pause = backoff.first;
+    loop {
+        let error = match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(error);
+        }
+        tokio::time::sleep(pause.min(left)).await;
+        pause = pause.saturating_mul(2).min(backoff.most);
+    }
+}
+
+/// POSTs the delivery; `Ok` for a 2xx answer within [`TIMEOUT`], else why not, for the
+/// operator.
+async fn post(
+    client: &HttpClient,
+    hook: &WebhookRow,
+    delivery: &DeliveryRow,
+    warning: &WarningRow,
+) -> Result<(), String> {
+    let body = signature::body(delivery, warning);
+    // Wall time: the receiver compares it with its own clock to refuse stale replays.
+    let sig = signature::signature(hook.secret.as_bytes(), Utc::now().timestamp(), &body);
+    let request = hyper::Request::post(hook.url.as_str())
+        .header(CONTENT_TYPE, "application/json")
+        .header(
+            USER_AGENT,
+            concat!("egov-webhooks/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(DELIVERY_HEADER, delivery.id.to_string())
+        .header(SIGNATURE_HEADER, sig)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("invalid request: {e}"))?;
+    let exchange = async {
+        let response = client.request(request).await.map_err(|e| {
+            let cause = root_cause(&e);
+            if e.is_connect() {
+                format!("cannot connect: {cause}")
+            } else {
+                format!("request failed: {cause}")
+            }
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // Some of the answer's body says why, for the operator.
+        let text = match Limited::new(response.into_body(), 64 * 1024)
+            .collect()
+            .await
+        {
+            Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+            Err(_) => String::new(),
+        };
+        let text: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(ERROR_BODY)
+            .collect();
+        let text = text.trim();
+        Err(if text.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {text}")
+        })
+    };
+    match tokio::time::timeout(TIMEOUT, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
+    }
+}
+
+/// The innermost cause of an error ("Connection refused (os error 111)").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hook(department: Option<&str>, region: Option<&str>, level: Option<&str>) -> WebhookRow {
+        WebhookRow {
+            id: 1,
+            url: "http://127.0.0.1:9/".into(),
+            secret: "0123456789abcdef".into(),
+            department: department.map(Into::into),
+            region_prefix: region.map(Into::into),
+            min_level: level.map(Into::into),
+            max_attempts: 20,
+            active: true,
+            created_at: Utc::now(),
+            removed_at: None,
+        }
+    }
+
+    fn warning(department: &str, region: &str, level: &str) -> WarningRow {
+        serde_json::from_value(json!({
+            "id": 1,
+            "position": WarningPosition::START,
+            "case_no": "C-1",
+            "rule": "missing_reasons",
+            "level": level,
+            "department": department,
+            "region": region,
+            "matter_code": "M-1",
+            "due_at": null,
+            "raised_at": Utc::now(),
+            "state": "raised",
+            "detail": {},
+            "correction_due_at": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn filters_are_department_region_subtree_and_lowest_level() {
+        let w = warning("market", "330106", "yellow_card");
+        assert!(matches(&hook(None, None, None), &w));
+        assert!(matches(
+            &hook(Some("market"), Some("3301"), Some("yellow_card")),
+            &w
+        ));
+        assert!(matches(&hook(None, Some("330106"), Some("reminder")), &w));
+        assert!(!matches(&hook(Some("transport"), None, None), &w));
+        assert!(!matches(&hook(None, Some("3302"), None), &w));
+        assert!(!matches(&hook(None, None, Some("red_card")), &w));
+        assert!(matches(
+            &hook(None, None, Some("red_card")),
+            &warning("market", "330106", "red_card")
+        ));
+        let removed = WebhookRow {
+            active: false,
+            ..hook(None, None, None)
+        };
+        assert!(!matches(&removed, &w));
+    }
+
+    fn new_hook() -> egov_store::NewWebhook {
+        egov_store::NewWebhook {
+            url: "http://127.0.0.1:9/".into(),
+            secret: "0123456789abcdef".into(),
+            department: None,
+            region_prefix: None,
+            min_level: None,
+            max_attempts: 3,
+            created_at: Utc::now(),
+        }
+    }
+
+    /// Stores a warning of case `case_no` and waits until the stream can hand it out.
+    async fn store_warning(store: &Store, case_no: &str) -> i64 {
+        let stored = store
+            .insert_warnings(&[egov_store::NewWarning {
+                case_no: case_no.into(),
+                rule: "missing_reasons".into(),
+                level: "yellow_card".into(),
+                department: "market".into(),
+                region: "330106".into(),
+                matter_code: "M-1".into(),
+                due_at: None,
+                raised_at: Utc::now(),
+                detail: json!({}),
+            }])
+            .await
+            .expect("a warning");
+        egov_store::testing::warnings_settled(store).await;
+        stored[0].id
+    }
+
+    /// A hook created while the follower reads (after it read the hooks, before it read the
+    /// warnings), and a warning stored after it: the batch holding that warning is matched
+    /// against the new hook too, so the hook does not miss it when the cursor moves past.
+    async fn a_hook_created_between_the_follower_reads_gets_the_batch(store: Store) {
+        let first = store.create_webhook(&new_hook()).await.expect("a hook");
+        let all = WarningFilter::default();
+        let mut created = None;
+        let mut stored = None;
+        let step = next_step(&store, WarningPosition::START, &all, async {
+            created = Some(store.create_webhook(&new_hook()).await.expect("a hook").id);
+            stored = Some(store_warning(&store, "C-1").await);
+        })
+        .await
+        .expect("a step");
+        let Step::Batch { rows, hooks } = step else {
+            panic!("hooks exist: the warnings are read, not skipped: {step:?}");
+        };
+        assert_eq!(
+            rows.iter().map(|w| w.id).collect::<Vec<_>>(),
+            [stored.unwrap()]
+        );
+        assert_eq!(
+            hooks.iter().map(|h| h.id).collect::<Vec<_>>(),
+            [first.id, created.unwrap()],
+            "the batch is matched against the hook created before it was read"
+        );
+    }
+
+    /// With no hook, the follower skips to the head it read BEFORE the hooks: a hook created
+    /// after that read, and a warning stored after it, are left for the next pass.
+    async fn with_no_hook_the_follower_skips_only_what_no_hook_is_owed(store: Store) {
+        let old = store_warning(&store, "C-0").await;
+        let all = WarningFilter::default();
+        let step = next_step(&store, WarningPosition::START, &all, async {
+            store.create_webhook(&new_hook()).await.expect("a hook");
+            store_warning(&store, "C-1").await;
+        })
+        .await
+        .expect("a step");
+        let Step::Skip(head) = step else {
+            panic!("no hook when read: the warnings are skipped: {step:?}");
+        };
+        let next = store
+            .read_warnings(head, &all, 100)
+            .await
+            .expect("read warnings");
+        assert!(next.iter().all(|w| w.id != old), "C-0 is skipped");
+        assert_eq!(next.len(), 1, "C-1 is read by the next pass: {next:?}");
+        let Step::Batch { rows, hooks } = next_step(&store, head, &all, std::future::ready(()))
+            .await
+            .expect("a step")
+        else {
+            panic!("a hook exists now");
+        };
+        assert_eq!((rows.len(), hooks.len()), (1, 1));
+    }
+
+    mod postgres {
+        #[tokio::test]
+        async fn a_hook_created_between_the_follower_reads_gets_the_batch() {
+            let store = egov_store::testing::fresh_postgres().await;
+            super::a_hook_created_between_the_follower_reads_gets_the_batch(store).await;
+        }
+
+        #[tokio::test]
+        async fn with_no_hook_the_follower_skips_only_what_no_hook_is_owed() {
+            let store = egov_store::testing::fresh_postgres().await;
+            super::with_no_hook_the_follower_skips_only_what_no_hook_is_owed(store).await;
+        }
+    }
+
+    mod sqlite {
+        #[tokio::test]
+        async fn a_hook_created_between_the_follower_reads_gets_the_batch() {
+            let store = egov_store::testing::fresh_sqlite().await;
+            super::a_hook_created_between_the_follower_reads_gets_the_batch(store).await;
+        }
+
+        #[tokio::test]
+        async fn with_no_hook_the_follower_skips_only_what_no_hook_is_owed() {
+            let store = egov_store::testing::fresh_sqlite().await;
+            super::with_no_hook_the_follower_skips_only_what_no_hook_is_owed(store).await;
+        }
+    }
+
+    const QUICK: Backoff = Backoff {
+        first: Duration::from_millis(1),
+        most: Duration::from_millis(4),
+    };
+
+    /// An outcome is recorded through a database outage much longer than a few retries, as
+    /// long as the lease holds the delivery.
+    #[tokio::test]
+    async fn recording_an_outcome_outlasts_an_outage_within_the_lease() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut calls = 0;
+        let result: Result<u32, &str> = until_ok(deadline, QUICK, || {
+            calls += 1;
+            let n = calls;
+            async move { if n <= 60 { Err("database down") } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(result, Ok(61));
+    }
+
+    /// ... and gives up, with the last error, once the lease is about to end.
+    #[tokio::test]
+    async fn recording_an_outcome_gives_up_at_the_deadline() {
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_millis(200);
+        let mut calls = 0;
+        let result: Result<(), String> = until_ok(deadline, QUICK, || {
+            calls += 1;
+            let n = calls;
+            async move { Err(format!("down ({n})")) }
+        })
+        .await;
+        assert_eq!(result, Err(format!("down ({calls})")));
+        assert!(calls > 10, "tried again and again: {calls}");
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(200) && elapsed < Duration::from_secs(5),
+            "{elapsed:?}"
+        );
+    }
+}
