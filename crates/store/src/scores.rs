@@ -24,7 +24,7 @@ use crate::dialect::{Dialect, Keys};
 use crate::error::{Result, StoreError};
 use crate::model::Backend;
 use crate::rows::micros;
-use crate::store::{Store, on_db};
+use crate::store::{Store, UPSERT_CURSOR, on_db};
 use crate::{LogPosition, WarningPosition};
 
 /// The counter columns of the score tables, in order (the domain's `Counters::NAMES`).
@@ -567,17 +567,12 @@ impl Store {
                     }
                 });
                 if forward {
-                    sqlx::query(
-                        "INSERT INTO consumer_cursors (consumer, position, updated_at) \
-                         VALUES ($1, $2, $3) \
-                         ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, \
-                            updated_at = excluded.updated_at",
-                    )
-                    .bind(consumer)
-                    .bind(position)
-                    .bind(micros(Utc::now()))
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query(UPSERT_CURSOR)
+                        .bind(consumer)
+                        .bind(position)
+                        .bind(micros(Utc::now()))
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
             tx.commit().await?;

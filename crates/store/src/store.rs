@@ -37,6 +37,12 @@ use crate::rows::{
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Stores a consumer's cursor (`consumer`, `position`, `updated_at`), whichever worker
+/// moves it in whichever transaction.
+pub(crate) const UPSERT_CURSOR: &str = "INSERT INTO consumer_cursors (consumer, position, \
+     updated_at) VALUES ($1, $2, $3) ON CONFLICT (consumer) DO UPDATE SET \
+     position = excluded.position, updated_at = excluded.updated_at";
+
 /// The most rows one stream read returns, whatever the caller asks.
 const MAX_READ: u32 = 10_000;
 
@@ -1175,17 +1181,12 @@ impl Store {
                 );
             }
             if let Some((consumer, position)) = cursor {
-                sqlx::query(
-                    "INSERT INTO consumer_cursors (consumer, position, updated_at) \
-                     VALUES ($1, $2, $3) \
-                     ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, \
-                        updated_at = excluded.updated_at",
-                )
-                .bind(consumer)
-                .bind(position)
-                .bind(micros(Utc::now()))
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(UPSERT_CURSOR)
+                    .bind(consumer)
+                    .bind(position)
+                    .bind(micros(Utc::now()))
+                    .execute(&mut *tx)
+                    .await?;
             }
             let new = if rows.is_empty() {
                 Vec::new()

@@ -23,7 +23,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{Backend, Page};
 use crate::position::{decode_token, encode_token};
 use crate::rows::micros;
-use crate::store::{Store, on_db};
+use crate::store::{Store, UPSERT_CURSOR, on_db};
 
 /// A delivery waiting for its (next) attempt.
 pub const DELIVERY_PENDING: &str = "pending";
@@ -363,17 +363,12 @@ impl Store {
                         .rows_affected();
                 }
             }
-            sqlx::query(
-                "INSERT INTO consumer_cursors (consumer, position, updated_at) \
-                 VALUES ($1, $2, $3) \
-                 ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, \
-                    updated_at = excluded.updated_at",
-            )
-            .bind(consumer)
-            .bind(position)
-            .bind(micros(Utc::now()))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(UPSERT_CURSOR)
+                .bind(consumer)
+                .bind(position)
+                .bind(micros(Utc::now()))
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(added)
         })
