@@ -101,6 +101,48 @@ fn the_bundled_calendar_describes_itself() {
     assert!(!cal.is_known(d("2027-01-01")));
 }
 
+/// Issue 10, item 5: Saturday 2005-12-31 was an adjusted working day (State Council notice
+/// Guobanfa Mingdian [2005] No. 35); the bundled calendar once lacked it.
+#[test]
+fn saturday_2005_12_31_is_an_adjusted_working_day() {
+    let cal = Calendar::china();
+    assert_eq!(d("2005-12-31").weekday(), Weekday::Sat);
+    assert!(cal.is_working_day(d("2005-12-31")));
+    // Friday 2005-12-30 + 1 working day is that Saturday, not Monday 2006-01-02 (a holiday).
+    assert_eq!(cal.add_working_days(d("2005-12-30"), 1), d("2005-12-31"));
+}
+
+/// Where the shared design data lives: `EGOV_SHARED_DIR`, else `/work/shared` or `../shared`
+/// beside the repository, if present.
+fn shared_dir() -> Option<std::path::PathBuf> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::env::var_os("EGOV_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([std::path::PathBuf::from("/work/shared"), repo.join("../shared")])
+        .find(|p| p.join("data/cn-statutory-calendar.csv").is_file())
+}
+
+/// The bundled calendar and the shared one cannot drift apart (issue 10, item 5): where the
+/// shared file is present, the bundled file is a byte-for-byte copy of it. On a fresh clone
+/// without it, the day-by-day tests above still hold the bundled calendar to its own data.
+#[test]
+fn bundled_calendar_equals_the_shared_file() {
+    let Some(dir) = shared_dir() else {
+        eprintln!("no shared data directory: the bundled calendar is checked on its own");
+        return;
+    };
+    let shared = std::fs::read_to_string(dir.join("data/cn-statutory-calendar.csv")).unwrap();
+    assert!(
+        shared == CSV,
+        "crates/domain/data/cn-statutory-calendar.csv differs from {}: copy the shared file",
+        dir.display()
+    );
+    // And the parsed calendars agree day by day.
+    let from_shared = Calendar::from_csv(cn_id(), cst(), &shared).unwrap();
+    assert_eq!(from_shared.days(), Calendar::china().days());
+}
+
 #[test]
 fn outside_the_known_range_is_plain_monday_to_friday() {
     let cal = Calendar::china();
