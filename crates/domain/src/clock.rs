@@ -10,7 +10,10 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::calendar::Calendar;
 use crate::case::{Case, CaseState};
-use crate::limit::{Deadline, DeadlineInput, Limit, LimitUnit, Suspension, deadline_explained};
+use crate::limit::{
+    Deadline, DeadlineInput, Limit, LimitEvent, LimitEventKind, LimitUnit, OrderedInput,
+    deadline_explained, deadline_in_order,
+};
 use crate::matter::{Matter, MatterKind};
 use crate::record::Outcome;
 use crate::rules::approaching_deadline::{self, Approaching};
@@ -75,14 +78,31 @@ pub struct Clock {
     pub step: Option<String>,
     pub started_at: DateTime<Utc>,
     pub limit: Limit,
-    /// Extra units granted by extensions.
+    /// Extra units granted by the extensions that came in time.
     pub extension: u32,
     pub deadline: Deadline,
+    /// The suspensions and extensions this clock did not count because they came after its
+    /// limit had passed (DESIGN §2), in time order.
+    pub passed_events: Vec<PassedEvent>,
     pub status: ClockStatus,
     /// Not judged before this instant. A decision clock that runs only because the
     /// acceptance decision is missing (the case counts as accepted on receipt, ALL Art. 32)
     /// cannot be overdue while the department still has time to decide on acceptance.
     pub not_before: Option<DateTime<Utc>>,
+}
+
+/// A suspension or extension that came after a clock's limit had passed, so it did not count:
+/// a limit once passed stays passed (an extension must be approved within the limit, ALL
+/// Art. 42).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassedEvent {
+    /// When the event happened.
+    pub at: DateTime<Utc>,
+    /// True for an extension, false for a suspension.
+    pub extension: bool,
+    /// The last day of the limit it came after, as the earlier events left it: the limit had
+    /// passed at 24:00 of that day.
+    pub last_day: NaiveDate,
 }
 
 impl Clock {
@@ -109,22 +129,95 @@ impl Clock {
     }
 }
 
-/// The days a clock did not count: each suspension that began while it ran, until it ended
-/// (or, while still open, until its planned end).
-fn suspensions_within(
+/// The suspensions and extensions that may change a clock, in the order they happened: the
+/// suspensions that began at or after `from` and the extensions (when `extensions`), both
+/// before the clock stopped at `until`. An open suspension counts to its planned end.
+struct Events {
+    events: Vec<LimitEvent>,
+    /// Per event: its instant, and whether it is the open suspension.
+    facts: Vec<(DateTime<Utc>, bool)>,
+}
+
+fn events_of(
     case: &Case,
     cal: &Calendar,
     from: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
-) -> Vec<Suspension> {
-    case.suspensions
+    extensions: bool,
+) -> Events {
+    let before_stop = |t: DateTime<Utc>| until.is_none_or(|u| t < u);
+    let mut timed: Vec<(DateTime<Utc>, bool, LimitEvent)> = case
+        .suspensions
         .iter()
-        .filter(|s| s.started_at >= from && until.is_none_or(|u| s.started_at < u))
-        .map(|s| Suspension {
-            start: cal.local_date(s.started_at),
-            end: cal.local_date(s.ended_at.unwrap_or(s.planned_end)),
+        .filter(|s| s.started_at >= from && before_stop(s.started_at))
+        .map(|s| {
+            let event = LimitEvent {
+                on: cal.local_date(s.started_at),
+                kind: LimitEventKind::Suspension {
+                    end: cal.local_date(s.ended_at.unwrap_or(s.planned_end)),
+                },
+            };
+            (s.started_at, s.ended_at.is_none(), event)
         })
-        .collect()
+        .collect();
+    if extensions {
+        timed.extend(
+            case.extensions
+                .iter()
+                .filter(|e| before_stop(e.at))
+                .map(|e| {
+                    let event = LimitEvent {
+                        on: cal.local_date(e.at),
+                        kind: LimitEventKind::Extension {
+                            units: e.working_days,
+                        },
+                    };
+                    (e.at, false, event)
+                }),
+        );
+    }
+    // Stable: at one instant a suspension comes before an extension, as the case lists them.
+    timed.sort_by_key(|(at, _, _)| *at);
+    Events {
+        events: timed.iter().map(|(_, _, e)| *e).collect(),
+        facts: timed.iter().map(|(at, open, _)| (*at, *open)).collect(),
+    }
+}
+
+/// A clock's deadline over its events in time order: the deadline, the extension units that
+/// counted, the events that came after the limit passed, and whether an open suspension counts
+/// (the clock is then paused).
+fn ordered_deadline(
+    cal: &Calendar,
+    start: NaiveDate,
+    limit: Limit,
+    events: &Events,
+    name: &str,
+    label: &str,
+) -> (Deadline, u32, Vec<PassedEvent>, bool) {
+    let out = deadline_in_order(
+        cal,
+        &OrderedInput {
+            start,
+            limit,
+            events: &events.events,
+            name,
+        },
+        label,
+    );
+    let mut passed = Vec::new();
+    let mut open_counts = false;
+    for ((event, (at, open)), late) in events.events.iter().zip(&events.facts).zip(&out.passed) {
+        match late {
+            Some(last) => passed.push(PassedEvent {
+                at: *at,
+                extension: matches!(event.kind, LimitEventKind::Extension { .. }),
+                last_day: *last,
+            }),
+            None => open_counts |= *open,
+        }
+    }
+    (out.deadline, out.extension, passed, open_counts)
 }
 
 fn stop_status(stop: Option<DateTime<Utc>>, deadline: &Deadline) -> ClockStatus {
@@ -184,6 +277,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
         extension: 0,
         deadline: acceptance,
         status: acceptance_status,
+        passed_events: Vec::new(),
         not_before: None,
     });
 
@@ -203,28 +297,16 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
         .into_iter()
         .flatten()
         .min();
-        let suspensions = suspensions_within(case, cal, start, stop);
-        let paused = stop.is_none() && case.state == CaseState::Suspended;
-        let extension: u32 = case
-            .extensions
-            .iter()
-            .filter(|e| stop.is_none_or(|s| e.at < s))
-            .map(|e| e.working_days)
-            .sum();
+        let events = events_of(case, cal, start, stop, true);
+        let suspended_now = stop.is_none() && case.state == CaseState::Suspended;
         for (kind, limit) in decision_limits(matter) {
-            // An extension lengthens every decision limit: the promised one is the
-            // department's own commitment within the statutory one and moves with it.
-            let d = deadline_explained(
-                cal,
-                &DeadlineInput {
-                    start: cal.local_date(start),
-                    limit,
-                    extension,
-                    suspensions: &suspensions,
-                },
-                label,
-            );
-            let status = if paused {
+            // An extension lengthens every decision limit still running when it is approved:
+            // the promised one is the department's own commitment within the statutory one and
+            // moves with it, unless it has passed already.
+            let name = format!("{} limit", kind.as_str());
+            let (d, extension, passed_events, open_counts) =
+                ordered_deadline(cal, cal.local_date(start), limit, &events, &name, label);
+            let status = if suspended_now && open_counts {
                 ClockStatus::Paused
             } else {
                 stop_status(stop, &d)
@@ -237,6 +319,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 extension,
                 deadline: d,
                 status,
+                passed_events,
                 not_before: None,
             });
         }
@@ -248,18 +331,17 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             // A step still open when the case is decided, withdrawn or completed ends there:
             // the case no longer waits on it.
             let step_stop = span.completed_at.or(stop.filter(|s| *s >= span.started_at));
-            let suspensions = suspensions_within(case, cal, span.started_at, step_stop);
-            let d = deadline_explained(
+            let events = events_of(case, cal, span.started_at, step_stop, false);
+            let (d, _, passed_events, open_counts) = ordered_deadline(
                 cal,
-                &DeadlineInput {
-                    start: cal.local_date(span.started_at),
-                    limit,
-                    extension: 0,
-                    suspensions: &suspensions,
-                },
+                cal.local_date(span.started_at),
+                limit,
+                &events,
+                "step limit",
                 "step started",
             );
-            let status = if step_stop.is_none() && case.state == CaseState::Suspended {
+            let status = if step_stop.is_none() && case.state == CaseState::Suspended && open_counts
+            {
                 ClockStatus::Paused
             } else {
                 stop_status(step_stop, &d)
@@ -272,6 +354,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 extension: 0,
                 deadline: d,
                 status,
+                passed_events,
                 not_before: None,
             });
         }
@@ -299,6 +382,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 extension: 0,
                 deadline: d,
                 status: ClockStatus::Running,
+                passed_events: Vec::new(),
                 not_before: Some(acceptance_due),
             });
         }
@@ -328,6 +412,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             extension: 0,
             deadline: d,
             status,
+            passed_events: Vec::new(),
             not_before: None,
         });
     }

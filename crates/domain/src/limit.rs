@@ -8,6 +8,10 @@
 //! - ALL Art. 45: time spent in special procedures (hearing, testing, expert review ...) is not
 //!   counted; the days d with `start < d <= end` of a suspension are added to the limit.
 //! - ALL Art. 42: an extension adds units to the limit, in the limit's own unit.
+//! - Civil Code Art. 203: a calendar-day limit whose last day is a statutory rest day ends on the
+//!   first working day after the rest.
+//! - Events change a limit only while it runs, in the order they happened: each suspension or
+//!   extension is judged against the due instant as the events before it left it ([`LimitEvent`]).
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -83,7 +87,10 @@ pub struct Suspension {
     pub end: NaiveDate,
 }
 
-/// The facts a deadline depends on.
+/// The facts a deadline depends on, when the events' order is that of their dates: the
+/// extension is granted at the start, the suspensions come in the order of their start days.
+/// Clocks of cases, whose events have instants, use [`LimitEvent`]s and
+/// [`deadline_in_order`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeadlineInput<'a> {
     /// Local date of the event that starts the clock; not counted (Civil Code Art. 201).
@@ -96,6 +103,58 @@ pub struct DeadlineInput<'a> {
     pub suspensions: &'a [Suspension],
 }
 
+/// What happened to a limit while it may have been running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitEventKind {
+    /// A special procedure (ALL Art. 45) that began on the event's day and ended (or is planned
+    /// to end) on `end`: the units `d` with `on < d <= end` are added to the limit.
+    Suspension { end: NaiveDate },
+    /// An extension (ALL Art. 42) of `units` in the limit's own unit.
+    Extension { units: u32 },
+}
+
+impl LimitEventKind {
+    fn noun(self) -> &'static str {
+        match self {
+            LimitEventKind::Suspension { .. } => "suspension",
+            LimitEventKind::Extension { .. } => "extension",
+        }
+    }
+}
+
+/// An event of a limit, on the local date it happened. It counts when it happened before the
+/// limit's due instant (24:00 of its last day) as the earlier events left it, that is when
+/// `on <= last_day`: a suspension that starts on the last day itself still counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LimitEvent {
+    pub on: NaiveDate,
+    pub kind: LimitEventKind,
+}
+
+/// A limit and its events in the order they happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderedInput<'a> {
+    /// Local date of the event that starts the clock; not counted (Civil Code Art. 201).
+    pub start: NaiveDate,
+    /// The limit as the catalogue or the law sets it.
+    pub limit: Limit,
+    /// The events, in time order (the order they are applied in).
+    pub events: &'a [LimitEvent],
+    /// What the explanation calls the limit when an event comes too late ("promised limit").
+    pub name: &'a str,
+}
+
+/// The deadline of an [`OrderedInput`], with what became of each event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderedDeadline {
+    pub deadline: Deadline,
+    /// Extension units applied (those that came in time).
+    pub extension: u32,
+    /// One per event, in order: None when it counted, or the last day of the limit it came
+    /// after (it happened after 24:00 of that day, when the limit had passed).
+    pub passed: Vec<Option<NaiveDate>>,
+}
+
 /// When a limit runs out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadline {
@@ -103,13 +162,14 @@ pub struct Deadline {
     pub last_day: NaiveDate,
     /// 24:00 local time of `last_day`, as UTC: the instant the limit is missed.
     pub due_at: DateTime<Utc>,
-    /// True when a working-day limit's answer rests on days outside the calendar's known range
-    /// (the start day or the last day lies outside it): flagged, never silently wrong. Always
-    /// false for calendar-day limits, which do not depend on the holiday calendar.
+    /// True when the answer rests on days outside the calendar's known range: for a
+    /// working-day limit the start day or the last day lies outside it; for a calendar-day
+    /// limit the day its count ends on or its last day does (Civil Code Art. 203 needs to know
+    /// whether that day is a rest day). Flagged, never silently wrong.
     pub provisional: bool,
-    /// Days added for suspensions: working days for a working-day limit, calendar days for a
-    /// calendar-day limit. Equals the number of distinct suspended days after `start` up to
-    /// `last_day`.
+    /// Units added for the suspensions that counted: working days for a working-day limit,
+    /// calendar days for a calendar-day limit. Each suspended day is added once, also when
+    /// suspensions overlap.
     pub suspended: u32,
     /// One line a person can check by hand; see [`deadline_explained`] for its grammar.
     pub explanation: String,
@@ -120,71 +180,153 @@ pub fn deadline(cal: &Calendar, input: &DeadlineInput) -> Deadline {
     deadline_explained(cal, input, "started")
 }
 
-/// The deadline of `input`; `start_label` names the event that started the clock ("accepted",
-/// "received", "approved") in the explanation, whose form is
+/// The deadline of `input` ([`DeadlineInput`]: the extension first, then the suspensions by
+/// their start days), as [`deadline_in_order`] computes it; `start_label` names the event that
+/// started the clock ("accepted", "received", "approved") in the explanation.
+pub fn deadline_explained(cal: &Calendar, input: &DeadlineInput, start_label: &str) -> Deadline {
+    let mut suspensions = input.suspensions.to_vec();
+    suspensions.sort_unstable_by_key(|s| (s.start, s.end));
+    let events: Vec<LimitEvent> = (input.extension > 0)
+        .then_some(LimitEvent {
+            on: input.start,
+            kind: LimitEventKind::Extension {
+                units: input.extension,
+            },
+        })
+        .into_iter()
+        .chain(suspensions.iter().map(|s| LimitEvent {
+            on: s.start,
+            kind: LimitEventKind::Suspension { end: s.end },
+        }))
+        .collect();
+    deadline_in_order(
+        cal,
+        &OrderedInput {
+            start: input.start,
+            limit: input.limit,
+            events: &events,
+            name: "limit",
+        },
+        start_label,
+    )
+    .deadline
+}
+
+/// The deadline of a limit whose events are applied in the order they happened (DESIGN §2);
+/// the explanation's form is
 ///
-/// `LABEL YYYY-MM-DD, LIMIT[; EXCEPTIONS][; extended by N UNITS][; N UNITS suspended][; provisional: ...] -> due YYYY-MM-DD 24:00`
+/// `LABEL YYYY-MM-DD, LIMIT[; EXCEPTIONS][; extended by N UNITS][; N UNITS suspended][; NOT APPLIED]...[; ART 203][; provisional: ...] -> due YYYY-MM-DD 24:00`
 ///
 /// EXCEPTIONS (working-day limits only) lists the calendar's exceptions after the start day up to
 /// the last day: runs of consecutive days off of one festival ("Spring Festival days off
 /// 02-10..02-17 skipped", or "... day off 10-06 skipped" for one day), then the adjusted working
 /// days ("the adjusted working day 02-18 counted", "the adjusted working days 09-28, 10-11
 /// counted"). Dates there are MM-DD, or YYYY-MM-DD when the start and the last day lie in
-/// different years. The provisional clause reads "provisional: LAST is beyond the calendar's
-/// known range (to YYYY-12-31)" and/or "provisional: START is before the calendar's known range
-/// (from YYYY-01-01)".
+/// different years. NOT APPLIED, one per event that came too late, reads "extension of
+/// YYYY-MM-DD came after the NAME passed on YYYY-MM-DD 24:00: not applied" ("suspension of
+/// ... : not counted"). ART 203 reads "the last day YYYY-MM-DD is a rest day: moved to
+/// YYYY-MM-DD (Civil Code Art. 203)". The provisional clause reads "provisional: LAST is beyond
+/// the calendar's known range (to YYYY-12-31)" and/or "provisional: START is before the
+/// calendar's known range (from YYYY-01-01)".
 ///
 /// The rules:
 /// - The start day is not counted (Civil Code Art. 201): N working days from A end with the
 ///   N-th working day strictly after A (ALL Art. 82); N calendar days end on A + N.
-/// - Amount 0 (immediate items): a working-day limit is due at the end of A if A is a working
-///   day, else at the end of the next working day; a calendar-day limit at the end of A.
-/// - The extension adds to the amount (ALL Art. 42).
-/// - Suspended days are not counted (ALL Art. 45): every suspended day in the running period is
-///   added, which lengthens the period and may take in more suspended days. The fixpoint of that
-///   process is the day on which the N-th *unsuspended* day is reached, and that is computed
-///   directly by walking the merged suspensions in order: O(k log k) in the number of
-///   suspensions, never a walk over days.
-pub fn deadline_explained(cal: &Calendar, input: &DeadlineInput, start_label: &str) -> Deadline {
+/// - Amount 0 (immediate items): due at the end of A if A is a unit day, else (a working-day
+///   limit starting on a day off) at the end of the next working day, which counts as one unit.
+/// - The events in order, each judged against the limit as the events before it left it: one
+///   that happened after 24:00 of the last day does nothing (the limit has passed, and stays
+///   passed); an extension adds its units (ALL Art. 42); a suspension adds the units `d` with
+///   `on < d <= end` not added already (ALL Art. 45), even when it starts on the last day
+///   itself. Adding k units moves the day the count ends on to the k-th unit after it.
+/// - A calendar-day limit whose count ends on a rest day ends on the first working day after
+///   (Civil Code Art. 203); working-day limits always end on a working day.
+///
+/// Each step is a constant-time count or an O(log n) search on the calendar's prefix sums,
+/// never a walk over days: O(k^2) in the number of events k (each suspension is checked
+/// against those counted before it).
+pub fn deadline_in_order(
+    cal: &Calendar,
+    input: &OrderedInput,
+    start_label: &str,
+) -> OrderedDeadline {
     let start = input.start;
     let unit = input.limit.unit;
-    let amount = u64::from(input.limit.amount) + u64::from(input.extension);
-    let suspended_runs = merge_suspensions(start, input.suspensions);
-
-    let (last_day, suspended) = match unit {
-        LimitUnit::WorkingDays => {
-            if amount == 0 && cal.is_working_day(start) {
-                // Immediate item on a working day: due the same day; no later day is counted,
-                // so no suspension can touch it.
-                (start, 0)
-            } else {
-                // On a day off, "the same working day" is the next one: count one.
-                let n = amount.max(1);
-                let last = nth_unsuspended(
-                    start,
-                    n,
-                    &suspended_runs,
-                    |p, q| u64::from(cal.working_days_between(p, q)),
-                    |p, m| cal.add_working_days(p, clamp_u32(m)),
-                );
-                let spanned = u64::from(cal.working_days_between(start, last));
-                (last, spanned.saturating_sub(n))
-            }
+    let count = |a: NaiveDate, b: NaiveDate| -> u64 {
+        match unit {
+            LimitUnit::WorkingDays => u64::from(cal.working_days_between(a, b)),
+            LimitUnit::CalendarDays => days_between(a, b),
         }
-        LimitUnit::CalendarDays => {
-            if amount == 0 {
-                (start, 0)
-            } else {
-                let last = nth_unsuspended(start, amount, &suspended_runs, days_between, add_days);
-                (last, days_between(start, last).saturating_sub(amount))
-            }
+    };
+    let advance = |a: NaiveDate, k: u64| -> NaiveDate {
+        if k == 0 {
+            return a;
+        }
+        match unit {
+            LimitUnit::WorkingDays => cal.add_working_days(a, clamp_u32(k)),
+            LimitUnit::CalendarDays => add_days(a, k),
+        }
+    };
+    // Civil Code Art. 203 for calendar days; a working-day count already ends on a working day.
+    let last_of = |end: NaiveDate| -> NaiveDate {
+        if unit == LimitUnit::CalendarDays && !cal.is_working_day(end) {
+            cal.add_working_days(end, 1)
+        } else {
+            end
         }
     };
 
+    // The day the count ends on, before Art. 203.
+    let mut end = match unit {
+        // add_working_days(start, 0) is the next working day when the start is a day off.
+        LimitUnit::WorkingDays => cal.add_working_days(start, input.limit.amount),
+        LimitUnit::CalendarDays => add_days(start, u64::from(input.limit.amount)),
+    };
+    let mut extension: u64 = 0;
+    let mut suspended: u64 = 0;
+    let mut counted: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut passed = Vec::with_capacity(input.events.len());
+    for event in input.events {
+        let last = last_of(end);
+        if event.on > last {
+            passed.push(Some(last));
+            continue;
+        }
+        passed.push(None);
+        match event.kind {
+            LimitEventKind::Extension { units } => {
+                extension += u64::from(units);
+                end = advance(end, u64::from(units));
+            }
+            LimitEventKind::Suspension { end: until } => {
+                let from = event.on.max(start);
+                if until <= from {
+                    continue;
+                }
+                let overlap: u64 = counted
+                    .iter()
+                    .map(|&(a, b)| {
+                        let (lo, hi) = (a.max(from), b.min(until));
+                        if hi > lo { count(lo, hi) } else { 0 }
+                    })
+                    .sum();
+                let k = count(from, until).saturating_sub(overlap);
+                counted.push((from, until));
+                counted = merge_runs(counted);
+                suspended += k;
+                end = advance(end, k);
+            }
+        }
+    }
+    let last_day = last_of(end);
+
     let (range_start, range_end) = cal.known_range();
-    let before_range = unit == LimitUnit::WorkingDays && start < range_start;
-    let beyond_range = unit == LimitUnit::WorkingDays && last_day > range_end;
+    let (before_range, beyond_range) = match unit {
+        LimitUnit::WorkingDays => (start < range_start, last_day > range_end),
+        LimitUnit::CalendarDays => (end < range_start, last_day > range_end),
+    };
     let suspended = clamp_u32(suspended);
+    let extension = clamp_u32(extension);
 
     let mut text = format!("{start_label} {start}, {}", input.limit);
     if unit == LimitUnit::WorkingDays {
@@ -195,21 +337,42 @@ pub fn deadline_explained(cal: &Calendar, input: &DeadlineInput, start_label: &s
             text.push_str(&describe_exceptions(exceptions, with_year));
         }
     }
-    if input.extension > 0 {
-        let _ = write!(
-            text,
-            "; extended by {} {}",
-            input.extension,
-            unit.noun(input.extension)
-        );
+    if extension > 0 {
+        let _ = write!(text, "; extended by {extension} {}", unit.noun(extension));
     }
     if suspended > 0 {
         let _ = write!(text, "; {suspended} {} suspended", unit.noun(suspended));
     }
-    if before_range {
+    for (event, passed) in input.events.iter().zip(&passed) {
+        if let Some(last) = passed {
+            let verdict = match event.kind {
+                LimitEventKind::Extension { .. } => "not applied",
+                LimitEventKind::Suspension { .. } => "not counted",
+            };
+            let _ = write!(
+                text,
+                "; {} of {} came after the {} passed on {last} 24:00: {verdict}",
+                event.kind.noun(),
+                event.on,
+                input.name
+            );
+        }
+    }
+    if last_day != end {
         let _ = write!(
             text,
-            "; provisional: {start} is before the calendar's known range (from {range_start})"
+            "; the last day {end} is a rest day: moved to {last_day} (Civil Code Art. 203)"
+        );
+    }
+    if before_range {
+        let first = if unit == LimitUnit::WorkingDays {
+            start
+        } else {
+            end
+        };
+        let _ = write!(
+            text,
+            "; provisional: {first} is before the calendar's known range (from {range_start})"
         );
     }
     if beyond_range {
@@ -220,12 +383,16 @@ pub fn deadline_explained(cal: &Calendar, input: &DeadlineInput, start_label: &s
     }
     let _ = write!(text, " -> due {last_day} 24:00");
 
-    Deadline {
-        last_day,
-        due_at: cal.end_of_day(last_day),
-        provisional: before_range || beyond_range,
-        suspended,
-        explanation: text,
+    OrderedDeadline {
+        deadline: Deadline {
+            last_day,
+            due_at: cal.end_of_day(last_day),
+            provisional: before_range || beyond_range,
+            suspended,
+            explanation: text,
+        },
+        extension,
+        passed,
     }
 }
 
@@ -236,15 +403,8 @@ pub fn remaining_working_days(cal: &Calendar, today: NaiveDate, deadline: &Deadl
     cal.working_days_between(today, deadline.last_day)
 }
 
-/// The suspensions as disjoint, sorted half-open runs `(from, to]` of days after `start`
-/// (ALL Art. 45; days up to `start` are not in the running period anyway). Overlapping or
-/// touching suspensions merge, so each day is counted once.
-fn merge_suspensions(start: NaiveDate, suspensions: &[Suspension]) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut runs: Vec<(NaiveDate, NaiveDate)> = suspensions
-        .iter()
-        .map(|s| (s.start.max(start), s.end))
-        .filter(|(from, to)| to > from)
-        .collect();
+/// Half-open runs `(from, to]` as disjoint, sorted runs: overlapping or touching runs merge.
+fn merge_runs(mut runs: Vec<(NaiveDate, NaiveDate)>) -> Vec<(NaiveDate, NaiveDate)> {
     runs.sort_unstable();
     let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::with_capacity(runs.len());
     for (from, to) in runs {
@@ -254,30 +414,6 @@ fn merge_suspensions(start: NaiveDate, suspensions: &[Suspension]) -> Vec<(Naive
         }
     }
     merged
-}
-
-/// The day on which the `n`-th (n >= 1) unsuspended unit after `start` is reached, where
-/// `count(p, q)` counts the units in `(p, q]` and `advance(p, m)` finds the `m`-th unit after
-/// `p`. Between suspensions every unit counts; inside one none does; so walk the runs, spending
-/// the units available before each, and jump over it.
-fn nth_unsuspended(
-    start: NaiveDate,
-    n: u64,
-    runs: &[(NaiveDate, NaiveDate)],
-    count: impl Fn(NaiveDate, NaiveDate) -> u64,
-    advance: impl Fn(NaiveDate, u64) -> NaiveDate,
-) -> NaiveDate {
-    let mut at = start;
-    let mut remaining = n;
-    for &(from, to) in runs {
-        let available = count(at, from);
-        if available >= remaining {
-            return advance(at, remaining);
-        }
-        remaining -= available;
-        at = to;
-    }
-    advance(at, remaining)
 }
 
 /// Calendar days `d` with `a < d <= b`.
@@ -396,27 +532,18 @@ mod tests {
     }
 
     #[test]
-    fn suspensions_merge_and_clip() {
-        let s = |a: &str, b: &str| Suspension {
-            start: d(a),
-            end: d(b),
-        };
-        let runs = merge_suspensions(
-            d("2024-03-01"),
-            &[
-                s("2024-03-10", "2024-03-12"),
-                s("2024-02-20", "2024-03-03"), // clipped to after the start
-                s("2024-03-11", "2024-03-15"), // overlaps the first
-                s("2024-03-20", "2024-03-20"), // empty
-                s("2024-03-25", "2024-03-22"), // reversed: empty
-                s("2024-02-01", "2024-02-10"), // entirely before the start
-            ],
-        );
+    fn runs_merge() {
+        let runs = merge_runs(vec![
+            (d("2024-03-10"), d("2024-03-12")),
+            (d("2024-03-01"), d("2024-03-03")),
+            (d("2024-03-11"), d("2024-03-15")), // overlaps the first
+            (d("2024-03-15"), d("2024-03-16")), // touches it
+        ]);
         assert_eq!(
             runs,
             vec![
                 (d("2024-03-01"), d("2024-03-03")),
-                (d("2024-03-10"), d("2024-03-15"))
+                (d("2024-03-10"), d("2024-03-16"))
             ]
         );
     }

@@ -119,7 +119,10 @@ fn shared_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("EGOV_SHARED_DIR")
         .map(std::path::PathBuf::from)
         .into_iter()
-        .chain([std::path::PathBuf::from("/work/shared"), repo.join("../shared")])
+        .chain([
+            std::path::PathBuf::from("/work/shared"),
+            repo.join("../shared"),
+        ])
         .find(|p| p.join("data/cn-statutory-calendar.csv").is_file())
 }
 

@@ -318,3 +318,220 @@ fn an_open_step_ends_with_the_case() {
     );
     assert!(due_instants(&clocks, &Calendar::china()).is_empty());
 }
+
+// ---- Issue 10: events change a limit only while it runs, in time order (DESIGN §2) --------
+
+use egov_domain::limit::Limit;
+use egov_domain::matter::Matter;
+use egov_domain::record::{Outcome, RecordBody, SuspensionKind};
+use support::{at as local, plain, records};
+
+fn replay(m: &Matter, steps: Vec<(&str, RecordBody)>) -> Vec<Clock> {
+    let records = records(steps);
+    let case = Case::replay(&records.iter().collect::<Vec<_>>(), m).expect("story replays");
+    clocks(&case, m, &Calendar::china())
+}
+
+fn expert_review(planned_end: &str) -> RecordBody {
+    RecordBody::SuspensionStarted {
+        kind: Some(SuspensionKind::ExpertReview),
+        reason: "expert review".into(),
+        planned_end: local(planned_end),
+        approver: "head".into(),
+    }
+}
+
+fn extension(working_days: u32) -> RecordBody {
+    RecordBody::Extension {
+        working_days,
+        approver: "head".into(),
+        reason: "site visit".into(),
+    }
+}
+
+fn approval() -> RecordBody {
+    RecordBody::Decision {
+        outcome: Outcome::Approved,
+        reason: String::new(),
+        handler: "zhao".into(),
+    }
+}
+
+fn stopped(c: &Clock) -> Option<bool> {
+    match c.status {
+        ClockStatus::Stopped { on_time, .. } => Some(on_time),
+        _ => None,
+    }
+}
+
+/// Item 1: a suspension that starts on the limit's last day still counts: at 11:00 of
+/// 2024-03-06 the promised limit (2 working days from 03-04) has 13 hours left.
+#[test]
+fn issue10_item1_a_suspension_starting_on_the_last_day_counts() {
+    let m = matter(MatterKind::Promised, 2, 20);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-03-04 10:00", plain("application")),
+            ("2024-03-04 10:00", plain("acceptance")),
+            ("2024-03-06 11:00", expert_review("2024-03-08 17:00")),
+            ("2024-03-08 16:00", plain("suspension_ended")),
+            ("2024-03-08 17:00", approval()),
+        ],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-08");
+    assert_eq!(promised.deadline.due_at, at("2024-03-09 00:00"));
+    assert_eq!(promised.deadline.suspended, 2);
+    assert_eq!(stopped(&promised), Some(true), "{promised:#?}");
+    assert_eq!(
+        promised.deadline.explanation,
+        "accepted 2024-03-04, 2 working days; 2 working days suspended -> due 2024-03-08 24:00"
+    );
+    // The statutory clock (20 working days: 04-01, plus 2) was right before and stays so.
+    let statutory = clock(&clocks, "statutory");
+    assert_eq!(statutory.deadline.last_day.to_string(), "2024-04-03");
+    assert_eq!(stopped(&statutory), Some(true));
+}
+
+/// While that suspension is open, the promised clock is paused (it counted), not overdue.
+#[test]
+fn issue10_item1_the_clock_is_paused_by_a_suspension_on_its_last_day() {
+    let m = matter(MatterKind::Promised, 2, 20);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-03-04 10:00", plain("application")),
+            ("2024-03-04 10:00", plain("acceptance")),
+            ("2024-03-06 11:00", expert_review("2024-03-08 17:00")),
+        ],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.status, ClockStatus::Paused);
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-08");
+}
+
+/// Item 2: an extension approved after the promised limit passed does not revive it; the
+/// statutory limit, still running, is extended.
+#[test]
+fn issue10_item2_an_extension_after_the_limit_passed_does_not_revive_it() {
+    let m = matter(MatterKind::Promised, 2, 20);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-03-04 10:00", plain("application")),
+            ("2024-03-04 10:00", plain("acceptance")),
+            ("2024-03-11 15:00", extension(10)),
+            ("2024-03-12 10:00", approval()),
+        ],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-06");
+    assert_eq!(promised.extension, 0);
+    assert_eq!(stopped(&promised), Some(false), "the decision is late");
+    assert_eq!(
+        promised.deadline.explanation,
+        "accepted 2024-03-04, 2 working days; extension of 2024-03-11 came after the promised \
+         limit passed on 2024-03-06 24:00: not applied -> due 2024-03-06 24:00"
+    );
+    assert_eq!(promised.passed_events.len(), 1);
+    assert!(promised.passed_events[0].extension);
+    let statutory = clock(&clocks, "statutory");
+    assert_eq!(statutory.extension, 10);
+    // 04-01 + 10: 04-02, 03, (Qingming 04-04..06 off), the adjusted Sunday 04-07, 08..12, 15, 16.
+    assert_eq!(statutory.deadline.last_day.to_string(), "2024-04-16");
+    assert!(statutory.passed_events.is_empty());
+}
+
+/// Item 3: a suspension after the due does not count, and a later extension cannot make it
+/// count: each event is judged against the due as the events before it left it.
+#[test]
+fn issue10_item3_events_apply_in_time_order() {
+    let m = matter(MatterKind::Promised, 2, 20);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-03-04 10:00", plain("application")),
+            ("2024-03-04 10:00", plain("acceptance")),
+            ("2024-03-08 10:00", expert_review("2024-03-15 17:00")),
+            ("2024-03-15 16:00", plain("suspension_ended")),
+            ("2024-03-18 10:00", extension(10)),
+            ("2024-03-19 10:00", approval()),
+        ],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-06");
+    assert_eq!(promised.deadline.suspended, 0);
+    assert_eq!(promised.extension, 0);
+    assert_eq!(stopped(&promised), Some(false));
+    assert_eq!(
+        promised.deadline.explanation,
+        "accepted 2024-03-04, 2 working days; suspension of 2024-03-08 came after the promised \
+         limit passed on 2024-03-06 24:00: not counted; extension of 2024-03-18 came after the \
+         promised limit passed on 2024-03-06 24:00: not applied -> due 2024-03-06 24:00"
+    );
+    // The statutory limit counts both, in order: 04-01 + 5 suspended (03-11..15) + 10 = 15
+    // working days after 04-01 (Qingming 04-04..06 off, the adjusted Sunday 04-07 worked).
+    let statutory = clock(&clocks, "statutory");
+    assert_eq!(statutory.deadline.suspended, 5);
+    assert_eq!(statutory.extension, 10);
+    assert_eq!(statutory.deadline.last_day.to_string(), "2024-04-23");
+}
+
+/// Item 3, the other way round: an extension in time moves the due, and a suspension that
+/// then starts before the moved due counts.
+#[test]
+fn issue10_item3_an_extension_in_time_lets_a_later_suspension_count() {
+    let m = matter(MatterKind::Promised, 2, 20);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-03-04 10:00", plain("application")),
+            ("2024-03-04 10:00", plain("acceptance")),
+            ("2024-03-05 10:00", extension(10)),
+            ("2024-03-08 10:00", expert_review("2024-03-15 17:00")),
+            ("2024-03-15 16:00", plain("suspension_ended")),
+        ],
+    );
+    let promised = clock(&clocks, "promised");
+    // 12 working days from 03-04: 03-20; plus 03-11..15 suspended: 03-27.
+    assert_eq!(promised.extension, 10);
+    assert_eq!(promised.deadline.suspended, 5);
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-03-27");
+}
+
+/// Item 4: a calendar-day limit whose last day is a rest day ends on the first working day
+/// after the rest (Civil Code Art. 203): 5 calendar days from 2024-02-05 end on 02-10, inside
+/// Spring Festival, so the adjusted working Sunday 02-18.
+#[test]
+fn issue10_item4_a_calendar_day_limit_ending_on_a_rest_day_moves_on() {
+    let mut m = matter(MatterKind::Promised, 2, 20);
+    m.promised_limit = Limit::calendar_days(5);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-02-05 10:00", plain("application")),
+            ("2024-02-05 10:00", plain("acceptance")),
+        ],
+    );
+    let promised = clock(&clocks, "promised");
+    assert_eq!(promised.deadline.last_day.to_string(), "2024-02-18");
+    assert_eq!(
+        promised.deadline.explanation,
+        "accepted 2024-02-05, 5 calendar days; the last day 2024-02-10 is a rest day: moved to \
+         2024-02-18 (Civil Code Art. 203) -> due 2024-02-18 24:00"
+    );
+    // A plain weekend: 3 calendar days from Wednesday 2024-03-06 end on Saturday, so Monday.
+    m.promised_limit = Limit::calendar_days(3);
+    let clocks = replay(
+        &m,
+        vec![
+            ("2024-03-06 10:00", plain("application")),
+            ("2024-03-06 10:00", plain("acceptance")),
+        ],
+    );
+    assert_eq!(
+        clock(&clocks, "promised").deadline.last_day.to_string(),
+        "2024-03-11"
+    );
+}

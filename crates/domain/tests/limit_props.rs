@@ -61,37 +61,73 @@ fn compute(start: NaiveDate, limit: Limit, extension: u32, suspensions: &[Suspen
     )
 }
 
-fn is_suspended(suspensions: &[Suspension], d: NaiveDate) -> bool {
-    suspensions.iter().any(|s| s.start < d && d <= s.end)
+fn counts(limit: Limit, d: NaiveDate) -> bool {
+    match limit.unit {
+        LimitUnit::WorkingDays => CN.is_working_day(d),
+        LimitUnit::CalendarDays => true,
+    }
 }
 
-/// The rules of DESIGN §2 walked day by day (allowed in tests only): count the unsuspended units
-/// after the start day until the limit is reached.
+/// The day on which `n` units after `start` are used up, walking day by day; 0 units is the
+/// start day itself when it is a unit day.
+fn walk(start: NaiveDate, limit: Limit, n: u32) -> NaiveDate {
+    let mut left = n;
+    let mut d = start;
+    while left > 0 {
+        d = d.succ_opt().unwrap();
+        if counts(limit, d) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+/// Civil Code Art. 203 for calendar-day limits, one day at a time.
+fn art_203(limit: Limit, mut d: NaiveDate) -> NaiveDate {
+    if limit.unit == LimitUnit::CalendarDays {
+        while !CN.is_working_day(d) {
+            d = d.succ_opt().unwrap();
+        }
+    }
+    d
+}
+
+/// The rules of DESIGN §2 walked day by day (allowed in tests only), with `DeadlineInput`'s
+/// order of events: the extension at the start, then the suspensions by start day, each
+/// counting when it starts on or before the last day as it stands, and adding its units not
+/// added before. Returns the last day, the units suspended and the day the count ends on
+/// (before Art. 203).
 fn reference(
     start: NaiveDate,
     limit: Limit,
     extension: u32,
     suspensions: &[Suspension],
-) -> NaiveDate {
-    let counts = |d: NaiveDate| match limit.unit {
-        LimitUnit::WorkingDays => CN.is_working_day(d),
-        LimitUnit::CalendarDays => true,
+) -> (NaiveDate, u32, NaiveDate) {
+    // A working-day limit of 0 starting on a day off ends on the next working day: one unit.
+    let mut units = if limit.amount == 0 && !counts(limit, start) {
+        1
+    } else {
+        limit.amount
     };
-    let n = limit.amount + extension;
-    if n == 0 && (limit.unit == LimitUnit::CalendarDays || CN.is_working_day(start)) {
-        return start;
-    }
-    let mut left = n.max(1);
-    let mut d = start;
-    loop {
-        d = d.succ_opt().unwrap();
-        if counts(d) && !is_suspended(suspensions, d) {
-            left -= 1;
-            if left == 0 {
-                return d;
+    units += extension;
+    let mut sorted = suspensions.to_vec();
+    sorted.sort_by_key(|s| (s.start, s.end));
+    let mut suspended_days = std::collections::BTreeSet::new();
+    for s in sorted {
+        let last = art_203(limit, walk(start, limit, units));
+        if s.start > last {
+            continue;
+        }
+        let mut d = s.start.max(start);
+        while d < s.end {
+            d = d.succ_opt().unwrap();
+            if counts(limit, d) && suspended_days.insert(d) {
+                units += 1;
             }
         }
     }
+    let end = walk(start, limit, units);
+    (art_203(limit, end), suspended_days.len() as u32, end)
 }
 
 proptest! {
@@ -113,26 +149,22 @@ proptest! {
     }
 
     /// The deadline agrees with the day-by-day reference, its suspended count is the number of
-    /// distinct suspended units in the final period, and it is due at local midnight.
+    /// distinct suspended units of the suspensions that counted, and it is due at local
+    /// midnight.
     #[test]
     fn deadline_matches_the_reference((start, limit, ext, susp) in problem()) {
         let got = compute(start, limit, ext, &susp);
-        prop_assert_eq!(got.last_day, reference(start, limit, ext, &susp), "{}", got.explanation);
-
-        let suspended_in_period = start
-            .iter_days()
-            .skip(1)
-            .take_while(|d| *d <= got.last_day)
-            .filter(|d| is_suspended(&susp, *d))
-            .filter(|d| limit.unit == LimitUnit::CalendarDays || CN.is_working_day(*d))
-            .count() as u32;
-        prop_assert_eq!(got.suspended, suspended_in_period);
+        let (last_day, suspended, end) = reference(start, limit, ext, &susp);
+        prop_assert_eq!(got.last_day, last_day, "{}", got.explanation);
+        prop_assert_eq!(got.suspended, suspended);
         prop_assert_eq!(got.due_at, CN.end_of_day(got.last_day));
         let (first, last) = CN.known_range();
-        prop_assert_eq!(
-            got.provisional,
-            limit.unit == LimitUnit::WorkingDays && (start < first || got.last_day > last)
-        );
+        let provisional = match limit.unit {
+            LimitUnit::WorkingDays => start < first || got.last_day > last,
+            // Art. 203 asks whether the day the count ends on is a rest day.
+            LimitUnit::CalendarDays => end < first || got.last_day > last,
+        };
+        prop_assert_eq!(got.provisional, provisional);
         let due_text = format!("-> due {} 24:00", got.last_day);
         prop_assert!(got.explanation.ends_with(&due_text), "{}", got.explanation);
     }
@@ -189,18 +221,44 @@ proptest! {
         prop_assert!(compute(start, bigger, ext, &susp).last_day >= base);
     }
 
-    /// A suspension that begins on or after the last day covers no day of the period.
+    /// A suspension that begins after the last day (after the due instant) changes nothing.
     #[test]
     fn a_suspension_after_the_deadline_changes_nothing(
         (start, limit, ext, susp) in problem(),
-        gap in 0i64..30,
+        gap in 1i64..30,
         len in 0i64..30,
     ) {
         let before = compute(start, limit, ext, &susp);
         let mut more = susp.clone();
         let from = before.last_day + TimeDelta::days(gap);
         more.push(Suspension { start: from, end: from + TimeDelta::days(len) });
-        prop_assert_eq!(compute(start, limit, ext, &more), before);
+        let after = compute(start, limit, ext, &more);
+        prop_assert_eq!(after.last_day, before.last_day);
+        prop_assert_eq!(after.suspended, before.suspended);
+        prop_assert!(after.explanation.contains(": not counted"), "{}", after.explanation);
+    }
+
+    /// A suspension that begins on the last day itself counts (DESIGN §2: at 11:00 of the last
+    /// day the limit still has 13 hours): its units are added after the last day.
+    #[test]
+    fn a_suspension_on_the_last_day_adds_its_units(
+        (start, limit, ext, _) in problem(),
+        len in 1i64..30,
+    ) {
+        let before = compute(start, limit, ext, &[]);
+        let from = before.last_day;
+        let to = from + TimeDelta::days(len);
+        let after = compute(start, limit, ext, &[Suspension { start: from, end: to }]);
+        let added = from.iter_days().skip(1).take_while(|d| *d <= to)
+            .filter(|d| counts(limit, *d))
+            .count() as u32;
+        prop_assert_eq!(after.suspended, added, "{}", after.explanation);
+        prop_assert!(after.last_day >= before.last_day);
+        // A calendar-day limit moved past a rest by Art. 203 may absorb the added days: the
+        // days are added to the count, which ends on the rest day (DESIGN §2 "its last day").
+        if added > 0 && limit.unit == LimitUnit::WorkingDays {
+            prop_assert!(after.last_day > before.last_day, "{}", after.explanation);
+        }
     }
 }
 

@@ -751,3 +751,112 @@ fn a_warning_names_the_configuration_that_fired_it() {
 fn serde_json_spec(json: &str) -> RuleConfigSpec {
     serde_json::from_str(json).unwrap()
 }
+
+// ---- Issue 10: events in time order (DESIGN §2) -------------------------------------------
+
+/// Promised 2 working days from Monday 2024-03-04: due 03-06 24:00.
+fn promised_two() -> Matter {
+    let mut m = m();
+    m.promised_limit.amount = 2;
+    m
+}
+
+fn fired(got: &[String], rule: &str) -> Vec<String> {
+    got.iter().filter(|w| w.contains(rule)).cloned().collect()
+}
+
+/// Item 1: the suspension starting on the last day counts, so the decision on 03-08 17:00 is
+/// on time: no promised_limit_passed.
+#[test]
+fn issue10_item1_no_warning_for_a_decision_in_time_after_a_last_day_suspension() {
+    let mut story = accepted_monday();
+    story.push((
+        "2024-03-06 11:00",
+        suspension(
+            Some(SuspensionKind::ExpertReview),
+            "expert review",
+            "2024-03-08 17:00",
+        ),
+    ));
+    story.push(("2024-03-08 16:00", plain("suspension_ended")));
+    story.push(("2024-03-08 17:00", approval()));
+    let got = warnings(
+        promised_two(),
+        defaults(),
+        &records(story),
+        "2024-03-20 00:00",
+    );
+    assert!(fired(&got, "promised_limit_passed").is_empty(), "{got:#?}");
+}
+
+/// Item 2: the extension after the promised limit passed does not revive it: the limit passed
+/// warning stands, and the late extension is an extension-abuse anomaly.
+#[test]
+fn issue10_item2_a_late_extension_is_extension_abuse_and_the_limit_stays_passed() {
+    let mut story = accepted_monday();
+    story.push((
+        "2024-03-11 15:00",
+        extension(10, "head", "site visit needed"),
+    ));
+    story.push(("2024-03-12 10:00", approval()));
+    let got = warnings(
+        promised_two(),
+        defaults(),
+        &records(story),
+        "2024-03-20 00:00",
+    );
+    let abuse = fired(&got, "extension_abuse");
+    assert_eq!(
+        abuse,
+        vec![
+            "2024-03-11 15:00 extension_abuse yellow_card (default): the extension of 10 working \
+             days on 2024-03-11 15:00 came after the promised limit passed on 2024-03-06 24:00, \
+             though it must be approved within the limit (ALL Art. 42)"
+                .to_owned()
+        ],
+        "{got:#?}"
+    );
+    assert_eq!(fired(&got, "promised_limit_passed").len(), 1, "{got:#?}");
+    assert!(fired(&got, "statutory_limit_passed").is_empty(), "{got:#?}");
+}
+
+/// An extension in time is no abuse (the counterpart of item 2).
+#[test]
+fn issue10_item2_an_extension_within_the_limit_is_no_abuse() {
+    let mut story = accepted_monday();
+    story.push((
+        "2024-03-06 15:00",
+        extension(10, "head", "site visit needed"),
+    ));
+    story.push(("2024-03-12 10:00", approval()));
+    let got = warnings(
+        promised_two(),
+        defaults(),
+        &records(story),
+        "2024-03-20 00:00",
+    );
+    assert!(fired(&got, "extension_abuse").is_empty(), "{got:#?}");
+    assert!(fired(&got, "promised_limit_passed").is_empty(), "{got:#?}");
+}
+
+/// Item 3: a suspension after the due and a later extension change nothing: the promised limit
+/// passed on 03-06 and the decision on 03-19 is late.
+#[test]
+fn issue10_item3_events_out_of_order_do_not_hide_a_passed_limit() {
+    let mut story = accepted_monday();
+    story.push(("2024-03-08 10:00", testing("2024-03-15 17:00")));
+    story.push(("2024-03-15 16:00", plain("suspension_ended")));
+    story.push((
+        "2024-03-18 10:00",
+        extension(10, "head", "site visit needed"),
+    ));
+    story.push(("2024-03-19 10:00", approval()));
+    let got = warnings(
+        promised_two(),
+        defaults(),
+        &records(story),
+        "2024-03-25 00:00",
+    );
+    assert_eq!(fired(&got, "promised_limit_passed").len(), 1, "{got:#?}");
+    assert_eq!(fired(&got, "extension_abuse").len(), 1, "{got:#?}");
+}

@@ -77,19 +77,39 @@ const CASES: &[Case] = &[
     Case { event: "approved", start: "2025-09-29", limit: "10 wd", suspensions: NONE, extension: 0,
            last_day: "2025-10-20", suspended: 0, provisional: false,
            explanation: "approved 2025-09-29, 10 working days; National Day days off 10-01..10-05 skipped, Mid-autumn Festival day off 10-06 skipped, National Day days off 10-07..10-08 skipped, the adjusted working day 10-11 counted -> due 2025-10-20 24:00" },
-    // ---- Calendar days: holidays do not matter ----
-    // 02-08 + 30 days, February 2024 having 29: 03-09.
+    // ---- Calendar days: holidays matter only for the last day (Civil Code Art. 203) ----
+    // 02-08 + 30 days, February 2024 having 29: Saturday 03-09, a rest day, so Monday 03-11.
     Case { event: "accepted", start: "2024-02-08", limit: "30 cd", suspensions: NONE, extension: 0,
-           last_day: "2024-03-09", suspended: 0, provisional: false,
-           explanation: "accepted 2024-02-08, 30 calendar days -> due 2024-03-09 24:00" },
+           last_day: "2024-03-11", suspended: 0, provisional: false,
+           explanation: "accepted 2024-02-08, 30 calendar days; the last day 2024-03-09 is a rest day: moved to 2024-03-11 (Civil Code Art. 203) -> due 2024-03-11 24:00" },
+    // 01-31 + 10 days = 02-10, Spring Festival: the first working day after the rest is the
+    // adjusted Sunday 02-18.
+    Case { event: "accepted", start: "2024-01-31", limit: "10 cd", suspensions: NONE, extension: 0,
+           last_day: "2024-02-18", suspended: 0, provisional: false,
+           explanation: "accepted 2024-01-31, 10 calendar days; the last day 2024-02-10 is a rest day: moved to 2024-02-18 (Civil Code Art. 203) -> due 2024-02-18 24:00" },
+    // Only the last day matters: 09-25 + 10 = 10-05, inside National Day (10-01..10-08), so
+    // Thursday 10-09, the first working day after the rest.
+    Case { event: "accepted", start: "2025-09-25", limit: "10 cd", suspensions: NONE, extension: 0,
+           last_day: "2025-10-09", suspended: 0, provisional: false,
+           explanation: "accepted 2025-09-25, 10 calendar days; the last day 2025-10-05 is a rest day: moved to 2025-10-09 (Civil Code Art. 203) -> due 2025-10-09 24:00" },
     // 02-11, 02-12, 02-13 suspended: three calendar days more.
     Case { event: "accepted", start: "2024-02-08", limit: "30 cd", suspensions: &[("2024-02-10", "2024-02-13")], extension: 0,
            last_day: "2024-03-12", suspended: 3, provisional: false,
            explanation: "accepted 2024-02-08, 30 calendar days; 3 calendar days suspended -> due 2024-03-12 24:00" },
-    // Calendar days are not provisional past the known range: the holiday calendar is not used.
+    // Past the known range a calendar-day limit is provisional too: whether its last day is a
+    // rest day (Art. 203) is not known yet.
     Case { event: "accepted", start: "2026-12-20", limit: "30 cd", suspensions: NONE, extension: 0,
-           last_day: "2027-01-19", suspended: 0, provisional: false,
-           explanation: "accepted 2026-12-20, 30 calendar days -> due 2027-01-19 24:00" },
+           last_day: "2027-01-19", suspended: 0, provisional: true,
+           explanation: "accepted 2026-12-20, 30 calendar days; provisional: 2027-01-19 is beyond the calendar's known range (to 2026-12-31) -> due 2027-01-19 24:00" },
+    // Issue 10 item 1 on the limit alone: 2 working days from 03-04 end 03-06; a suspension
+    // starting on 03-06 itself counts and adds 03-07 and 03-08.
+    Case { event: "accepted", start: "2024-03-04", limit: "2 wd", suspensions: &[("2024-03-06", "2024-03-08")], extension: 0,
+           last_day: "2024-03-08", suspended: 2, provisional: false,
+           explanation: "accepted 2024-03-04, 2 working days; 2 working days suspended -> due 2024-03-08 24:00" },
+    // One starting the day after the last day does not count.
+    Case { event: "accepted", start: "2024-03-04", limit: "2 wd", suspensions: &[("2024-03-07", "2024-03-08")], extension: 0,
+           last_day: "2024-03-06", suspended: 0, provisional: false,
+           explanation: "accepted 2024-03-04, 2 working days; suspension of 2024-03-07 came after the limit passed on 2024-03-06 24:00: not counted -> due 2024-03-06 24:00" },
     // ---- Amount 0: immediate items, due the same working day ----
     Case { event: "received", start: "2024-02-08", limit: "0 wd", suspensions: NONE, extension: 0,
            last_day: "2024-02-08", suspended: 0, provisional: false,

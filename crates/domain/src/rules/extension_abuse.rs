@@ -8,11 +8,16 @@
 //! extension. The allowed count and days are configuration, never laxer than the law
 //! ([`crate::rules::config`] refuses more).
 //!
+//! An extension must also be approved within the limit it extends (ALL Art. 42, DESIGN §2): one
+//! that comes after a decision limit (promised, statutory or same-day) has passed does not revive
+//! it and is itself a breach of this rule.
+//!
 //! A record rule: it fires on the extension that first breaks the rule on the case. Days are
 //! counted over all extensions of the case, so two extensions of 6 days break it as one of 12
 //! does.
 
 use crate::case::Case;
+use crate::clock::{self, ClockKind};
 use crate::rules::config::kind_phrase;
 use crate::rules::{Finding, RecordContext, first_breach, ordinal};
 use crate::warning::{Level, Rule, WarningDraft};
@@ -28,6 +33,33 @@ pub fn check(ctx: &RecordContext<'_>) -> Option<WarningDraft> {
         let days = ctx.config.extension_working_days(kind);
         let mut total: u64 = 0;
         let mut out = Vec::new();
+        // The decision limits each extension came too late for, by the extension's instant.
+        let passed: Vec<(chrono::DateTime<chrono::Utc>, String)> =
+            clock::clocks(case, ctx.matter, ctx.calendar)
+                .into_iter()
+                .filter(|c| {
+                    matches!(
+                        c.kind,
+                        ClockKind::Promised | ClockKind::Statutory | ClockKind::Immediate
+                    )
+                })
+                .flat_map(|c| {
+                    c.passed_events
+                        .into_iter()
+                        .filter(|p| p.extension)
+                        .map(move |p| {
+                            (
+                                p.at,
+                                format!(
+                                    "came after the {} limit passed on {} 24:00, though it must \
+                                     be approved within the limit",
+                                    c.kind.as_str(),
+                                    p.last_day
+                                ),
+                            )
+                        })
+                })
+                .collect();
         for (i, e) in case.extensions.iter().enumerate() {
             let mut problems = Vec::new();
             let mut sources = Vec::new();
@@ -56,6 +88,12 @@ pub fn check(ctx: &RecordContext<'_>) -> Option<WarningDraft> {
                 ));
                 sources.push(days.source.clone());
             }
+            problems.extend(
+                passed
+                    .iter()
+                    .filter(|(at, _)| *at == e.at)
+                    .map(|(_, text)| text.clone()),
+            );
             if e.approver.trim().is_empty() {
                 problems.push("has no approver, though the agency head must approve".to_owned());
             }

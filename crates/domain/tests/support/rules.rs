@@ -2,7 +2,9 @@
 //! given order (each at its own `occurred_at`); before each record, and at the end up to a given
 //! time, the due instants that came are fired in time order; after each admitted record the
 //! record rules run and the case's due instants are replaced (as the store replaces them on
-//! every write). Refused records of the case are reported as procedure anomalies.
+//! every write). Refused records of the case are reported as procedure anomalies. As in the
+//! store, a due instant fired again does not raise its rule and level twice (a record after a
+//! passed deadline reschedules the running clock's past instants).
 
 use chrono::{DateTime, Utc};
 use egov_domain::calendar::Calendar;
@@ -60,7 +62,7 @@ impl Play {
                 &self.calendar,
                 &config,
             ) {
-                self.raised.push((d.due_at, w));
+                self.raise(d.due_at, w);
             }
         }
     }
@@ -102,6 +104,18 @@ impl Play {
                     self.raised.push((r.occurred_at, w));
                 }
             }
+        }
+    }
+
+    /// Raises the due instant's `w` at `when` unless the case already has a warning of its rule
+    /// and level.
+    fn raise(&mut self, when: DateTime<Utc>, w: WarningDraft) {
+        if !self
+            .raised
+            .iter()
+            .any(|(_, r)| r.rule == w.rule && r.level == w.level)
+        {
+            self.raised.push((when, w));
         }
     }
 
