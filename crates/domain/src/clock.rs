@@ -419,6 +419,21 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
     out
 }
 
+/// Notes in the explanation of each clock whose limit comes from the catalogue (decision and
+/// step clocks) which catalogue version of the matter it counts from:
+/// "...; catalogue M-001 version 2 -> due ...". The acceptance and certificate limits are the
+/// law's and name no version.
+pub fn note_catalogue_version(clocks: &mut [Clock], matter: &str, version: i64) {
+    for c in clocks
+        .iter_mut()
+        .filter(|c| !matches!(c.kind, ClockKind::Acceptance | ClockKind::Certificate))
+    {
+        let text = &mut c.deadline.explanation;
+        let at = text.rfind(" -> due ").unwrap_or(text.len());
+        text.insert_str(at, &format!("; catalogue {matter} version {version}"));
+    }
+}
+
 /// What the supervision platform must wake for: a named instant of a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueInstant {

@@ -61,8 +61,8 @@ pub use error::{Result, StoreError};
 pub use jurisdiction::{DepartmentRow, RegionRow};
 pub use model::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
-    DueReplacement, Firing, LogEntry, MatterRow, NewRecord, NewWarning, Page, Reassignment,
-    StoredRecord, UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
+    DueReplacement, Firing, LogEntry, MatterRow, MatterVersion, NewRecord, NewWarning, Page,
+    Reassignment, StoredRecord, UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
 };
 pub use notify::Notifications;
 pub use position::{LogPosition, ParsePositionError, WarningPosition};

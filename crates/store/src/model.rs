@@ -61,6 +61,16 @@ pub struct MatterRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One version of a matter in the versioned catalogue: `matter.updated_at` is when it came into
+/// force (it applies to cases accepted, or received, from then on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatterVersion {
+    /// 1 for the first version loaded, then one more for each change.
+    pub version: i64,
+    /// The matter as that version defined it.
+    pub matter: MatterRow,
+}
+
 /// What an upsert did to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum UpsertOutcome {

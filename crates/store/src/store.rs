@@ -24,8 +24,8 @@ use crate::dialect::{
 use crate::error::{Result, StoreError};
 use crate::model::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseSnapshot, CaseWrite, DueInstant,
-    DueReplacement, Firing, LogEntry, MatterRow, NewWarning, Page, Reassignment, StoredRecord,
-    UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
+    DueReplacement, Firing, LogEntry, MatterRow, MatterVersion, NewWarning, Page, Reassignment,
+    StoredRecord, UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
 };
 use crate::notify::{Notifications, RECORDS_CHANNEL, WARNINGS_CHANNEL};
 use crate::position::{LogPosition, WarningPosition, decode_token, encode_token};
@@ -285,7 +285,8 @@ impl Store {
 
     /// Inserts or replaces matters in one transaction and says, per input row, what happened.
     /// A row whose name, department, kind and definition equal the stored ones is
-    /// `Unchanged` and keeps its stored `updated_at`. A code given twice is applied in order.
+    /// `Unchanged` and keeps its stored `updated_at`. Each created or changed matter also gets
+    /// its next version in `matter_versions`, in force from its `updated_at`. A code given twice is applied in order.
     /// Outcomes are computed against the rows read in the same transaction; two concurrent
     /// loads of the same new code may both report `Created` (the last one wins).
     pub async fn upsert_matters(&self, matters: &[MatterRow]) -> Result<Vec<UpsertOutcome>> {
@@ -307,10 +308,50 @@ impl Store {
             let (outcomes, writes) = plan_matters(matters, stored);
             if !writes.is_empty() {
                 Db::upsert_matters(&mut tx, &writes).await?;
+                for m in &writes {
+                    sqlx::query(
+                        "INSERT INTO matter_versions (matter_code, version, name, department, \
+                             kind, definition, valid_from) \
+                         VALUES ($1, COALESCE((SELECT MAX(version) FROM matter_versions \
+                             WHERE matter_code = $2), 0) + 1, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(m.matter_code)
+                    .bind(m.matter_code)
+                    .bind(m.name)
+                    .bind(m.department)
+                    .bind(m.kind)
+                    .bind(m.definition.as_str())
+                    .bind(m.updated_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             tx.commit().await?;
             Ok(outcomes)
         })
+    }
+
+    /// Every version of the matter `code`, oldest first (empty if it was never loaded).
+    pub async fn matter_versions(&self, code: &str) -> Result<Vec<MatterVersion>> {
+        let raws: Vec<(i64, RawMatter)> = on_db!(self, |pool| {
+            let rows: Vec<RawMatterVersion> = sqlx::query_as(
+                "SELECT version, matter_code, name, department, kind, definition, \
+                     valid_from AS updated_at \
+                 FROM matter_versions WHERE matter_code = $1 ORDER BY version",
+            )
+            .bind(code)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter().map(RawMatterVersion::split).collect()
+        });
+        raws.into_iter()
+            .map(|(version, raw)| {
+                Ok(MatterVersion {
+                    version,
+                    matter: raw.into_row()?,
+                })
+            })
+            .collect()
     }
 
     /// The matter `code`, if stored.
@@ -1250,6 +1291,20 @@ fn warning_ins(w: &NewWarning) -> WarningIns<'_> {
         due_at: w.due_at.map(micros),
         raised_at: micros(w.raised_at),
         detail: json_text(&w.detail),
+    }
+}
+
+/// A row of `matter_versions`, read as a matter row and its version.
+#[derive(Debug, sqlx::FromRow)]
+struct RawMatterVersion {
+    version: i64,
+    #[sqlx(flatten)]
+    matter: RawMatter,
+}
+
+impl RawMatterVersion {
+    fn split(self) -> (i64, RawMatter) {
+        (self.version, self.matter)
     }
 }
 

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::FixedOffset;
+use chrono::{DateTime, Utc};
 use egov_domain::calendar::{Calendar, CalendarDay, CalendarId, DayKind};
 use egov_domain::matter::Matter;
+use egov_domain::record::{Record, RecordBody};
 use egov_store::{CalendarDayRow, CalendarRow, MatterRow, Store};
 
 use crate::error::ApiError;
@@ -21,16 +23,17 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// Makes sure the bundled mainland China calendar is in the database (a database that has
-    /// a newer copy, with more years, keeps it).
+    /// a newer copy, with more years, keeps it; one with the same years but other days, such
+    /// as a copy from before a correction of the data, is brought up to the bundled one).
     pub async fn open(store: Store) -> Result<Self, ApiError> {
         let bundled = Calendar::china();
+        let bundled_row = calendar_row(&bundled);
         let stored = store.get_calendar(bundled.id().as_str()).await?;
-        let (_, bundled_end) = bundled.known_range();
-        let newer = stored
+        let keep = stored
             .as_ref()
-            .is_some_and(|row| row.last_year >= chrono::Datelike::year(&bundled_end));
-        if !newer {
-            store.put_calendar(&calendar_row(&bundled)).await?;
+            .is_some_and(|row| row.last_year > bundled_row.last_year || row == &bundled_row);
+        if !keep {
+            store.put_calendar(&bundled_row).await?;
         }
         Ok(Self {
             store,
@@ -79,6 +82,77 @@ impl Catalogue {
         };
         Ok(Some(Arc::new(matter_from_row(&row)?)))
     }
+}
+
+/// A matter as a case counts on it: the catalogue version in force when the case was accepted
+/// (or, before acceptance, received).
+#[derive(Debug, Clone)]
+pub struct CaseMatter {
+    pub matter: Arc<Matter>,
+    /// The catalogue version (1, 2 ...).
+    pub version: i64,
+    /// When that version came into force.
+    pub valid_from: DateTime<Utc>,
+}
+
+impl Catalogue {
+    /// Every version of the matter `code`, oldest first.
+    pub async fn matter_versions(&self, code: &str) -> Result<Vec<CaseMatter>, ApiError> {
+        self.store
+            .matter_versions(code)
+            .await?
+            .into_iter()
+            .map(|v| {
+                Ok(CaseMatter {
+                    matter: Arc::new(matter_from_row(&v.matter)?),
+                    version: v.version,
+                    valid_from: v.matter.updated_at,
+                })
+            })
+            .collect()
+    }
+
+    /// The version of the matter `code` a case with `records` counts on (see
+    /// [`version_in_force`]); None if the matter was never loaded.
+    pub async fn matter_for(
+        &self,
+        code: &str,
+        records: &[Record],
+    ) -> Result<Option<CaseMatter>, ApiError> {
+        let versions = self.matter_versions(code).await?;
+        Ok(version_in_force(&versions, records).cloned())
+    }
+}
+
+/// The instant that decides a case's catalogue version: its acceptance, or its receipt before
+/// it is accepted. None for no records.
+pub fn version_instant(records: &[Record]) -> Option<DateTime<Utc>> {
+    let of = |accept: bool| {
+        records
+            .iter()
+            .filter(|r| {
+                if accept {
+                    matches!(r.body, RecordBody::Acceptance { .. })
+                } else {
+                    matches!(r.body, RecordBody::Application(_))
+                }
+            })
+            .map(|r| r.occurred_at)
+            .min()
+    };
+    of(true).or_else(|| of(false))
+}
+
+/// The version in force at the case's acceptance (or receipt): the last one in force by then,
+/// or the first version for a case older than the catalogue itself (records pushed after the
+/// fact). `versions` are oldest first.
+pub fn version_in_force<'a>(
+    versions: &'a [CaseMatter],
+    records: &[Record],
+) -> Option<&'a CaseMatter> {
+    let at = version_instant(records);
+    at.and_then(|at| versions.iter().rev().find(|v| v.valid_from <= at))
+        .or_else(|| versions.first())
 }
 
 /// The stored form of a matter: its definition is the domain value as JSON.

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, SubsecRound, Utc};
 use egov_domain::calendar::Calendar;
 use egov_domain::case::{Case, CaseState, TransitionError, admit};
-use egov_domain::clock::clocks;
+use egov_domain::clock::{clocks, note_catalogue_version};
 use egov_domain::ids::{CaseNo, EventId};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
@@ -26,7 +26,7 @@ use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, NewWarning, StoreErr
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{CaseMatter, Catalogue, version_in_force};
 use crate::error::ApiError;
 use crate::view::case_row;
 
@@ -127,6 +127,9 @@ struct Work {
     /// Stored records then admitted ones, in log order: what `admit` replays.
     records: Vec<Record>,
     matter: Option<Arc<Matter>>,
+    /// The catalogue versions of the case's matter, and the one `matter` is.
+    versions: Vec<CaseMatter>,
+    version: i64,
     /// Batch indexes of the records admitted in this batch, in order.
     new: Vec<usize>,
     case: Option<Case>,
@@ -359,14 +362,20 @@ impl Ingestor {
                 .iter()
                 .map(stored_to_domain)
                 .collect::<Result<Vec<_>, _>>()?;
-            let matter = self.catalogue.matter(&snapshot.case.matter_code).await?;
+            let versions = self
+                .catalogue
+                .matter_versions(&snapshot.case.matter_code)
+                .await?;
+            let chosen = version_in_force(&versions, &records).cloned();
             work.insert(
                 snapshot.case.case_no.clone(),
                 Work {
                     row: Some(snapshot.case),
                     stored: snapshot.records,
                     records,
-                    matter,
+                    matter: chosen.as_ref().map(|c| c.matter.clone()),
+                    version: chosen.map_or(0, |c| c.version),
+                    versions,
                     ..Work::default()
                 },
             );
@@ -384,7 +393,7 @@ impl Ingestor {
             }
         }
 
-        let mut matters: HashMap<String, Option<Arc<Matter>>> = HashMap::new();
+        let mut matters: HashMap<String, Vec<CaseMatter>> = HashMap::new();
         let mut state_after: HashMap<usize, CaseState> = HashMap::new();
         // Procedure anomalies of refused records of known cases, stored after the batch.
         let mut anomalies: Vec<NewWarning> = Vec::new();
@@ -400,10 +409,15 @@ impl Ingestor {
                 (None, RecordBody::Application(app)) if w.records.is_empty() => {
                     let code = app.matter_code.as_str();
                     if !matters.contains_key(code) {
-                        matters.insert(code.to_owned(), self.catalogue.matter(code).await?);
+                        matters
+                            .insert(code.to_owned(), self.catalogue.matter_versions(code).await?);
                     }
-                    match &matters[code] {
-                        Some(m) => m.clone(),
+                    w.versions = matters[code].clone();
+                    match version_in_force(&w.versions, std::slice::from_ref(r)) {
+                        Some(m) => {
+                            w.version = m.version;
+                            m.matter.clone()
+                        }
                         None => {
                             verdicts[i] = Some(rejected(
                                 tonic::Code::FailedPrecondition,
@@ -424,6 +438,19 @@ impl Ingestor {
                     continue;
                 }
             };
+            // The catalogue version in force at the case's acceptance (or receipt): an
+            // acceptance record may choose another version than the one the case had so far.
+            let mut matter = matter;
+            if !w.records.is_empty() {
+                let with_r: Vec<Record> = w.records.iter().cloned().chain([r.clone()]).collect();
+                if let Some(v) = version_in_force(&w.versions, &with_r)
+                    && v.version != w.version
+                {
+                    w.version = v.version;
+                    matter = v.matter.clone();
+                    w.case = None;
+                }
+            }
             if w.case.is_none() && !w.records.is_empty() {
                 // The case before this record, for the record rules (and admit's fast path).
                 let stored: Vec<&Record> = w.records.iter().collect();
@@ -484,7 +511,10 @@ impl Ingestor {
                 continue;
             };
             let effective = rules_now.effective(&case.matter_code, &case.department);
-            let clocks = clocks(case, matter, &calendar);
+            let mut clocks = clocks(case, matter, &calendar);
+            if w.versions.len() > 1 {
+                note_catalogue_version(&mut clocks, matter.code.as_str(), w.version);
+            }
             let due = self.due_rows(case, &clocks, &calendar, &effective, now);
             let case_no = case.case_no.to_string();
             let mut records = Vec::with_capacity(w.new.len());

@@ -259,18 +259,23 @@ impl Ingestor {
                 if closed_states().contains(&snapshot.case.state) {
                     continue;
                 }
-                let Some(matter) = self.catalogue().matter(&snapshot.case.matter_code).await?
-                else {
-                    continue;
-                };
-                let Some(calendar) = self.catalogue().calendar(&matter.calendar).await? else {
-                    continue;
-                };
                 let records = snapshot
                     .records
                     .iter()
                     .map(stored_to_domain)
                     .collect::<Result<Vec<_>, _>>()?;
+                let versions = self
+                    .catalogue()
+                    .matter_versions(&snapshot.case.matter_code)
+                    .await?;
+                let Some(versioned) = crate::catalogue::version_in_force(&versions, &records)
+                else {
+                    continue;
+                };
+                let matter = versioned.matter.clone();
+                let Some(calendar) = self.catalogue().calendar(&matter.calendar).await? else {
+                    continue;
+                };
                 let Ok(case) = Case::replay(&records.iter().collect::<Vec<_>>(), &matter) else {
                     tracing::warn!(case_no = %snapshot.case.case_no, "case does not replay");
                     continue;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egov_domain::case::{Case, CaseState};
-use egov_domain::clock::clocks;
+use egov_domain::clock::{clocks, note_catalogue_version};
 use egov_domain::ids::CaseNo;
 use egov_domain::matter::Matter;
 use egov_proto::approval::v1 as pb;
@@ -175,11 +175,14 @@ impl Approval {
             .iter()
             .map(stored_to_domain)
             .collect::<Result<Vec<_>, _>>()?;
-        let matter = self
+        let versions = self
             .catalogue()
-            .matter(&snapshot.case.matter_code)
-            .await?
+            .matter_versions(&snapshot.case.matter_code)
+            .await?;
+        let versioned = crate::catalogue::version_in_force(&versions, &records)
+            .cloned()
             .ok_or_else(|| ApiError::Internal(format!("matter of case {case_no} is gone")))?;
+        let matter = versioned.matter.clone();
         let calendar = self
             .catalogue()
             .calendar(&matter.calendar)
@@ -189,7 +192,11 @@ impl Approval {
         // function of the records, the matter and the calendar.
         let case = Case::replay(&records.iter().collect::<Vec<_>>(), &matter)
             .map_err(|(_, e)| ApiError::Internal(format!("case {case_no} does not replay: {e}")))?;
-        let clocks = clocks(&case, &matter, &calendar);
+        let mut clocks = clocks(&case, &matter, &calendar);
+        // Once a matter has been edited, each clock says which version it counts from.
+        if versions.len() > 1 {
+            note_catalogue_version(&mut clocks, matter.code.as_str(), versioned.version);
+        }
         let wire_records = if full {
             snapshot
                 .records
@@ -204,6 +211,7 @@ impl Approval {
             &case,
             &clocks,
             wire_records,
+            versioned.version,
             self.clock.now(),
         ))
     }
@@ -564,6 +572,32 @@ impl ApprovalService for Approval {
         })?;
         Ok(Response::new(pb::GetMatterResponse {
             matter: Some(matter.as_ref().into()),
+        }))
+    }
+
+    async fn list_matter_versions(
+        &self,
+        request: Request<pb::ListMatterVersionsRequest>,
+    ) -> Result<Response<pb::ListMatterVersionsResponse>, Status> {
+        let code = request.into_inner().matter_code;
+        if code.is_empty() {
+            return Err(ApiError::invalid("matter_code", "is required").into());
+        }
+        let versions = self.catalogue().matter_versions(&code).await?;
+        if versions.is_empty() {
+            return Err(
+                ApiError::NotFound(format!("matter {code:?} is not in the catalogue")).into(),
+            );
+        }
+        Ok(Response::new(pb::ListMatterVersionsResponse {
+            versions: versions
+                .iter()
+                .map(|v| pb::MatterVersion {
+                    version: v.version,
+                    valid_from: crate::view::ts(v.valid_from),
+                    matter: Some(v.matter.as_ref().into()),
+                })
+                .collect(),
         }))
     }
 

@@ -42,7 +42,7 @@ pub fn clock_views(row: &CaseRow) -> Vec<ClockView> {
         .unwrap_or_default()
 }
 
-fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
+pub(crate) fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
     Some(Timestamp::from(t))
 }
 
@@ -60,6 +60,7 @@ pub fn case_to_proto(
     case: &Case,
     clocks: &[Clock],
     records: Vec<pb::StoredRecord>,
+    catalogue_version: i64,
     now: DateTime<Utc>,
 ) -> pb::Case {
     pb::Case {
@@ -74,6 +75,7 @@ pub fn case_to_proto(
         clocks: clocks.iter().map(|c| clock_to_proto(c, now)).collect(),
         overdue: clocks.iter().any(|c| c.is_overdue(now)),
         provisional: clocks.iter().any(|c| c.deadline.provisional),
+        catalogue_version,
     }
 }
 
@@ -101,6 +103,7 @@ pub fn case_row_to_proto(row: &CaseRow, now: DateTime<Utc>) -> pb::Case {
         }),
         provisional: row.provisional,
         clocks,
+        catalogue_version: 0,
     }
 }
 

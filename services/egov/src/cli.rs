@@ -430,6 +430,22 @@ pub enum MattersCommand {
     Import(MattersImportArgs),
     /// List the catalogue, ordered by matter code.
     List(MattersListArgs),
+    /// List every version of one matter, oldest first: a case counts from the version in force
+    /// when it was accepted (or received).
+    History(MattersHistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MattersHistoryArgs {
+    /// The matter code.
+    #[arg(value_name = "CODE")]
+    pub code: String,
+    /// Print one JSON object per line (canonical protobuf JSON of the MatterVersion) instead of
+    /// a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]

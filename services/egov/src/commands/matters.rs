@@ -1,5 +1,5 @@
-//! `egov matters import FILE` and `egov matters list`: the matter catalogue through
-//! `UpsertMatters` (in batches) and `ListMatters`.
+//! `egov matters import FILE`, `egov matters list` and `egov matters history CODE`: the matter
+//! catalogue through `UpsertMatters` (in batches), `ListMatters` and `ListMatterVersions`.
 //!
 //! Lines are checked here first (JSON, the `Matter` message, the catalogue's own rules), so a
 //! bad line is reported with its number and every bad field, and never sent.
@@ -14,7 +14,7 @@ use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use tonic::transport::Channel;
 
 use super::lines::{self, Line};
-use crate::cli::{MattersImportArgs, MattersListArgs};
+use crate::cli::{MattersHistoryArgs, MattersImportArgs, MattersListArgs};
 use crate::client;
 use crate::output::{self, Table};
 use crate::settings::Target;
@@ -246,6 +246,55 @@ pub async fn list(args: MattersListArgs) -> anyhow::Result<ExitCode> {
             print!("{}", table.render());
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn history(args: MattersHistoryArgs) -> anyhow::Result<ExitCode> {
+    let target = Target::from_args(&args.client)?;
+    let mut approval = client::approval(&target).await?;
+    let versions = approval
+        .list_matter_versions(pb::ListMatterVersionsRequest {
+            matter_code: args.code.clone(),
+        })
+        .await
+        .map_err(|s| client::call_failed(&target, "listing the matter's versions", s))?
+        .into_inner()
+        .versions;
+    if args.json {
+        for v in &versions {
+            println!("{}", output::json_line(v));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new(&[
+        "version",
+        "in force from",
+        "kind",
+        "promised",
+        "statutory",
+        "name",
+    ]);
+    for v in &versions {
+        let m = v.matter.clone().unwrap_or_default();
+        table.row(vec![
+            v.version.to_string(),
+            v.valid_from
+                .as_ref()
+                .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+                .map_or_else(
+                    || "-".into(),
+                    |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                ),
+            pb::MatterKind::try_from(m.kind).map_or_else(
+                |_| m.kind.to_string(),
+                |k| output::short(k.as_str_name(), "MATTER_KIND_"),
+            ),
+            limit(m.promised_limit.as_ref()),
+            limit(m.statutory_limit.as_ref()),
+            m.name.clone(),
+        ]);
+    }
+    print!("{}", table.render());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -33,6 +33,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Supervision(ServeCommand::Serve(args)) => serve::supervision(args).await,
         Command::Matters(MattersCommand::Import(args)) => matters::import(args).await,
         Command::Matters(MattersCommand::List(args)) => matters::list(args).await,
+        Command::Matters(MattersCommand::History(args)) => matters::history(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Watch(args) => warnings::watch(args).await,
         Command::Case(args) => case::run(args).await,
