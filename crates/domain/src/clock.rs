@@ -5,6 +5,12 @@
 //! Clocks are a pure function of the case, its matter and the calendar, with no notion of
 //! "now": whether a running clock is overdue is asked with [`Clock::is_overdue`]. The instants
 //! the supervision platform must wake at are derived by [`due_instants`].
+//!
+//! Each clock takes the case's suspensions and extensions in the order they happened, each
+//! judged against the due instant the earlier ones left (DESIGN §2,
+//! [`crate::limit::deadline_in_order`]): one that came after the limit passed does not count,
+//! is named in the explanation and listed in [`Clock::passed_events`], and an open suspension
+//! pauses only the clocks it counts for.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 

@@ -232,6 +232,7 @@ fn the_help_teaches_every_command() {
             &["import"],
             &["JSON Lines", "--target", "EGOV_TARGET", "'#'"],
         ),
+        (&["matters", "history"], &["CODE", "--json", "version"]),
         (
             &["watch"],
             &[
@@ -742,6 +743,53 @@ async fn push_overdue_case(approval: &mut TestApproval) {
     approval
         .clock
         .advance(egov_approval::ingest::LATE_GRACE + chrono::Duration::seconds(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matters_history_lists_the_catalogue_versions() {
+    let (mut approval, supervision) = platforms().await;
+    approval.clock.set(now() + chrono::Duration::days(2));
+    approval
+        .client
+        .upsert_matters(pb::UpsertMattersRequest {
+            matters: vec![fixtures::matter("M-FOOD", "market", 10, 30)],
+        })
+        .await
+        .expect("the matter is changed");
+    let out = run(args(&[
+        "matters",
+        "history",
+        "M-FOOD",
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows[0].trim_start().starts_with('1') && rows[0].contains("20 working days"),
+        "{text}"
+    );
+    assert!(
+        rows[1].trim_start().starts_with('2') && rows[1].contains("30 working days"),
+        "{text}"
+    );
+
+    let out = run(args(&[
+        "matters",
+        "history",
+        "M-NONE",
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("M-NONE"), "{}", stderr(&out));
+
+    supervision.stop().await;
+    approval.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
