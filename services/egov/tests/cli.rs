@@ -825,6 +825,10 @@ async fn case_shows_records_and_explained_clocks() {
     assert!(out.status.success(), "{text}{}", stderr(&out));
     assert!(text.contains(&promised.explanation), "{text}");
     assert!(text.contains("acceptance"), "{text}");
+    assert!(
+        text.contains("matter M-FOOD (catalogue version 1)"),
+        "{text}"
+    );
     assert!(text.contains("handler clerk-1"), "{text}");
     assert!(
         text.lines()

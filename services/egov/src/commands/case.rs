@@ -37,11 +37,16 @@ pub async fn run(args: CaseArgs) -> anyhow::Result<ExitCode> {
 /// The case as text: a header, the records, the clocks.
 pub fn render(case: &pb::Case) -> String {
     let mut out = format!(
-        "case {}  {}{}\n  matter {}, department {}, region {}\n  opened {}{}\n",
+        "case {}  {}{}\n  matter {}{}, department {}, region {}\n  opened {}{}\n",
         case.case_no,
         output::case_state_name(case.state),
         if case.overdue { ", OVERDUE" } else { "" },
         case.matter_code,
+        if case.catalogue_version > 0 {
+            format!(" (catalogue version {})", case.catalogue_version)
+        } else {
+            String::new()
+        },
         case.department,
         case.region,
         local_time(case.opened_at.as_ref()),
