@@ -140,6 +140,7 @@ macro_rules! both_backends {
 both_backends!(
     calendar_round_trip,
     matters_upsert_reports_created_updated_unchanged,
+    matters_are_versioned,
     matters_list_by_department_in_pages,
     commit_writes_several_cases_in_one_call,
     commit_chains_several_writes_of_one_case,
@@ -335,6 +336,47 @@ async fn matters_upsert_reports_created_updated_unchanged(store: Store) {
     );
     assert_eq!(store.get_matter("C").await.expect("get"), Some(c2));
     assert_eq!(store.upsert_matters(&[]).await.expect("empty"), vec![]);
+}
+
+/// Issue 10, item 6: every created or changed matter is a new version in `matter_versions`,
+/// in force from its `updated_at`; an unchanged one adds none; a code given twice in one call
+/// stores only the last version.
+async fn matters_are_versioned(store: Store) {
+    let v1 = matter("V", "d1", 5);
+    store.upsert_matters(&[v1.clone()]).await.expect("create");
+    let same = MatterRow {
+        updated_at: at(30),
+        ..v1.clone()
+    };
+    store.upsert_matters(&[same]).await.expect("unchanged");
+    let v2 = MatterRow {
+        updated_at: at(60),
+        ..matter("V", "d1", 400)
+    };
+    let v3 = MatterRow {
+        updated_at: at(120),
+        kind: "immediate".into(),
+        ..matter("V", "d1", 0)
+    };
+    store.upsert_matters(&[v2.clone()]).await.expect("update");
+    store
+        .upsert_matters(&[matter("V", "d1", 7), v3.clone()])
+        .await
+        .expect("update twice");
+    let versions = store.matter_versions("V").await.expect("versions");
+    let got: Vec<(i64, MatterRow)> = versions
+        .into_iter()
+        .map(|v| (v.version, v.matter))
+        .collect();
+    assert_eq!(got, vec![(1, v1), (2, v2), (3, v3.clone())]);
+    assert_eq!(store.get_matter("V").await.expect("get"), Some(v3));
+    assert!(
+        store
+            .matter_versions("NONE")
+            .await
+            .expect("none")
+            .is_empty()
+    );
 }
 
 async fn matters_list_by_department_in_pages(store: Store) {
