@@ -343,7 +343,10 @@ async fn matters_upsert_reports_created_updated_unchanged(store: Store) {
 /// stores only the last version.
 async fn matters_are_versioned(store: Store) {
     let v1 = matter("V", "d1", 5);
-    store.upsert_matters(&[v1.clone()]).await.expect("create");
+    store
+        .upsert_matters(std::slice::from_ref(&v1))
+        .await
+        .expect("create");
     let same = MatterRow {
         updated_at: at(30),
         ..v1.clone()
@@ -358,7 +361,10 @@ async fn matters_are_versioned(store: Store) {
         kind: "immediate".into(),
         ..matter("V", "d1", 0)
     };
-    store.upsert_matters(&[v2.clone()]).await.expect("update");
+    store
+        .upsert_matters(std::slice::from_ref(&v2))
+        .await
+        .expect("update");
     store
         .upsert_matters(&[matter("V", "d1", 7), v3.clone()])
         .await
