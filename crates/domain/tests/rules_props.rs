@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use egov_domain::calendar::Calendar;
 use egov_domain::case::{Case, admit};
+use egov_domain::clock::{ClockKind, clocks};
 use egov_domain::matter::{FeeItem, Matter, MatterKind};
 use egov_domain::money::Fen;
 use egov_domain::record::{Outcome, Record, RecordBody, SuspensionKind};
@@ -175,11 +176,38 @@ fn play(arrivals: &[Record], config: &RuleConfig) -> Played {
     p
 }
 
+/// Whether `case` has an extension approved after a decision limit had passed (DESIGN §2,
+/// ALL Art. 42), as its clocks tell.
+fn has_late_extension(case: &Case) -> bool {
+    clocks(case, &m(), &Calendar::china())
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ClockKind::Promised | ClockKind::Statutory | ClockKind::Immediate
+            )
+        })
+        .any(|c| c.passed_events.iter().any(|p| p.extension))
+}
+
+/// Whether some prefix of the admitted records, in the order they were admitted, had a late
+/// extension: a suspension arriving late but placed before the extension can put it back
+/// within the limit, after its warning was raised on what was known then.
+fn ever_late_extension(stored: &[Record]) -> bool {
+    (1..=stored.len()).any(|n| {
+        let prefix: Vec<&Record> = stored[..n].iter().collect();
+        Case::replay(&prefix, &m()).is_ok_and(|c| has_late_extension(&c))
+    })
+}
+
 /// The record rules the final case breaks, judged independently of the rules' code from the
 /// admitted records, with the default configuration. The acceptance's promised date is left
 /// out: it is judged by what is known when the acceptance arrives.
 fn breaches(stored: &[Record], case: &Case) -> BTreeSet<Rule> {
     let mut out = BTreeSet::new();
+    if has_late_extension(case) {
+        out.insert(Rule::ExtensionAbuse);
+    }
     if case.correction_notices.len() >= 2 {
         out.insert(Rule::RepeatedCorrection);
     }
@@ -286,6 +314,15 @@ proptest! {
             .map(|w| w.rule)
             .filter(|&r| r != Rule::ProcedureAnomaly)
             .collect();
-        prop_assert_eq!(fired, breaches(&p.stored, case));
+        let mut expected = breaches(&p.stored, case);
+        // A late extension's warning stands even when a suspension placed before it, arriving
+        // later still, puts the extension back within the limit.
+        if fired.contains(&Rule::ExtensionAbuse)
+            && !expected.contains(&Rule::ExtensionAbuse)
+            && ever_late_extension(&p.stored)
+        {
+            expected.insert(Rule::ExtensionAbuse);
+        }
+        prop_assert_eq!(fired, expected);
     }
 }
