@@ -128,6 +128,9 @@ impl Matter {
                 ),
             ));
         }
+        // Sets, not pairwise comparisons: a list of 100,000 steps must not cost a core for
+        // seconds (the wire bounds the lists too, but the check stays linear on its own).
+        let mut steps = std::collections::HashSet::with_capacity(self.step_limits.len());
         for (i, s) in self.step_limits.iter().enumerate() {
             if s.step.trim().is_empty() {
                 errors.push(FieldError::new(
@@ -135,13 +138,14 @@ impl Matter {
                     "is required",
                 ));
             }
-            if self.step_limits[..i].iter().any(|o| o.step == s.step) {
+            if !steps.insert(s.step.as_str()) {
                 errors.push(FieldError::new(
                     format!("step_limits[{i}].step"),
                     format!("step {:?} is listed twice", s.step),
                 ));
             }
         }
+        let mut fee_items = std::collections::HashSet::with_capacity(self.fee_items.len());
         for (i, f) in self.fee_items.iter().enumerate() {
             if f.fee_item.trim().is_empty() {
                 errors.push(FieldError::new(
@@ -149,7 +153,7 @@ impl Matter {
                     "is required",
                 ));
             }
-            if self.fee_items[..i].iter().any(|o| o.fee_item == f.fee_item) {
+            if !fee_items.insert(f.fee_item.as_str()) {
                 errors.push(FieldError::new(
                     format!("fee_items[{i}].fee_item"),
                     format!("fee item {:?} is listed twice", f.fee_item),
