@@ -87,19 +87,91 @@ pub fn undecodable(message: &str) -> Status {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
             {
-                fields.push(field);
+                fields.push(head);
                 description = tail;
             }
             _ => break,
         }
     }
     fields.reverse();
-    let field = fields.join(".");
+    let field = contract_path(&fields);
     let reason = format!(
         "the message cannot be decoded: {}",
         crate::limits::shown_raw(description)
     );
     FieldViolations::new(vec![FieldError::new(field, reason)]).into()
+}
+
+/// The contract's path for prost's stack of fields (`(message, field)`, outermost first): a
+/// oneof is named by its variant where the next message's type tells which one it was
+/// (`Record.body` then `Application.matter_code` is `application.matter_code`), else by the
+/// oneof's own name.
+fn contract_path(stack: &[&str]) -> String {
+    let oneofs = oneofs();
+    let mut path: Vec<&str> = Vec::with_capacity(stack.len());
+    for (i, entry) in stack.iter().enumerate() {
+        let (message, field) = entry.split_once('.').unwrap_or(("", entry));
+        let inner = stack
+            .get(i + 1)
+            .and_then(|next| next.split_once('.'))
+            .map(|(ty, _)| ty);
+        let variant = inner.and_then(|inner| {
+            let candidates: Vec<&str> = oneofs
+                .iter()
+                .filter(|o| o.message == message && o.oneof == field && o.variant_type == inner)
+                .map(|o| o.variant.as_str())
+                .collect();
+            (candidates.len() == 1).then(|| candidates[0])
+        });
+        path.push(variant.unwrap_or(field));
+    }
+    path.join(".")
+}
+
+/// One variant of a oneof in the contract, by short names.
+#[derive(Debug)]
+struct OneofVariant {
+    message: String,
+    oneof: String,
+    variant: String,
+    variant_type: String,
+}
+
+/// Every oneof variant of the contract, read once from [`crate::FILE_DESCRIPTOR_SET`].
+fn oneofs() -> &'static [OneofVariant] {
+    static ONEOFS: std::sync::OnceLock<Vec<OneofVariant>> = std::sync::OnceLock::new();
+    ONEOFS.get_or_init(|| {
+        let mut out = Vec::new();
+        let Ok(set) = prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET) else {
+            return out;
+        };
+        let mut messages: Vec<&prost_types::DescriptorProto> = set
+            .file
+            .iter()
+            .flat_map(|f| f.message_type.iter())
+            .collect();
+        while let Some(m) = messages.pop() {
+            messages.extend(m.nested_type.iter());
+            for f in &m.field {
+                let (Some(index), Some(ty)) = (f.oneof_index, f.type_name.as_deref()) else {
+                    continue;
+                };
+                let Some(oneof) = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| m.oneof_decl.get(i))
+                else {
+                    continue;
+                };
+                out.push(OneofVariant {
+                    message: m.name().to_owned(),
+                    oneof: oneof.name().to_owned(),
+                    variant: f.name().to_owned(),
+                    variant_type: ty.rsplit('.').next().unwrap_or(ty).to_owned(),
+                });
+            }
+        }
+        out
+    })
 }
 
 #[cfg(test)]
@@ -134,6 +206,23 @@ mod tests {
         let bytes: &[u8] = &[0x22, 0x02, 0xff, 0xfe];
         let e = pb::Record::decode(bytes).unwrap_err();
         let s = undecodable(&e.to_string());
-        assert!(s.message().contains("source"), "{s:?}");
+        assert!(s.message().starts_with("invalid field: source ("), "{s:?}");
+    }
+
+    #[test]
+    fn a_oneof_is_named_by_its_variant() {
+        assert_eq!(
+            contract_path(&[
+                "SubmitRecordsRequest.records",
+                "Record.body",
+                "CorrectionNotice.materials"
+            ]),
+            "records.correction_notice.materials"
+        );
+        // Two variants of one type: the oneof's own name.
+        assert_eq!(
+            contract_path(&["UpdateRuleConfigRequest.change", "LayerChange.code"]),
+            "change.code"
+        );
     }
 }
