@@ -871,6 +871,25 @@ async fn unknown_enum_numbers_name_their_field(backend: Backend) {
             .encode_to_vec(),
         ),
         (
+            GET_CASE,
+            "view",
+            apb::GetCaseRequest {
+                case_no: "C-1".into(),
+                view: 9,
+            }
+            .encode_to_vec(),
+        ),
+        (
+            GET_INDICATORS,
+            "kind",
+            spb::GetDepartmentIndicatorsRequest {
+                department: DEPARTMENT.into(),
+                kind: 12,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
+        (
             STREAM_WARNINGS,
             "levels[0]",
             spb::StreamWarningsRequest {

@@ -671,7 +671,9 @@ impl ApprovalService for Approval {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let r = request.into_inner();
         limits::check(&r)?;
-        let full = r.view() != pb::CaseView::Basic;
+        let view = pb::CaseView::try_from(r.view)
+            .map_err(|_| ApiError::invalid("view", format!("{} is not a known value", r.view)))?;
+        let full = view != pb::CaseView::Basic;
         let case = self.get_case(&r.case_no, full).await?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }

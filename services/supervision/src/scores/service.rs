@@ -96,6 +96,12 @@ impl Supervision {
         r: pb::GetDepartmentIndicatorsRequest,
     ) -> Result<pb::GetDepartmentIndicatorsResponse, ApiError> {
         let department = wire::department(&r.department)?;
+        if pb::PeriodKind::try_from(r.kind).is_err() {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("{} is not a known value", r.kind),
+            ));
+        }
         let now = self.clock().now();
         let from = if r.from.trim().is_empty() {
             let year = wire::period("", "from", now)?;
