@@ -1270,7 +1270,7 @@ async fn item1_a_nul_refuses_its_record_alone(backend: Backend) {
         })
         .collect();
     let mut bad = record("C-NUL", "e-nul", "2024-03-04 09:00", acceptance());
-    bad.source = "window\07".into();
+    bad.source = "window-\0-7".into();
     batch.insert(500, bad.clone());
     let results = p.submit(batch).await;
     assert_eq!(results.len(), 1000);
