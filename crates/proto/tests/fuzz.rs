@@ -253,8 +253,17 @@ fn small(v: &FieldViolations) {
     assert!(status.message().len() < 8 * 1024);
 }
 
+/// Cases per property: 512 in the normal suite; a longer run sets `EGOV_FUZZ_CASES`
+/// (`EGOV_FUZZ_CASES=100000 cargo test -p egov-proto --test fuzz --release`).
+fn cases() -> u32 {
+    std::env::var("EGOV_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Any record: a domain record that goes back to the wire (and through a JSON line)
     /// unchanged, or field errors.
