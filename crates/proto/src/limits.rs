@@ -8,9 +8,9 @@
 //! prost refuses it while decoding, and [`crate::codec`] answers INVALID_ARGUMENT naming the
 //! field.
 //!
-//! Records and matters are checked one by one (by their conversions in [`crate::convert`]), so
-//! one bad record in a batch is refused on its own with its field path; the other requests are
-//! checked whole by [`check`]. A value is never echoed back in full: [`shown`] cuts it to
+//! The items of a batch (records and matters, by their conversions in [`crate::convert`];
+//! regions and departments, by the registry) are checked one by one, so one bad item is refused
+//! on its own with its field path; the other requests are checked whole by [`check`]. A value is never echoed back in full: [`shown`] cuts it to
 //! [`ECHO_CHARS`] characters, and a status lists at most [`MAX_REPORTED`] violations.
 
 use egov_domain::error::FieldError;
@@ -86,6 +86,17 @@ pub fn shown_raw(value: &str) -> String {
         s.push_str("...");
     }
     s
+}
+
+/// An item's identifier as its result repeats it (`RecordResult.event_id`,
+/// `MatterResult.matter_code`, `RegistryResult.code`): as sent when it is an acceptable id, cut
+/// to [`ECHO_CHARS`] characters (and `...`) when it is longer than any id may be.
+pub fn echo_id(value: &str) -> String {
+    if value.len() > Text::Id.max_chars() && value.chars().nth(Text::Id.max_chars()).is_some() {
+        shown_raw(value)
+    } else {
+        value.to_owned()
+    }
 }
 
 fn cut(value: &str) -> &str {
@@ -348,14 +359,25 @@ impl Bounded for pb::UpdateRuleConfigRequest {
 }
 
 impl Bounded for pb::UpsertRegionsRequest {
+    /// The list only: each region is checked on its own and refused in its own result.
     fn check(&self, f: &mut Found) {
-        if f.list("regions", self.regions.len(), MAX_BATCH) {
-            for (i, r) in self.regions.iter().enumerate() {
-                f.text(&format!("regions[{i}].code"), &r.code, Text::Id);
-                f.text(&format!("regions[{i}].name"), &r.name, Text::Name);
-                f.text(&format!("regions[{i}].parent"), &r.parent, Text::Id);
-            }
-        }
+        f.list("regions", self.regions.len(), MAX_BATCH);
+    }
+}
+
+impl Bounded for pb::Region {
+    fn check(&self, f: &mut Found) {
+        f.text("code", &self.code, Text::Id);
+        f.text("name", &self.name, Text::Name);
+        f.text("parent", &self.parent, Text::Id);
+    }
+}
+
+impl Bounded for pb::Department {
+    fn check(&self, f: &mut Found) {
+        f.text("code", &self.code, Text::Id);
+        f.text("name", &self.name, Text::Name);
+        f.text("region", &self.region, Text::Id);
     }
 }
 
@@ -366,14 +388,9 @@ impl Bounded for pb::ListRegionsRequest {
 }
 
 impl Bounded for pb::UpsertDepartmentsRequest {
+    /// The list only: each department is checked on its own and refused in its own result.
     fn check(&self, f: &mut Found) {
-        if f.list("departments", self.departments.len(), MAX_BATCH) {
-            for (i, d) in self.departments.iter().enumerate() {
-                f.text(&format!("departments[{i}].code"), &d.code, Text::Id);
-                f.text(&format!("departments[{i}].name"), &d.name, Text::Name);
-                f.text(&format!("departments[{i}].region"), &d.region, Text::Id);
-            }
-        }
+        f.list("departments", self.departments.len(), MAX_BATCH);
     }
 }
 

@@ -126,7 +126,7 @@ impl Approval {
         let mut results = Vec::with_capacity(matters.len());
         let mut valid: Vec<(usize, Matter)> = Vec::new();
         for (i, m) in matters.into_iter().enumerate() {
-            let code = m.matter_code.clone();
+            let code = limits::echo_id(&m.matter_code);
             results.push(pb::MatterResult {
                 matter_code: code,
                 status: pb::MatterResultStatus::Unspecified.into(),
