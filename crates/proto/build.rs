@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build_client(true)
         .build_server(true)
         .compile_well_known_types(true)
+        // prost's codec, except that an undecodable message is INVALID_ARGUMENT (codec.rs).
+        .codec_path("crate::codec::Codec")
         .extern_path(".google.protobuf", "::pbjson_types")
         .compile_fds(fds)?;
 

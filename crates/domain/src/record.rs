@@ -22,10 +22,10 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 /// stored and flagged, up to this bound of plausibility).
 pub const MAX_EXTENSION_DAYS: u32 = 250;
 
-/// The years a record's times may fall in: approvals under the licensing law began long after
-/// 1990, and times far in the future are typing errors that would push deadlines past what
-/// the databases order correctly.
-const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1990..=2199;
+/// The years a record's times may fall in (UTC): no case of this platform began before 2000,
+/// and a time after 2100 is a typing error (or hostile) that would push deadlines past what
+/// anyone can act on. Documented in proto/README.md.
+pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 fn implausible(t: DateTime<Utc>) -> Option<String> {
     let year = chrono::Datelike::year(&t);
@@ -365,7 +365,15 @@ impl Record {
         let p = |field: &str| format!("{k}.{field}");
         match &self.body {
             RecordBody::Application(a) => text(e, &p("applicant_ref"), &a.applicant_ref, true),
-            RecordBody::Acceptance { handler, .. } => text(e, &p("handler"), handler, true),
+            RecordBody::Acceptance {
+                handler,
+                promised_due_at,
+            } => {
+                text(e, &p("handler"), handler, true);
+                if let Some(reason) = promised_due_at.and_then(implausible) {
+                    e.push(FieldError::new(p("promised_due_at"), reason));
+                }
+            }
             RecordBody::CorrectionNotice { materials, handler } => {
                 text(e, &p("handler"), handler, true);
                 if materials.is_empty() {

@@ -69,15 +69,21 @@ impl FieldViolations {
         Self(self.0.into_iter().map(|e| e.within(parent)).collect())
     }
 
-    /// The violations as the wire's `FieldViolation` messages (e.g. for `MatterResult`).
+    /// The violations as the wire's `FieldViolation` messages (e.g. for `MatterResult`): at
+    /// most [`MAX_REPORTED`](crate::limits::MAX_REPORTED), so an error stays small.
     pub fn to_proto(&self) -> Vec<pb::FieldViolation> {
-        self.0
+        self.reported()
             .iter()
             .map(|e| pb::FieldViolation {
                 field: e.field.clone(),
                 reason: e.reason.clone(),
             })
             .collect()
+    }
+
+    /// The violations an error lists (the first [`crate::limits::MAX_REPORTED`]).
+    fn reported(&self) -> &[FieldError] {
+        &self.0[..self.0.len().min(crate::limits::MAX_REPORTED)]
     }
 
     /// The error of a REJECTED `RecordResult`: code INVALID_ARGUMENT, this error's message, the
@@ -95,7 +101,7 @@ impl FieldViolations {
 impl fmt::Display for FieldViolations {
     /// `invalid fields: acceptance.handler (is required); occurred_at (is required)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.as_slice() {
+        match self.reported() {
             [] => f.write_str("invalid fields"),
             [one] => write!(f, "invalid field: {} ({})", one.field, one.reason),
             many => {
@@ -106,7 +112,10 @@ impl fmt::Display for FieldViolations {
                     }
                     write!(f, "{} ({})", e.field, e.reason)?;
                 }
-                Ok(())
+                match self.0.len() - many.len() {
+                    0 => Ok(()),
+                    more => write!(f, "; and {more} more"),
+                }
             }
         }
     }
@@ -117,7 +126,8 @@ impl From<FieldViolations> for tonic::Status {
     /// detail listing them for clients that read details.
     fn from(v: FieldViolations) -> Self {
         let details = ErrorDetails::with_bad_request(
-            v.0.iter()
+            v.reported()
+                .iter()
                 .map(|e| tonic_types::FieldViolation::new(e.field.clone(), e.reason.clone()))
                 .collect::<Vec<_>>(),
         );
@@ -130,13 +140,34 @@ impl From<FieldViolations> for tonic::Status {
 struct Violations(Vec<FieldError>);
 
 impl Violations {
-    /// The value of a checked field, or, when it is invalid, records why and returns `stand_in`
-    /// so the rest of the message can still be checked.
+    /// Starts with what [`crate::limits`] finds in `message` (a NUL, an over-long text, a list
+    /// over its bound), so those fields are reported once, by their bound.
+    fn bounds<T: crate::limits::Bounded>(message: &T) -> Self {
+        Self(
+            crate::limits::check(message)
+                .err()
+                .map(FieldViolations::into_inner)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The value of a checked field, or, when it is invalid, records why (unless that field
+    /// was reported already) and returns `stand_in` so the rest of the message can still be
+    /// checked.
     fn check<T>(&mut self, result: Result<T, FieldError>, stand_in: impl FnOnce() -> T) -> T {
         result.unwrap_or_else(|e| {
-            self.0.push(e);
+            if !self.overlaps(&e.field) {
+                self.0.push(e);
+            }
             stand_in()
         })
+    }
+
+    /// Whether a violation was found at `path`, above it or below it.
+    fn overlaps(&self, path: &str) -> bool {
+        self.0
+            .iter()
+            .any(|e| is_within(&e.field, path) || is_within(path, &e.field))
     }
 
     fn push(&mut self, field: impl Into<String>, reason: impl Into<String>) {
@@ -157,12 +188,7 @@ impl Violations {
     fn extend_from_domain(&mut self, found: Vec<FieldError>) {
         let new: Vec<FieldError> = found
             .into_iter()
-            .filter(|f| {
-                !self
-                    .0
-                    .iter()
-                    .any(|e| is_within(&e.field, &f.field) || is_within(&f.field, &e.field))
-            })
+            .filter(|f| !self.overlaps(&f.field))
             .collect();
         self.0.extend(new);
     }
@@ -323,7 +349,8 @@ impl TryFrom<pb::Record> for Record {
     type Error = FieldViolations;
 
     fn try_from(r: pb::Record) -> Result<Self, FieldViolations> {
-        let mut v = Violations::default();
+        // Text out of bounds is reported first; the checks below report nothing more there.
+        let mut v = Violations::bounds(&r);
         let event_id = v.check(EventId::parse(r.event_id), || {
             stand_in(EventId::parse("stand-in"))
         });
@@ -666,7 +693,18 @@ impl TryFrom<pb::Matter> for Matter {
     type Error = FieldViolations;
 
     fn try_from(m: pb::Matter) -> Result<Self, FieldViolations> {
-        let mut v = Violations::default();
+        let mut v = Violations::bounds(&m);
+        // A list over its bound is not looked at item by item: refused as it is.
+        if [
+            m.step_limits.len(),
+            m.fee_items.len(),
+            m.allowed_suspension_kinds.len(),
+        ]
+        .into_iter()
+        .any(|n| n > crate::limits::MAX_MATTER_ITEMS)
+        {
+            return Err(FieldViolations(v.0));
+        }
         let code = v.check(MatterCode::parse(m.matter_code), || {
             stand_in(MatterCode::parse("stand-in"))
         });

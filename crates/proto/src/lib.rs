@@ -11,6 +11,9 @@
 //! - [`convert`]: `TryFrom<proto> for domain` (reporting every bad field with its dotted path as
 //!   [`convert::FieldViolations`]) and `From<&domain> for proto`, plus the mapping of
 //!   violations to a gRPC `INVALID_ARGUMENT` status.
+//! - [`limits`]: the one check of every request's text (no NUL, a length per kind of field)
+//!   and lists (each bounded), run before anything else reads the request.
+//! - [`codec`]: prost's gRPC codec, an undecodable message answered INVALID_ARGUMENT.
 //! - [`json`]: the JSON Lines format of bulk import and export: one record (or matter) per line
 //!   in the canonical protobuf JSON mapping.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors of every package, for gRPC reflection.
@@ -24,8 +27,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod codec;
 pub mod convert;
 pub mod json;
+pub mod limits;
 
 /// Package `egov.approval.v1`.
 pub mod approval {

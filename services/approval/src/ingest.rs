@@ -274,7 +274,10 @@ impl Ingestor {
 
     /// Stores what is valid in `batch` and answers every record, in order.
     pub async fn submit(&self, batch: Vec<pb::Record>) -> Result<Vec<pb::RecordResult>, ApiError> {
-        let ids: Vec<String> = batch.iter().map(|r| r.event_id.clone()).collect();
+        let ids: Vec<String> = batch
+            .iter()
+            .map(|r| egov_proto::limits::echo_id(&r.event_id))
+            .collect();
         let converted: Vec<_> = batch.into_iter().map(convert).collect();
         let verdicts = self.submit_converted(&converted).await?;
         Ok(verdicts

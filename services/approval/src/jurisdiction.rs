@@ -55,8 +55,10 @@ pub async fn upsert_regions(
     store: &Store,
     regions: Vec<pb::Region>,
 ) -> Result<Vec<pb::RegistryResult>, ApiError> {
+    // Only text within bounds is looked up (an item out of bounds is refused below).
     let parents: Vec<&str> = regions
         .iter()
+        .filter(|r| egov_proto::limits::check(*r).is_ok())
         .filter_map(|r| egov_domain::jurisdiction::parent_region(&r.code))
         .collect();
     let mut known: HashSet<String> = store
@@ -68,6 +70,13 @@ pub async fn upsert_regions(
     let mut results = Vec::with_capacity(regions.len());
     let mut rows = Vec::new();
     for r in &regions {
+        if let Err(v) = egov_proto::limits::check(r) {
+            results.push(refused(
+                egov_proto::limits::echo_id(&r.code),
+                v.into_inner(),
+            ));
+            continue;
+        }
         let region = match Region::parse(&r.code, &r.name) {
             Ok(region) => region,
             Err(errors) => {
@@ -113,7 +122,12 @@ pub async fn upsert_departments(
     store: &Store,
     departments: Vec<pb::Department>,
 ) -> Result<Vec<pb::RegistryResult>, ApiError> {
-    let regions: Vec<&str> = departments.iter().map(|d| d.region.as_str()).collect();
+    // Only text within bounds is looked up (an item out of bounds is refused below).
+    let regions: Vec<&str> = departments
+        .iter()
+        .filter(|d| egov_proto::limits::check(*d).is_ok())
+        .map(|d| d.region.as_str())
+        .collect();
     let known: HashSet<String> = store
         .get_regions(&regions)
         .await?
@@ -123,6 +137,13 @@ pub async fn upsert_departments(
     let mut results = Vec::with_capacity(departments.len());
     let mut rows = Vec::new();
     for d in &departments {
+        if let Err(v) = egov_proto::limits::check(d) {
+            results.push(refused(
+                egov_proto::limits::echo_id(&d.code),
+                v.into_inner(),
+            ));
+            continue;
+        }
         let department = match Department::parse(&d.code, &d.name, &d.region) {
             Ok(department) => department,
             Err(errors) => {

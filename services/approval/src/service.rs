@@ -14,6 +14,7 @@ use egov_domain::ids::CaseNo;
 use egov_domain::matter::Matter;
 use egov_proto::approval::v1 as pb;
 use egov_proto::approval::v1::approval_service_server::ApprovalService;
+use egov_proto::limits;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::shutdown::Shutdown;
 use egov_store::{CaseFilter, LogPosition, Page, Store, UpsertOutcome};
@@ -31,7 +32,7 @@ use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
 
 /// Most items in one batch call; larger batches are refused so one call cannot hold a
 /// transaction open for long.
-pub const MAX_BATCH: usize = 1000;
+pub const MAX_BATCH: usize = limits::MAX_BATCH;
 /// How many stream messages are gathered into one transaction at most.
 const STREAM_BATCH: usize = 1000;
 /// How many batches of one stream are stored at once (planned while another commits).
@@ -125,7 +126,7 @@ impl Approval {
         let mut results = Vec::with_capacity(matters.len());
         let mut valid: Vec<(usize, Matter)> = Vec::new();
         for (i, m) in matters.into_iter().enumerate() {
-            let code = m.matter_code.clone();
+            let code = limits::echo_id(&m.matter_code);
             results.push(pb::MatterResult {
                 matter_code: code,
                 status: pb::MatterResultStatus::Unspecified.into(),
@@ -401,6 +402,9 @@ impl Approval {
         let mut queue: VecDeque<InFlight> = VecDeque::new();
         // A message taken from the channel that belongs to the next batch.
         let mut carry: Option<Result<pb::StreamRecordsRequest, Status>> = None;
+        // Why the client's side of the stream broke (an undecodable message): the stream ends
+        // with it once everything before it is stored and acknowledged, never with OK.
+        let mut ended_by: Option<Status> = None;
         loop {
             let first = match carry.take() {
                 Some(m) => Some(m),
@@ -467,6 +471,7 @@ impl Approval {
             }
             if let Some(status) = failed {
                 tracing::debug!(%status, "record stream ended by the client's error");
+                ended_by = Some(status);
                 break;
             }
         }
@@ -475,6 +480,23 @@ impl Approval {
                 return;
             }
         }
+        if let Some(status) = ended_by {
+            let _ = acks.send(Err(status)).await;
+        }
+    }
+}
+
+/// What ends a record stream when its inbound side fails. An undecodable message is already
+/// INVALID_ARGUMENT (`egov_proto::codec`); tonic's own framing errors (a truncated last frame,
+/// a bad compression flag) come as INTERNAL, but they too are the sender's fault.
+fn client_fault(status: Status) -> Status {
+    if status.code() == tonic::Code::Internal {
+        Status::invalid_argument(format!(
+            "the record stream cannot be read on: {}",
+            limits::shown_raw(status.message())
+        ))
+    } else {
+        status
     }
 }
 
@@ -553,7 +575,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::UpsertMattersRequest>,
     ) -> Result<Response<pb::UpsertMattersResponse>, Status> {
-        let matters = request.into_inner().matters;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let matters = r.matters;
         check_batch(matters.len(), "matters")?;
         let results = self.upsert(matters).await?;
         Ok(Response::new(pb::UpsertMattersResponse { results }))
@@ -563,12 +587,17 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::GetMatterRequest>,
     ) -> Result<Response<pb::GetMatterResponse>, Status> {
-        let code = request.into_inner().matter_code;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let code = r.matter_code;
         if code.is_empty() {
             return Err(ApiError::invalid("matter_code", "is required").into());
         }
         let matter = self.catalogue().matter(&code).await?.ok_or_else(|| {
-            ApiError::NotFound(format!("matter {code:?} is not in the catalogue"))
+            ApiError::NotFound(format!(
+                "matter {} is not in the catalogue",
+                limits::shown(&code)
+            ))
         })?;
         Ok(Response::new(pb::GetMatterResponse {
             matter: Some(matter.as_ref().into()),
@@ -606,6 +635,7 @@ impl ApprovalService for Approval {
         request: Request<pb::ListMattersRequest>,
     ) -> Result<Response<pb::ListMattersResponse>, Status> {
         let r = request.into_inner();
+        limits::check(&r)?;
         let department = (!r.department.is_empty()).then_some(r.department.as_str());
         jurisdiction::subtree("region", &r.region)?;
         let region = (!r.region.is_empty()).then_some(r.region.as_str());
@@ -628,7 +658,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::SubmitRecordsRequest>,
     ) -> Result<Response<pb::SubmitRecordsResponse>, Status> {
-        let records = request.into_inner().records;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let records = r.records;
         check_batch(records.len(), "records")?;
         let results = self.submit(records).await?;
         Ok(Response::new(pb::SubmitRecordsResponse { results }))
@@ -655,7 +687,7 @@ impl ApprovalService for Approval {
                     }
                     Ok(None) => return,
                     Err(status) => {
-                        let _ = in_tx.send(Err(status)).await;
+                        let _ = in_tx.send(Err(client_fault(status))).await;
                         return;
                     }
                 }
@@ -672,7 +704,10 @@ impl ApprovalService for Approval {
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let r = request.into_inner();
-        let full = r.view() != pb::CaseView::Basic;
+        limits::check(&r)?;
+        let view = pb::CaseView::try_from(r.view)
+            .map_err(|_| ApiError::invalid("view", format!("{} is not a known value", r.view)))?;
+        let full = view != pb::CaseView::Basic;
         let case = self.get_case(&r.case_no, full).await?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
@@ -682,6 +717,7 @@ impl ApprovalService for Approval {
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
         let r = request.into_inner();
+        limits::check(&r)?;
         let states = pb::CaseState::try_from(r.state)
             .ok()
             .and_then(wire_state_names)
@@ -716,6 +752,7 @@ impl ApprovalService for Approval {
         request: Request<pb::FollowRecordsRequest>,
     ) -> Result<Response<Self::FollowRecordsStream>, Status> {
         let r = request.into_inner();
+        limits::check(&r)?;
         let after = if r.after.is_empty() {
             LogPosition::START
         } else {
@@ -748,6 +785,7 @@ impl ApprovalService for Approval {
     ) -> Result<Response<pb::UpdateRuleConfigResponse>, Status> {
         use pb::update_rule_config_request::Change as C;
         let r = request.into_inner();
+        limits::check(&r)?;
         let change = match r.change {
             None => return Err(ApiError::invalid("change", "is required").into()),
             Some(C::ConfigJson(json)) => Change::Whole(json),
@@ -775,7 +813,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::UpsertRegionsRequest>,
     ) -> Result<Response<pb::UpsertRegionsResponse>, Status> {
-        let regions = request.into_inner().regions;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let regions = r.regions;
         check_batch(regions.len(), "regions")?;
         let results = jurisdiction::upsert_regions(self.store(), regions).await?;
         Ok(Response::new(pb::UpsertRegionsResponse { results }))
@@ -785,7 +825,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::ListRegionsRequest>,
     ) -> Result<Response<pb::ListRegionsResponse>, Status> {
-        let region = request.into_inner().region;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let region = r.region;
         jurisdiction::subtree("region", &region)?;
         let rows = self
             .store()
@@ -804,7 +846,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::UpsertDepartmentsRequest>,
     ) -> Result<Response<pb::UpsertDepartmentsResponse>, Status> {
-        let departments = request.into_inner().departments;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let departments = r.departments;
         check_batch(departments.len(), "departments")?;
         let results = jurisdiction::upsert_departments(self.store(), departments).await?;
         Ok(Response::new(pb::UpsertDepartmentsResponse { results }))
@@ -814,7 +858,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::ListDepartmentsRequest>,
     ) -> Result<Response<pb::ListDepartmentsResponse>, Status> {
-        let region = request.into_inner().region;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let region = r.region;
         jurisdiction::subtree("region", &region)?;
         let rows = self
             .store()

@@ -400,7 +400,7 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::StreamWarningsRequest>,
     ) -> Result<Response<Self::StreamWarningsStream>, Status> {
-        let (after, filter) = stream_request(request.into_inner())?;
+        let (after, filter) = stream_request(egov_proto::limits::checked(request)?)?;
         Ok(Response::new(self.stream(after, filter)))
     }
 
@@ -408,7 +408,7 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::ListWarningsRequest>,
     ) -> Result<Response<pb::ListWarningsResponse>, Status> {
-        let query = ListQuery::parse(request.into_inner())?;
+        let query = ListQuery::parse(egov_proto::limits::checked(request)?)?;
         Ok(Response::new(self.list(query).await?))
     }
 
@@ -416,7 +416,7 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::GetWarningRequest>,
     ) -> Result<Response<pb::GetWarningResponse>, Status> {
-        let r = request.into_inner();
+        let r = egov_proto::limits::checked(request)?;
         let id = warning_id(&r.id)?;
         let row = self
             .store()
@@ -439,7 +439,10 @@ impl SupervisionService for Supervision {
         request: Request<pb::AcknowledgeWarningRequest>,
     ) -> Result<Response<pb::AcknowledgeWarningResponse>, Status> {
         let warning = self
-            .transition(request.into_inner().input, Action::Acknowledge)
+            .transition(
+                egov_proto::limits::checked(request)?.input,
+                Action::Acknowledge,
+            )
             .await?;
         Ok(Response::new(pb::AcknowledgeWarningResponse {
             warning: Some(warning),
@@ -451,7 +454,7 @@ impl SupervisionService for Supervision {
         request: Request<pb::AnswerWarningRequest>,
     ) -> Result<Response<pb::AnswerWarningResponse>, Status> {
         let warning = self
-            .transition(request.into_inner().input, Action::Answer)
+            .transition(egov_proto::limits::checked(request)?.input, Action::Answer)
             .await?;
         Ok(Response::new(pb::AnswerWarningResponse {
             warning: Some(warning),
@@ -463,7 +466,7 @@ impl SupervisionService for Supervision {
         request: Request<pb::CloseWarningRequest>,
     ) -> Result<Response<pb::CloseWarningResponse>, Status> {
         let warning = self
-            .transition(request.into_inner().input, Action::Close)
+            .transition(egov_proto::limits::checked(request)?.input, Action::Close)
             .await?;
         Ok(Response::new(pb::CloseWarningResponse {
             warning: Some(warning),
@@ -475,7 +478,10 @@ impl SupervisionService for Supervision {
         request: Request<pb::EscalateWarningRequest>,
     ) -> Result<Response<pb::EscalateWarningResponse>, Status> {
         let warning = self
-            .transition(request.into_inner().input, Action::Escalate)
+            .transition(
+                egov_proto::limits::checked(request)?.input,
+                Action::Escalate,
+            )
             .await?;
         Ok(Response::new(pb::EscalateWarningResponse {
             warning: Some(warning),
@@ -486,7 +492,10 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::CreateWebhookRequest>,
     ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
-        Ok(Response::new(self.create_hook(request.into_inner()).await?))
+        Ok(Response::new(
+            self.create_hook(egov_proto::limits::checked(request)?)
+                .await?,
+        ))
     }
 
     async fn list_webhooks(
@@ -500,7 +509,10 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::DeleteWebhookRequest>,
     ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
-        Ok(Response::new(self.remove_hook(request.into_inner()).await?))
+        Ok(Response::new(
+            self.remove_hook(egov_proto::limits::checked(request)?)
+                .await?,
+        ))
     }
 
     async fn list_webhook_deliveries(
@@ -508,7 +520,8 @@ impl SupervisionService for Supervision {
         request: Request<pb::ListWebhookDeliveriesRequest>,
     ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
         Ok(Response::new(
-            self.hook_deliveries(request.into_inner()).await?,
+            self.hook_deliveries(egov_proto::limits::checked(request)?)
+                .await?,
         ))
     }
 }

@@ -275,10 +275,12 @@ pub fn warning_id(id: &str) -> Result<i64, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid("id", "is required"));
     }
-    id.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", format!("{id:?} is not a warning id")))
+    id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::invalid(
+            "id",
+            format!("{} is not a warning id", egov_proto::limits::shown(id)),
+        )
+    })
 }
 
 /// Checks the jurisdiction filters of a list or stream: `region` a subtree, `office` one

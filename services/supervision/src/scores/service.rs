@@ -96,6 +96,12 @@ impl Supervision {
         r: pb::GetDepartmentIndicatorsRequest,
     ) -> Result<pb::GetDepartmentIndicatorsResponse, ApiError> {
         let department = wire::department(&r.department)?;
+        if pb::PeriodKind::try_from(r.kind).is_err() {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("{} is not a known value", r.kind),
+            ));
+        }
         let now = self.clock().now();
         let from = if r.from.trim().is_empty() {
             let year = wire::period("", "from", now)?;
@@ -229,14 +235,18 @@ impl ScoresService for Supervision {
         &self,
         request: Request<pb::GetScoresRequest>,
     ) -> Result<Response<pb::GetScoresResponse>, Status> {
-        Ok(Response::new(self.scores(request.into_inner()).await?))
+        Ok(Response::new(
+            self.scores(egov_proto::limits::checked(request)?).await?,
+        ))
     }
 
     async fn get_ranking(
         &self,
         request: Request<pb::GetRankingRequest>,
     ) -> Result<Response<pb::GetRankingResponse>, Status> {
-        Ok(Response::new(self.ranking(request.into_inner()).await?))
+        Ok(Response::new(
+            self.ranking(egov_proto::limits::checked(request)?).await?,
+        ))
     }
 
     async fn get_department_indicators(
@@ -244,7 +254,8 @@ impl ScoresService for Supervision {
         request: Request<pb::GetDepartmentIndicatorsRequest>,
     ) -> Result<Response<pb::GetDepartmentIndicatorsResponse>, Status> {
         Ok(Response::new(
-            self.department_history(request.into_inner()).await?,
+            self.department_history(egov_proto::limits::checked(request)?)
+                .await?,
         ))
     }
 
@@ -253,7 +264,8 @@ impl ScoresService for Supervision {
         request: Request<pb::GetCatalogueStatsRequest>,
     ) -> Result<Response<pb::GetCatalogueStatsResponse>, Status> {
         Ok(Response::new(
-            self.catalogue_stats(request.into_inner()).await?,
+            self.catalogue_stats(egov_proto::limits::checked(request)?)
+                .await?,
         ))
     }
 
@@ -261,7 +273,7 @@ impl ScoresService for Supervision {
         &self,
         request: Request<pb::ClosePeriodRequest>,
     ) -> Result<Response<pb::ClosePeriodResponse>, Status> {
-        let r = request.into_inner();
+        let r = egov_proto::limits::checked(request)?;
         let period = required_period(&r.period, self)?;
         let actor = wire::actor(&r.actor)?;
         let row = freeze(self, period, 0, actor, r.reason.trim()).await?;
@@ -274,7 +286,7 @@ impl ScoresService for Supervision {
         &self,
         request: Request<pb::RecomputePeriodRequest>,
     ) -> Result<Response<pb::RecomputePeriodResponse>, Status> {
-        let r = request.into_inner();
+        let r = egov_proto::limits::checked(request)?;
         let period = required_period(&r.period, self)?;
         let actor = wire::actor(&r.actor)?;
         let current = self
@@ -307,6 +319,8 @@ impl ScoresService for Supervision {
         &self,
         request: Request<pb::ListPeriodVersionsRequest>,
     ) -> Result<Response<pb::ListPeriodVersionsResponse>, Status> {
-        Ok(Response::new(self.versions(request.into_inner()).await?))
+        Ok(Response::new(
+            self.versions(egov_proto::limits::checked(request)?).await?,
+        ))
     }
 }

@@ -191,10 +191,12 @@ pub fn hook_id(id: &str, field: &str) -> Result<i64, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid(field, "is required"));
     }
-    id.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid(field, format!("{id:?} is not a webhook id")))
+    id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{} is not a webhook id", egov_proto::limits::shown(id)),
+        )
+    })
 }
 
 fn ts(t: chrono::DateTime<chrono::Utc>) -> Option<Timestamp> {
