@@ -304,6 +304,12 @@ impl Bounded for pb::GetMatterRequest {
     }
 }
 
+impl Bounded for pb::ListMatterVersionsRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("matter_code", &self.matter_code, Text::Id);
+    }
+}
+
 impl Bounded for pb::ListMattersRequest {
     fn check(&self, f: &mut Found) {
         f.text("department", &self.department, Text::Id);

@@ -608,7 +608,9 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::ListMatterVersionsRequest>,
     ) -> Result<Response<pb::ListMatterVersionsResponse>, Status> {
-        let code = request.into_inner().matter_code;
+        let r = request.into_inner();
+        limits::check(&r)?;
+        let code = r.matter_code;
         if code.is_empty() {
             return Err(ApiError::invalid("matter_code", "is required").into());
         }
