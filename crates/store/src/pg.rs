@@ -9,8 +9,15 @@
 //! rows with `tx` below the oldest transaction still running (`pg_snapshot_xmin` of the
 //! reading statement's snapshot), in `(tx, seq)` order. Every transaction below that horizon
 //! has finished, so no row can later appear before a position already handed out. The price:
-//! the stream lags behind the oldest open writing transaction of the cluster, so keep writing
-//! transactions short.
+//! the stream lags behind the oldest open writing transaction that may write here, so keep
+//! writing transactions short.
+//!
+//! Transaction ids are cluster-wide, and `pg_snapshot_xmin` counts the writing transactions of
+//! every database of the server: a slow `CREATE DATABASE` or a long batch job of another
+//! application held every follower back (seen as a record stream "caught up" with nothing in
+//! it, and warnings late, while other databases were busy). The horizon [`VISIBLE`] therefore
+//! waits only for transactions that can have written rows here; see its comment for why it
+//! still never skips a row.
 
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -23,9 +30,27 @@ use crate::error::Result;
 use crate::model::{CalendarDayRow, DueInstant};
 use crate::rows::{RawWarning, warning_columns};
 
-/// "Written by a transaction older than every transaction still running": the oldest xid
-/// that may still be running, as a bigint like the `tx` columns.
-const VISIBLE: &str = "tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+/// "Written by a transaction older than every transaction still running that may have written
+/// here": the horizon is the smallest xid of the statement's snapshot `s` still in progress
+/// (`pg_snapshot_xip`) that is either of this database or finished since `s` was taken, else
+/// `s`'s xmax; as a bigint like the `tx` columns.
+///
+/// Why no row is skipped: a row with `tx` below the horizon was written by a transaction that,
+/// when `s` was taken, had either finished (its rows are in `s`, or it aborted) or was in
+/// progress. One in progress then is below the horizon only if it was still in progress when
+/// `pg_xact_status` looked, after `s`, and was not a transaction of this database in
+/// `pg_stat_activity` (read after `s` too; a transaction gets its xid before it writes a row, and
+/// a finished transaction never runs again): it belongs to another database and wrote nothing
+/// here. Ids of `pg_stat_activity` are 32-bit; an xid of `s`'s in-progress list is matched on its
+/// low 32 bits, which is unambiguous among transactions running at once. Not covered: prepared
+/// (two-phase) transactions, which have no backend; egov never prepares one.
+const VISIBLE: &str = "tx < (SELECT least(pg_snapshot_xmax(s)::text::bigint, \
+     (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x \
+       WHERE pg_xact_status(x) IS DISTINCT FROM 'in progress' \
+          OR x::text::bigint % 4294967296 IN \
+             (SELECT backend_xid::text::bigint FROM pg_stat_activity \
+               WHERE datname = current_database() AND backend_xid IS NOT NULL))) \
+   FROM pg_current_snapshot() AS s)";
 
 impl Type<Postgres> for Keys<'_> {
     fn type_info() -> PgTypeInfo {

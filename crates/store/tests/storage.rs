@@ -1595,6 +1595,63 @@ mod postgres_only {
         assert!(rest.iter().all(|(p, _)| *p > position));
     }
 
+    /// Transaction ids are shared by every database of the server, but only a transaction that
+    /// can write here holds the streams back: one left open in another database (another
+    /// application, or a slow `CREATE DATABASE`) must not, while one of this database still does.
+    #[tokio::test]
+    async fn an_open_transaction_of_another_database_holds_nothing_back() {
+        let store = fresh_postgres().await;
+        let other_url = fresh_postgres_url().await;
+        let mut other = sqlx::PgConnection::connect(&other_url)
+            .await
+            .expect("connect to the other database");
+        let mut open = other.begin().await.expect("begin");
+        sqlx::query("CREATE TABLE elsewhere (x int)")
+            .execute(&mut *open)
+            .await
+            .expect("write in the other database");
+        sqlx::query("SELECT pg_current_xact_id()")
+            .execute(&mut *open)
+            .await
+            .expect("the other transaction holds an xid");
+
+        store
+            .commit(&[create("C-0", &["e0"])], at(0))
+            .await
+            .expect("commit");
+        let read = store.read_log(LogPosition::START, 10).await.expect("read");
+        assert_eq!(ids(&read), ["e0"], "not held back by the other database");
+        let warned = store
+            .insert_warnings(&[warning("C-0", "r", "red", "330106")])
+            .await
+            .expect("insert");
+        assert_eq!(
+            store
+                .read_warnings(WarningPosition::START, &WarningFilter::default(), 10)
+                .await
+                .expect("read"),
+            warned
+        );
+
+        // A transaction of this database, opened later, still holds the streams back.
+        let (release, a) = hold_commit(&store, vec![create("C-A", &["ea"])]).await;
+        store
+            .commit(&[create("C-B", &["eb"])], at(2))
+            .await
+            .expect("commit B");
+        assert_eq!(
+            ids(&store.read_log(read[0].0, 10).await.expect("read")),
+            Vec::<&str>::new()
+        );
+        release.send(()).expect("release");
+        a.await.expect("join").expect("commit A");
+        assert_eq!(
+            ids(&read_log_settled(&store, read[0].0, 2).await),
+            ["ea", "eb"]
+        );
+        open.rollback().await.expect("rollback");
+    }
+
     /// The same for the warning stream.
     #[tokio::test]
     async fn read_warnings_never_skips_a_late_commit() {
