@@ -208,12 +208,18 @@ proptest! {
         prop_assert!(compute(start, limit, ext + more, &susp).last_day >= before.last_day);
     }
 
+    /// Not for a same-day limit (0 units) with suspensions: one received on a holiday is due on
+    /// the first working day, and a suspension over that day moves it to the first working day
+    /// after the suspension, while a case starting on the suspension's last day (a working day)
+    /// is due that very day. Found by this property: 2023-10-01, 0 working days, 13 extended,
+    /// suspended 10-01..10-13, due 11-02; the same started 10-13, due 11-01. Both are right.
     #[test]
     fn the_deadline_is_monotonic_in_the_start_and_the_limit(
         (start, limit, ext, susp) in problem(),
         later in 0i64..40,
         more in 0u32..40,
     ) {
+        prop_assume!(limit.amount > 0 || susp.is_empty());
         let base = compute(start, limit, ext, &susp).last_day;
         let later_start = compute(start + TimeDelta::days(later), limit, ext, &susp).last_day;
         prop_assert!(later_start >= base);

@@ -1,6 +1,7 @@
 //! Wake-up latency under concurrent load, on PostgreSQL: a commit's notification can come
-//! while some unrelated transaction of the server holds the new rows back (the log and the
-//! warning stream return only rows older than every open transaction). The readers then look
+//! while an unrelated transaction of the same database (another case's write) holds the new
+//! rows back (the log and the warning stream return only rows older than every open
+//! transaction that may write there). The readers then look
 //! again within a few hundred milliseconds, instead of waiting for the fallback poll, which
 //! these tests set to an hour so that only the short second look can deliver in time.
 //!
@@ -52,8 +53,9 @@ type Held = (
 /// A writing transaction in ANOTHER fresh database of the same server, open (its statements
 /// run, its transaction id taken) until the sender fires. Transaction ids are server-wide,
 /// so it holds back the rows of every later transaction in every database.
-async fn hold_an_unrelated_transaction() -> Held {
-    let other = egov_store::testing::fresh_postgres().await;
+async fn hold_an_unrelated_transaction(store: &Store) -> Held {
+    // The same database: a transaction of another database of the server holds nothing back.
+    let other = store.clone();
     let t = DateTime::from_timestamp(1_700_000_000, 0).expect("an instant");
     let write = CaseWrite {
         case: CaseRow {
@@ -162,7 +164,7 @@ async fn a_stream_delivers_a_warning_held_back_by_an_open_transaction_soon_after
     assert_eq!(first.case_no, "W-0");
     let after: WarningPosition = first.position.parse().expect("a position");
 
-    let held = hold_an_unrelated_transaction().await;
+    let held = hold_an_unrelated_transaction(&store).await;
     store
         .insert_warnings(&[warning("W-1")])
         .await
@@ -210,7 +212,7 @@ async fn the_log_follower_reads_records_held_back_by_an_open_transaction_soon_af
     let mut s = platform(&store, &clock).await;
     let mut stream = s.stream(Default::default()).await;
 
-    let held = hold_an_unrelated_transaction().await;
+    let held = hold_an_unrelated_transaction(&store).await;
     // Completed on 04-10, after its promised (03-18) and statutory (04-01) deadlines.
     let records = vec![
         record(
