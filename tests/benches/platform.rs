@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::*;
-use egov_approval::testing::spawn_approval_on;
 use egov_domain::clock::ClockView;
 use egov_domain::limit::Limit;
+use egov_platform::testing::spawn_approval_on;
+use egov_platform::{Database, Platforms, Serve, Settings};
 use egov_proto::approval::v1 as pb;
 use egov_proto::supervision::v1 as sv;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
@@ -23,7 +24,6 @@ use egov_runtime::clock::SystemClock;
 use egov_runtime::shutdown;
 use egov_store::Store;
 use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord};
-use egov_supervision::SupervisionServer;
 use tokio_stream::StreamExt;
 
 /// Records per case in the ingest run: a whole ordinary life.
@@ -347,17 +347,19 @@ async fn warnings(open: usize, measured: usize, burst: usize) -> WarningFigures 
     .await;
 
     let (trigger, stop) = shutdown::channel();
-    let server = SupervisionServer::build(
-        "127.0.0.1:0".parse().expect("addr"),
-        store.clone(),
-        SystemClock::shared(),
-        stop,
-    )
+    let server = Platforms::build(Settings {
+        grace: Duration::from_secs(5),
+        ..Settings::new(
+            Serve::Supervision,
+            Database::Store(store.clone()),
+            SystemClock::shared(),
+        )
+    })
     .await
     .expect("supervision");
-    let addr = server.local_addr();
-    let supervision = server.supervision().clone();
-    let serving = tokio::spawn(server.run_until_stopped(Duration::from_secs(5)));
+    let addr = server.addr();
+    let supervision = server.supervision().expect("supervision").clone();
+    let serving = tokio::spawn(server.run_until_stopped(stop));
     // Let the follower read the log of the open cases before measuring.
     let head = store.log_head().await.expect("head");
     supervision.caught_up(Utc::now(), head).await;

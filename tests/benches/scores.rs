@@ -24,13 +24,14 @@ use egov_domain::ids::{DepartmentCode, MatterCode};
 use egov_domain::limit::Limit;
 use egov_domain::matter::{FeeItem, Matter, MatterKind};
 use egov_domain::money::Fen;
+use egov_platform::{Database, Platforms, Serve, Settings};
 use egov_proto::supervision::v1 as sv;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_runtime::clock::ManualClock;
 use egov_runtime::shutdown;
 use egov_store::scores::{ScoreBatch, ScoreDay, ScoreFacts};
 use egov_store::{MatterRow, Store};
-use egov_supervision::{Supervision, SupervisionOptions, SupervisionServer};
+use egov_supervision::SupervisionOptions;
 
 const DEPARTMENTS: usize = 100;
 
@@ -246,17 +247,19 @@ fn main() {
                 .to_utc(),
         );
         let (_trigger, stop) = shutdown::channel();
-        let supervision = Supervision::with_options(
-            store.clone(),
-            clock.shared(),
-            stop,
-            SupervisionOptions::without_corrections(),
-        );
-        let server = SupervisionServer::build_with("127.0.0.1:0".parse().unwrap(), supervision)
-            .await
-            .expect("the supervision platform starts");
-        let addr = server.local_addr();
-        tokio::spawn(server.run_until_stopped(std::time::Duration::from_secs(1)));
+        let server = Platforms::build(Settings {
+            supervision: SupervisionOptions::without_corrections(),
+            grace: std::time::Duration::from_secs(1),
+            ..Settings::new(
+                Serve::Supervision,
+                Database::Store(store.clone()),
+                clock.shared(),
+            )
+        })
+        .await
+        .expect("the supervision platform starts");
+        let addr = server.addr();
+        tokio::spawn(server.run_until_stopped(stop));
         let mut client = ScoresServiceClient::connect(format!("http://{addr}"))
             .await
             .expect("a client");

@@ -37,11 +37,11 @@ use egov_domain::matter::{FeeItem, Matter, MatterKind};
 use egov_domain::money::Fen;
 use egov_domain::record::RecordBody;
 use egov_domain::rules::RuleConfig;
+use egov_platform::testing::PATIENCE;
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_store::{Backend, Page, WarningFilter};
-use egov_supervision::testing::PATIENCE;
 use egov_tests::Platforms;
 use tonic::transport::Channel;
 

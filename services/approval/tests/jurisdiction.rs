@@ -3,7 +3,7 @@
 //! stored), listed by subtree, and the record log can be followed for one subtree.
 
 use egov_approval::testing::fixtures::*;
-use egov_approval::testing::{TestApproval, spawn_approval};
+use egov_platform::testing::{TestApproval, spawn_approval};
 use egov_proto::approval::v1 as pb;
 use egov_store::Backend;
 use tokio_stream::StreamExt;

@@ -3,8 +3,8 @@
 //! to supervisors over gRPC (`egov.supervision.v1`).
 //!
 //! Map of the modules:
-//! - [`server`]: `build()` (binds) and `run_until_stopped()` (workers, serving, ordered
-//!   shutdown); [`grpc_service`] to put the platform on a shared port.
+//! - [`grpc_service`]: the tonic service, which the composition root (`crates/platform`) puts
+//!   on its port with the scores service; the root also starts the workers and drains them.
 //! - [`service`]: [`Supervision`], the state shared by RPCs and workers, and the
 //!   `SupervisionService` RPCs (stream, list, get).
 //! - [`workers`]: starting, keeping alive and observing the two background workers:
@@ -16,7 +16,7 @@
 //! - [`raise`]: from a due instant or a late clock and the case's row to the warning stored.
 //! - [`wire`]: warnings and request filters on the wire.
 //! - `pulse`: one store subscription per channel, shared by the workers and the streams.
-//! - [`error`]: the one mapping from errors to gRPC statuses.
+//! - [`error`]: the shared mapping from errors to gRPC statuses (`egov_runtime::error`).
 //! - [`webhooks`]: warnings POSTed, signed, to registered HTTP receivers (SMS or e-mail
 //!   gateways) through an outbox: the registry's RPCs, the deliverer (a worker that
 //!   follows the warning stream by cursor `supervision.webhooks` and sends, retrying with
@@ -24,7 +24,6 @@
 //! - [`scores`]: performance scores (DESIGN §4): the scores follower (a worker keeping the
 //!   daily rollups up to date by cursors `scores.log` and `scores.warnings`), periods closed
 //!   and recomputed, and the `ScoresService` RPCs.
-//! - [`testing`]: the platform on port 0 for tests, and waits that replace sleeping.
 //!
 //! Architecture invariants (DESIGN §7), each tested against both databases in `tests/`:
 //! - one warning per (case, rule, level), however often an instance restarts, however many
@@ -45,13 +44,24 @@ mod pulse;
 pub mod raise;
 mod scheduler;
 pub mod scores;
-pub mod server;
 pub mod service;
-pub mod testing;
 pub mod webhooks;
 pub mod wire;
 pub mod workers;
 
-pub use server::{BuildError, SupervisionServer, grpc_service};
 pub use service::Supervision;
-pub use workers::{SupervisionOptions, WorkerStats, Workers};
+pub use workers::{SupervisionOptions, WorkerStats};
+
+use egov_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
+
+/// Largest message accepted or sent: a full page of warnings with long explanations fits.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The tonic service, for the composition root to put on its port (with
+/// [`scores::service::grpc_service`]; the workers are started by
+/// [`Supervision::spawn_workers`]).
+pub fn grpc_service(supervision: Supervision) -> SupervisionServiceServer<Supervision> {
+    SupervisionServiceServer::new(supervision)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::local;
-use egov_approval::testing::fresh_store;
+use egov_platform::testing::fresh_store;
+use egov_platform::testing::{PATIENCE, TestSupervision, next_warning, spawn_supervision_with};
 use egov_proto::supervision::v1 as pb;
 use egov_runtime::clock::ManualClock;
 use egov_store::{Backend, NewWarning};
 use egov_supervision::SupervisionOptions;
-use egov_supervision::testing::{PATIENCE, TestSupervision, next_warning, spawn_supervision_with};
 use serde_json::json;
 use tonic::Code;
 
