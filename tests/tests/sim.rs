@@ -4,7 +4,7 @@
 //! - The same seed twice gives the same warnings: the same cases, rules and levels, raised at
 //!   the same simulated times, and the same workflow moves.
 //! - A reduced month (twenty departments, two weeks and a backlog) makes every rule of
-//!   DESIGN §3 fire at least once, and the scores service ranks the departments.
+//!   docs/design.md §3 fire at least once, and the scores service ranks the departments.
 //! - `egov simulate`'s load generator against the production set-up (PostgreSQL, the wall
 //!   clock, each platform on its own port) stores what it sends at the rate asked for.
 

@@ -1,4 +1,4 @@
-//! The correction workflow of a warning (DESIGN §3): a warning is raised, acknowledged by the
+//! The correction workflow of a warning (docs/design.md §3): a warning is raised, acknowledged by the
 //! department, answered (an explanation or a correction), then closed by a supervisor who
 //! accepts the answer, or escalated to the supervision office one level up.
 //!

@@ -30,10 +30,7 @@ const GRACE: Duration = Duration::from_secs(2);
 
 /// A fresh database of the given kind.
 pub async fn fresh_store(backend: Backend) -> Store {
-    match backend {
-        Backend::Postgres => egov_store::testing::fresh_postgres().await,
-        Backend::Sqlite => egov_store::testing::fresh_sqlite().await,
-    }
+    egov_store::testing::fresh(backend).await
 }
 
 /// The settings of one test platform: `serve` on `store` at `clock`, on a free port.

@@ -1,4 +1,4 @@
-//! The injected clock of the platforms (DESIGN §5): what "now" is and how to sleep until a
+//! The injected clock of the platforms (docs/design.md §5): what "now" is and how to sleep until a
 //! given instant. Production uses [`SystemClock`]; tests drive a [`ManualClock`] and never
 //! sleep on the wall clock; the demo's simulator moves a [`ManualClock`] in ticks.
 

@@ -1,4 +1,4 @@
-//! The approval platform (DESIGN §1): the gRPC server that takes in what service-centre
+//! The approval platform (docs/design.md §1): the gRPC server that takes in what service-centre
 //! systems record about each case, validates it, stores it with the case's projection and due
 //! instants in one transaction, and emits the stored records to followers.
 //!

@@ -1,4 +1,4 @@
-//! The supervision platform (DESIGN §1, §3, §5): follows what the approval platform stores in
+//! The supervision platform (docs/design.md §1, §3, §5): follows what the approval platform stores in
 //! the shared database and raises deadline warnings the moment they are due, then serves them
 //! to supervisors over gRPC (`egov.supervision.v1`).
 //!
@@ -21,11 +21,11 @@
 //!   gateways) through an outbox: the registry's RPCs, the deliverer (a worker that
 //!   follows the warning stream by cursor `supervision.webhooks` and sends, retrying with
 //!   backoff), and the signature receivers check.
-//! - [`scores`]: performance scores (DESIGN §4): the scores follower (a worker keeping the
+//! - [`scores`]: performance scores (docs/design.md §4): the scores follower (a worker keeping the
 //!   daily rollups up to date by cursors `scores.log` and `scores.warnings`), periods closed
 //!   and recomputed, and the `ScoresService` RPCs.
 //!
-//! Architecture invariants (DESIGN §7), each tested against both databases in `tests/`:
+//! Architecture invariants (docs/design.md §7), each tested against both databases in `tests/`:
 //! - one warning per (case, rule, level), however often an instance restarts, however many
 //!   instances run: firing deletes only instants still stored unchanged, and the store
 //!   refuses a second warning of the same key;

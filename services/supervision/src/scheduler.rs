@@ -1,4 +1,4 @@
-//! The due loop: raises deadline warnings the moment they are due (DESIGN §5: "deadlines are
+//! The due loop: raises deadline warnings the moment they are due (docs/design.md §5: "deadlines are
 //! data"), and runs the correction pass ([`crate::corrections`]) with every pass, waking at
 //! the earliest correction due too. The approval platform stores every running clock's due instants; this loop fires
 //! those that came, in batches of up to [`BATCH`], each batch in ONE store call, then sleeps

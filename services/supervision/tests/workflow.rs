@@ -1,4 +1,4 @@
-//! The correction workflow (DESIGN §3) over real gRPC, against both databases, on an injected
+//! The correction workflow (docs/design.md §3) over real gRPC, against both databases, on an injected
 //! clock: cards get their correction due (3 working days, China calendar), a yellow card left
 //! unanswered gives its case a red card at its due, an unanswered red card escalates up the
 //! jurisdiction tree office by office, supervisors act within their office's subtree, a card

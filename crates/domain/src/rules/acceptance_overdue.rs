@@ -1,4 +1,4 @@
-//! Rule `acceptance_overdue` (DESIGN §3): no acceptance decision (acceptance, refusal, or the one
+//! Rule `acceptance_overdue` (docs/design.md §3): no acceptance decision (acceptance, refusal, or the one
 //! correction notice) 5 working days after receipt, or after the corrected materials arrived.
 //! Default level: yellow card.
 //!

@@ -1,4 +1,4 @@
-//! Rule `extension_abuse` (DESIGN §3): more extensions or more extension days than the law
+//! Rule `extension_abuse` (docs/design.md §3): more extensions or more extension days than the law
 //! allows, or an extension without an approver (or without a reason). Default level: yellow
 //! card.
 //!

@@ -1,4 +1,4 @@
-//! Rule `irregular_fee` (DESIGN §3): a fee item not in the matter's catalogue, or charged above
+//! Rule `irregular_fee` (docs/design.md §3): a fee item not in the matter's catalogue, or charged above
 //! the catalogue's amount. Default level: red card.
 //!
 //! Source: ALL Art. 58 (a licensing agency may charge only what laws and administrative

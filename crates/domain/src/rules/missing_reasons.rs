@@ -1,4 +1,4 @@
-//! Rule `missing_reasons` (DESIGN §3: refusal or denial without reasons): a refusal to accept
+//! Rule `missing_reasons` (docs/design.md §3: refusal or denial without reasons): a refusal to accept
 //! (不予受理) or a denial whose reason is empty. Default level: yellow card.
 //!
 //! Source: ALL Art. 32 (a refusal to accept must be explained in writing) and Art. 38 (a

@@ -1,4 +1,4 @@
-//! Rule `promised_limit_passed` (DESIGN §3): the case is not decided at its promised deadline
+//! Rule `promised_limit_passed` (docs/design.md §3): the case is not decided at its promised deadline
 //! (for an immediate item, at the end of its same working day). Default level: yellow card.
 //!
 //! Source: city practice. The catalogue publishes a promised limit (承诺时限), usually shorter

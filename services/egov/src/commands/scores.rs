@@ -1,4 +1,4 @@
-//! `egov scores`: performance scores and rankings per period and region (DESIGN §4), as a table,
+//! `egov scores`: performance scores and rankings per period and region (docs/design.md §4), as a table,
 //! CSV or JSON; and `egov scores close|recompute|versions|department`. All through the
 //! supervision platform's `ScoresService`.
 

@@ -1,4 +1,4 @@
-//! Performance scores (DESIGN §4) on the supervision platform: the rollups kept up to date as
+//! Performance scores (docs/design.md §4) on the supervision platform: the rollups kept up to date as
 //! records and warnings arrive, and the assessments served to analysts.
 //!
 //! - [`follower`]: the scores follower, a worker that reads the record log and the warning
