@@ -215,3 +215,39 @@ fn the_platforms_spawn_only_into_their_tracked_tasks() {
         "tasks spawned outside the tracked set (use egov_runtime::tasks::Tasks): {found:?}"
     );
 }
+
+#[test]
+fn every_file_the_architecture_names_exists() {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    // Inline code spans of the prose (fenced blocks are drawings), that look like paths.
+    let mut fenced = false;
+    let mut named: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        named.extend(
+            line.split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|s| s.ends_with(".rs") && s.contains('/') && !s.contains(' ')),
+        );
+    }
+    assert!(
+        named.iter().any(|p| p.starts_with("crates/platform/")),
+        "ARCHITECTURE.md no longer names the composition root's files: {named:?}"
+    );
+    let missing: Vec<&&str> = named
+        .iter()
+        .filter(|p| !root.join(p).is_file())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names files that are not there: {missing:?}"
+    );
+}

@@ -1,6 +1,6 @@
-//! The record contract of docs/design.md §6 in domain terms: what a service-centre system says happened
-//! to a case. One [`Record`] is one fact with its own time (`occurred_at`), which may arrive late
-//! or out of order; the case is always rebuilt from its records in `occurred_at` order.
+//! The record contract of docs/design.md §6 in domain terms: what a service-centre system says
+//! happened to a case. One [`Record`] is one fact with its own time (`occurred_at`), which may
+//! arrive late or out of order; the case is always rebuilt from its records in `occurred_at` order.
 //!
 //! Some defects are deliberately *not* refused here: a refusal without reasons, a suspension
 //! without a kind, an extension without an approver, a fee outside the catalogue. They are facts

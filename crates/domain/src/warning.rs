@@ -1,6 +1,6 @@
-//! What a supervision warning is (docs/design.md §3): the [`Rule`] that raised it, its [`Level`], and the
-//! [`WarningDraft`] the rules hand to the platforms before it is stored (one warning per case,
-//! rule and level). The rules themselves, one module each with its source, live in
+//! What a supervision warning is (docs/design.md §3): the [`Rule`] that raised it, its [`Level`],
+//! and the [`WarningDraft`] the rules hand to the platforms before it is stored (one warning per
+//! case, rule and level). The rules themselves, one module each with its source, live in
 //! [`crate::rules`]; the functions at the end of this file are the deadline rules' entry points
 //! with the default configuration, kept here because the services call them by these paths.
 
@@ -134,8 +134,8 @@ pub struct WarningDraft {
     pub config: ConfigSource,
 }
 
-/// The deadline rule a due instant belongs to, by its key, at the default level (docs/design.md §3).
-/// See [`rules::rule_for_key`] for the keys; the level a deployment uses is configuration
+/// The deadline rule a due instant belongs to, by its key, at the default level (docs/design.md
+/// §3). See [`rules::rule_for_key`] for the keys; the level a deployment uses is configuration
 /// ([`EffectiveRules::level`]).
 pub fn deadline_rule(clock_key: &str) -> Option<(Rule, Level)> {
     let rule = rules::rule_for_key(clock_key)?;

@@ -65,8 +65,8 @@ fn is_suspended(suspensions: &[Suspension], d: NaiveDate) -> bool {
     suspensions.iter().any(|s| s.start < d && d <= s.end)
 }
 
-/// The rules of docs/design.md §2 walked day by day (allowed in tests only): count the unsuspended units
-/// after the start day until the limit is reached.
+/// The rules of docs/design.md §2 walked day by day (allowed in tests only): count the unsuspended
+/// units after the start day until the limit is reached.
 fn reference(
     start: NaiveDate,
     limit: Limit,

@@ -1,7 +1,7 @@
-//! Every supervision rule of docs/design.md §3 as case stories: records in (local times, Asia/Shanghai,
-//! March 2024 unless said), time run to a given instant, warnings out, each with the instant it
-//! was raised, its rule, level, the configuration that decided it, and its message. Each rule
-//! also has a story in which it must not fire.
+//! Every supervision rule of docs/design.md §3 as case stories: records in (local times,
+//! Asia/Shanghai, March 2024 unless said), time run to a given instant, warnings out, each with the
+//! instant it was raised, its rule, level, the configuration that decided it, and its message. Each
+//! rule also has a story in which it must not fire.
 
 mod support;
 

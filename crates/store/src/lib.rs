@@ -1,8 +1,8 @@
-//! egov-store: the comprehensive database (docs/design.md §5), the only crate that knows SQL. One API,
-//! [`Store`], over PostgreSQL (production) and a SQLite file in WAL mode (the embedded
-//! default), each backend with its own migrations (`migrations/postgres`,
-//! `migrations/sqlite`). It stores rows whose semantic content is the services' JSON and does
-//! not depend on the domain crate.
+//! egov-store: the comprehensive database (docs/design.md §5), the only crate that knows SQL. One
+//! API, [`Store`], over PostgreSQL (production) and a SQLite file in WAL mode (the embedded
+//! default), each backend with its own migrations (`migrations/postgres`, `migrations/sqlite`). It
+//! stores rows whose semantic content is the services' JSON and does not depend on the domain
+//! crate.
 //!
 //! Map of the modules:
 //! - [`store`]: [`Store`] itself: connecting and migrating, and every query, written once for

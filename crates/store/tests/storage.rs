@@ -1501,7 +1501,8 @@ async fn notifications_wake_on_commit(store: Store) {
     assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
 }
 
-// ----- PostgreSQL only: the late-commit gap (docs/design.md §7) --------------------------------------
+// ----- PostgreSQL only: the late-commit gap (docs/design.md §7)
+// --------------------------------------
 
 mod postgres_only {
     use super::*;

@@ -319,9 +319,9 @@ pub struct ServerArgs {
     /// them, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub grace: u64,
-    /// The supervision rules' levels and thresholds (docs/design.md §3), per matter and department: a
-    /// JSON file, comments allowed; see crates/domain/data/rules.example.json. Checked before
-    /// the port is bound (exit 2 naming the bad field). Default: the built-in configuration.
+    /// The supervision rules' levels and thresholds (docs/design.md §3), per matter and department:
+    /// a JSON file, comments allowed; see crates/domain/data/rules.example.json. Checked before the
+    /// port is bound (exit 2 naming the bad field). Default: the built-in configuration.
     #[arg(long, env = "EGOV_RULES", value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// The performance scores' weights, deductions and bonuses (docs/design.md §4): a JSON file,

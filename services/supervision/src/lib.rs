@@ -1,16 +1,18 @@
-//! The supervision platform (docs/design.md §1, §3, §5): follows what the approval platform stores in
-//! the shared database and raises deadline warnings the moment they are due, then serves them
-//! to supervisors over gRPC (`egov.supervision.v1`).
+//! The supervision platform (docs/design.md §1, §3, §5): follows what the approval platform stores
+//! in the shared database and raises deadline warnings the moment they are due, then serves them to
+//! supervisors over gRPC (`egov.supervision.v1`).
 //!
 //! Map of the modules:
 //! - [`grpc_service`]: the tonic service, which the composition root (`crates/platform`) puts
 //!   on its port with the scores service; the root also starts the workers and drains them.
 //! - [`service`]: [`Supervision`], the state shared by RPCs and workers, and the
 //!   `SupervisionService` RPCs (stream, list, get).
-//! - [`workers`]: starting, keeping alive and observing the two background workers:
+//! - [`workers`]: starting (in the platform's tracked tasks), keeping alive and observing the
+//!   background workers:
 //!   - `scheduler`: the due loop, which sleeps until the next due instant and fires it;
 //!   - `follower`: the log follower (cursor `supervision.log`), which raises warnings for
-//!     clocks that stopped late.
+//!     clocks that stopped late;
+//!   - the webhook deliverer and the scores follower (below).
 //! - [`corrections`]: the correction workflow: transitions (RPCs and rules) and the pass the due
 //!   loop runs to stamp cards with their correction due and fire the dues passed unanswered.
 //! - [`raise`]: from a due instant or a late clock and the case's row to the warning stored.

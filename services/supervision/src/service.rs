@@ -44,7 +44,7 @@ struct RulesInForce {
 /// a token to go on.
 const MAX_PICK_READS: usize = 10;
 
-/// The supervision platform's state: shared by all calls and both workers; cheap to clone.
+/// The supervision platform's state: shared by all calls and all its workers; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Supervision {
     inner: Arc<Inner>,

@@ -1,5 +1,5 @@
-//! Rule `approaching_deadline` (docs/design.md §3): a reminder before the promised limit passes, when
-//! at most 2 working days remain (1 for limits of at most 3 days). Default level: reminder.
+//! Rule `approaching_deadline` (docs/design.md §3): a reminder before the promised limit passes,
+//! when at most 2 working days remain (1 for limits of at most 3 days). Default level: reminder.
 //!
 //! Source: city practice (the supervision rules of the service centres): the promised limit
 //! (承诺时限) is the department's public commitment, and a heads-up before it passes is what

@@ -1,11 +1,11 @@
-//! Thresholds and levels of the supervision rules as configuration (docs/design.md §3: "every threshold
-//! configurable per matter or department").
+//! Thresholds and levels of the supervision rules as configuration (docs/design.md §3: "every
+//! threshold configurable per matter or department").
 //!
 //! A [`RuleConfig`] holds three layers of [`RuleOverrides`]: `defaults`, then per department,
-//! then per matter. The built-in values (the law and docs/design.md §3) sit under them all, so a file
-//! may be empty. [`RuleConfig::effective`] resolves the layers for one case, field by field:
-//! **matter wins over department over default**, and every resolved value remembers where it
-//! came from ([`ConfigSource`]) so that a warning can say which configuration fired it.
+//! then per matter. The built-in values (the law and docs/design.md §3) sit under them all, so a
+//! file may be empty. [`RuleConfig::effective`] resolves the layers for one case, field by field:
+//! **matter wins over department over default**, and every resolved value remembers where it came
+//! from ([`ConfigSource`]) so that a warning can say which configuration fired it.
 //!
 //! The file format is JSON, optionally with `//` and `/* */` comments (the documented example is
 //! `crates/domain/data/rules.example.json`): parse it with `serde_json` after

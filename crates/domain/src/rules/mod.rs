@@ -1,5 +1,5 @@
-//! Every supervision rule of docs/design.md §3, one module each, named after the rule and citing its
-//! source in its module doc, with the thresholds and levels as configuration ([`config`]).
+//! Every supervision rule of docs/design.md §3, one module each, named after the rule and citing
+//! its source in its module doc, with the thresholds and levels as configuration ([`config`]).
 //!
 //! Two kinds of rules, two entry points:
 //!
