@@ -242,10 +242,7 @@ fn every_file_the_architecture_names_exists() {
         named.iter().any(|p| p.starts_with("crates/platform/")),
         "ARCHITECTURE.md no longer names the composition root's files: {named:?}"
     );
-    let missing: Vec<&&str> = named
-        .iter()
-        .filter(|p| !root.join(p).is_file())
-        .collect();
+    let missing: Vec<&&str> = named.iter().filter(|p| !root.join(p).is_file()).collect();
     assert!(
         missing.is_empty(),
         "ARCHITECTURE.md names files that are not there: {missing:?}"
