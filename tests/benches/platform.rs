@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::*;
-use egov_approval::testing::spawn_approval_on;
 use egov_domain::clock::ClockView;
 use egov_domain::limit::Limit;
+use egov_platform::testing::spawn_approval_on;
+use egov_platform::{Database, Platforms, Serve, Settings};
 use egov_proto::approval::v1 as pb;
 use egov_proto::supervision::v1 as sv;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
@@ -23,7 +24,6 @@ use egov_runtime::clock::SystemClock;
 use egov_runtime::shutdown;
 use egov_store::Store;
 use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord};
-use egov_supervision::SupervisionServer;
 use tokio_stream::StreamExt;
 
 /// Records per case in the ingest run: a whole ordinary life.
@@ -116,53 +116,23 @@ async fn ingest(cases: usize, streams: usize) -> IngestFigures {
 
     // Raw: the same rows, a batched INSERT of 1,000 rows per statement into a table of the
     // same shape (with its unique index), in the same database.
-    let pool = sqlx::PgPool::connect(&url).await.expect("raw pool");
-    sqlx::query(
-        "CREATE TABLE bench_raw_records (seq bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, \
-         case_no text NOT NULL, occurred_at timestamptz NOT NULL, source text NOT NULL, \
-         kind text NOT NULL, body text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL, \
-         received_at timestamptz NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .expect("raw table");
     let rows: Vec<_> = all
         .iter()
         .map(|r| {
             let d = egov_approval::ingest::convert(r.clone()).expect("valid");
-            (
-                d.event_id.to_string(),
-                d.case_no.to_string(),
-                d.occurred_at,
-                d.source.clone(),
-                d.kind().as_str().to_owned(),
-                serde_json::to_string(&d.body).expect("json"),
-            )
+            egov_store::testing::RawRecord {
+                event_id: d.event_id.to_string(),
+                case_no: d.case_no.to_string(),
+                occurred_at: d.occurred_at,
+                source: d.source.clone(),
+                kind: d.kind().as_str().to_owned(),
+                body: serde_json::to_string(&d.body).expect("json"),
+            }
         })
         .collect();
-    let hash = "0".repeat(64);
-    let started = Instant::now();
-    for chunk in rows.chunks(1000) {
-        sqlx::query(
-            "INSERT INTO bench_raw_records \
-             (event_id, case_no, occurred_at, source, kind, body, prev_hash, hash, received_at) \
-             SELECT e, c, o, s, k, b, $7, $7, now() \
-             FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) \
-               AS u(e, c, o, s, k, b)",
-        )
-        .bind(chunk.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.1.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.2).collect::<Vec<DateTime<Utc>>>())
-        .bind(chunk.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.4.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.5.clone()).collect::<Vec<_>>())
-        .bind(&hash)
-        .execute(&pool)
+    let raw_secs = egov_store::testing::raw_record_inserts(&url, &rows)
         .await
-        .expect("raw insert");
-    }
-    let raw_secs = started.elapsed().as_secs_f64();
-    pool.close().await;
+        .as_secs_f64();
     app.stop().await;
     store.close().await;
     IngestFigures {
@@ -347,17 +317,19 @@ async fn warnings(open: usize, measured: usize, burst: usize) -> WarningFigures 
     .await;
 
     let (trigger, stop) = shutdown::channel();
-    let server = SupervisionServer::build(
-        "127.0.0.1:0".parse().expect("addr"),
-        store.clone(),
-        SystemClock::shared(),
-        stop,
-    )
+    let server = Platforms::build(Settings {
+        grace: Duration::from_secs(5),
+        ..Settings::new(
+            Serve::Supervision,
+            Database::Store(store.clone()),
+            SystemClock::shared(),
+        )
+    })
     .await
     .expect("supervision");
-    let addr = server.local_addr();
-    let supervision = server.supervision().clone();
-    let serving = tokio::spawn(server.run_until_stopped(Duration::from_secs(5)));
+    let addr = server.addr();
+    let supervision = server.supervision().expect("supervision").clone();
+    let serving = tokio::spawn(server.run_until_stopped(stop));
     // Let the follower read the log of the open cases before measuring.
     let head = store.log_head().await.expect("head");
     supervision.caught_up(Utc::now(), head).await;

@@ -24,13 +24,14 @@ use egov_domain::ids::{DepartmentCode, MatterCode};
 use egov_domain::limit::Limit;
 use egov_domain::matter::{FeeItem, Matter, MatterKind};
 use egov_domain::money::Fen;
+use egov_platform::{Database, Platforms, Serve, Settings};
 use egov_proto::supervision::v1 as sv;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_runtime::clock::ManualClock;
 use egov_runtime::shutdown;
 use egov_store::scores::{ScoreBatch, ScoreDay, ScoreFacts};
 use egov_store::{MatterRow, Store};
-use egov_supervision::{Supervision, SupervisionOptions, SupervisionServer};
+use egov_supervision::SupervisionOptions;
 
 const DEPARTMENTS: usize = 100;
 
@@ -45,55 +46,6 @@ fn arg(name: &str, default: usize) -> usize {
 
 fn department(n: usize) -> String {
     format!("dept-{n:03}")
-}
-
-/// The facts of `cases` cases and `cases / 10` warnings, in statements of a million rows.
-async fn load_facts(pool: &sqlx::PgPool, cases: usize) -> f64 {
-    let started = Instant::now();
-    let chunk = 1_000_000;
-    let mut from = 0;
-    while from < cases {
-        let to = (from + chunk).min(cases);
-        // Case g: department g mod 100, a day of 2025; 80 % on time, 40 % early, a used share
-        // of 50-110 %, a third rated, a quarter paying ¥50.00.
-        sqlx::query(
-            "INSERT INTO score_facts (source, key, day, department, accepted, completed, \
-                 on_time, early, share_cases, share_bp_sum, ratings, satisfied, bad_reviews, \
-                 fees_fen) \
-             SELECT 'case', 'C-' || g, DATE '2025-01-01' + (g / 100 % 365)::int, \
-                 'dept-' || lpad((g % 100)::text, 3, '0'), 1, 1, \
-                 (g % 10 < 8)::int, (g % 10 < 4)::int, 1, 5000 + (g / 100 % 7) * 1000, \
-                 (g % 3 = 0)::int, (g % 6 = 0)::int, (g % 15 = 0)::int, \
-                 (g % 4 = 1)::int * 5000 \
-             FROM generate_series($1::bigint, $2::bigint - 1) AS g",
-        )
-        .bind(from as i64)
-        .bind(to as i64)
-        .execute(pool)
-        .await
-        .expect("case facts");
-        from = to;
-        eprintln!("  loaded the facts of {to} cases");
-    }
-    // Warnings: a tenth of the cases; reminders, yellow and red cards, some answered in time.
-    sqlx::query(
-        "INSERT INTO score_facts (source, key, day, department, reminders, yellow_cards, \
-             red_cards, anomalies, irregular_fees, corrected_in_time) \
-         SELECT 'warning', g::text, DATE '2025-01-01' + (g / 100 % 365)::int, \
-             'dept-' || lpad((g * 7 % 100)::text, 3, '0'), \
-             (g % 3 = 0)::int, (g % 3 = 1)::int, (g % 3 = 2)::int, (g % 30 = 1)::int, \
-             (g % 30 = 2)::int, (g % 3 <> 0 AND g % 2 = 0)::int \
-         FROM generate_series(0, $1::bigint - 1) AS g",
-    )
-    .bind((cases / 10) as i64)
-    .execute(pool)
-    .await
-    .expect("warning facts");
-    sqlx::query("ANALYZE score_facts")
-        .execute(pool)
-        .await
-        .expect("analyze");
-    started.elapsed().as_secs_f64()
 }
 
 /// 100 departments in 10 districts of city 3301, 5 matters each.
@@ -223,22 +175,16 @@ fn main() {
     runtime.block_on(async {
         let url = egov_store::testing::fresh_postgres_url().await;
         let store = Store::connect(&url).await.expect("connect");
-        let pool = sqlx::PgPool::connect(&url).await.expect("pool");
         catalogue(&store).await;
         eprintln!("loading the facts of {cases} cases ...");
-        let load_secs = load_facts(&pool, cases).await;
-        let facts: i64 = sqlx::query_scalar("SELECT count(*) FROM score_facts")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let started = Instant::now();
+        let facts = egov_store::testing::load_synthetic_score_facts(&url, cases).await;
+        let load_secs = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
         let rollup_rows = store.rebuild_score_rollups().await.expect("rollups");
         let build_secs = started.elapsed().as_secs_f64();
-        sqlx::query("ANALYZE score_daily")
-            .execute(&pool)
-            .await
-            .unwrap();
+        egov_store::testing::analyze(&url, "score_daily").await;
 
         let clock = ManualClock::new(
             DateTime::parse_from_rfc3339("2026-01-15T10:00:00+08:00")
@@ -246,17 +192,19 @@ fn main() {
                 .to_utc(),
         );
         let (_trigger, stop) = shutdown::channel();
-        let supervision = Supervision::with_options(
-            store.clone(),
-            clock.shared(),
-            stop,
-            SupervisionOptions::without_corrections(),
-        );
-        let server = SupervisionServer::build_with("127.0.0.1:0".parse().unwrap(), supervision)
-            .await
-            .expect("the supervision platform starts");
-        let addr = server.local_addr();
-        tokio::spawn(server.run_until_stopped(std::time::Duration::from_secs(1)));
+        let server = Platforms::build(Settings {
+            supervision: SupervisionOptions::without_corrections(),
+            grace: std::time::Duration::from_secs(1),
+            ..Settings::new(
+                Serve::Supervision,
+                Database::Store(store.clone()),
+                clock.shared(),
+            )
+        })
+        .await
+        .expect("the supervision platform starts");
+        let addr = server.addr();
+        tokio::spawn(server.run_until_stopped(stop));
         let mut client = ScoresServiceClient::connect(format!("http://{addr}"))
             .await
             .expect("a client");

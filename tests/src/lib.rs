@@ -12,19 +12,19 @@
 
 use chrono::{DateTime, Duration, FixedOffset, Timelike, Utc};
 use egov_approval::testing::fixtures::{local, matter, record};
-use egov_approval::testing::{TestApproval, fresh_store, spawn_approval_with};
 use egov_domain::calendar::Calendar;
 use egov_domain::case::Case;
 use egov_domain::clock::{clocks, due_instants};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
 use egov_domain::rules::RuleConfig;
+use egov_platform::testing::{TestApproval, fresh_store, spawn_approval_with};
+use egov_platform::testing::{TestSupervision, next_warning, spawn_supervision_with_rules};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as spb;
 use egov_runtime::clock::{Clock, ManualClock};
 use egov_store::{Backend, Store};
 use egov_supervision::SupervisionOptions;
-use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision_with_rules};
 
 /// The matter of every story: a food business licence, promised in 10 and allowed 20 working
 /// days by law, on the Chinese statutory calendar.

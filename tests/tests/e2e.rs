@@ -796,7 +796,7 @@ async fn a_supervision_restart_loses_and_repeats_nothing(backend: Backend) {
     let mut again = w.supervision().stream(Default::default()).await;
     let mut streamed = Vec::new();
     for _ in 0..all.len() {
-        streamed.push(egov_supervision::testing::next_warning(&mut again).await);
+        streamed.push(egov_platform::testing::next_warning(&mut again).await);
     }
     // The same warnings, each once. Compared by id, not in order: both follow the stream's
     // (transaction, position) order, in which A's yellow and C's reminder (the due loop) and

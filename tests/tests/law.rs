@@ -1,5 +1,5 @@
 //! The law exactly (issue 10), end to end over gRPC on both databases: events count only while
-//! a limit runs and in the order they happened (DESIGN §2), calendar-day limits follow Civil
+//! a limit runs and in the order they happened (docs/design.md §2), calendar-day limits follow Civil
 //! Code Art. 203, the calendar knows 2005-12-31, and the catalogue is versioned.
 //!
 //! Times are local (Asia/Shanghai). The story matter M-FOOD promises 2 working days here and

@@ -245,7 +245,7 @@ async fn a_stale_version_is_aborted(backend: Backend) {
 /// The --rules file given at start wins and is recorded as a new version; without one, the
 /// stored configuration is in force.
 async fn the_start_file_wins_and_is_recorded(backend: Backend) {
-    let store = egov_approval::testing::fresh_store(backend).await;
+    let store = egov_platform::testing::fresh_store(backend).await;
     let adopt = egov_approval::rule_config::adopt;
     assert_eq!(adopt(&store, None).await.expect("adopt").0, 0);
     let file: RuleConfig =

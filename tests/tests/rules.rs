@@ -1,6 +1,6 @@
-//! Every supervision rule of DESIGN §3, end to end: one case story per rule, records in over the
-//! approval platform's gRPC and warnings out of the supervisor's stream, on PostgreSQL and on
-//! SQLite. Record rules fire when the record arrives (raised at the commit, no deadline); time
+//! Every supervision rule of docs/design.md §3, end to end: one case story per rule, records in
+//! over the approval platform's gRPC and warnings out of the supervisor's stream, on PostgreSQL and
+//! on SQLite. Record rules fire when the record arrives (raised at the commit, no deadline); time
 //! rules fire at their due instant, moved by the manual clock. A last story shows that a
 //! department's configuration changes the outcome and that the warning names it.
 //!

@@ -4,7 +4,7 @@
 //! - The same seed twice gives the same warnings: the same cases, rules and levels, raised at
 //!   the same simulated times, and the same workflow moves.
 //! - A reduced month (twenty departments, two weeks and a backlog) makes every rule of
-//!   DESIGN §3 fire at least once, and the scores service ranks the departments.
+//!   docs/design.md §3 fire at least once, and the scores service ranks the departments.
 //! - `egov simulate`'s load generator against the production set-up (PostgreSQL, the wall
 //!   clock, each platform on its own port) stores what it sends at the rate asked for.
 
@@ -147,29 +147,26 @@ async fn a_reduced_month_makes_every_rule_fire() {
 
 #[tokio::test]
 async fn the_load_generator_sends_at_the_rate_asked_for() {
+    use egov_platform::{Database, Platforms, Serve, Settings};
     use egov_runtime::clock::SystemClock;
     use egov_runtime::shutdown;
     use egov_sim::load::{self, LoadSpec};
 
     let store = egov_store::testing::fresh_postgres().await;
     let (trigger, stop) = shutdown::channel();
-    let any = "127.0.0.1:0".parse().expect("an address");
-    let approval = egov_approval::ApprovalServer::build(
-        any,
-        store.clone(),
-        SystemClock::shared(),
-        stop.clone(),
-    )
-    .await
-    .expect("the approval platform starts");
-    let supervision =
-        egov_supervision::SupervisionServer::build(any, store, SystemClock::shared(), stop)
-            .await
-            .expect("the supervision platform starts");
-    let (a, s) = (approval.local_addr(), supervision.local_addr());
-    let grace = std::time::Duration::from_secs(2);
-    let approval = tokio::spawn(approval.run_until_stopped(grace));
-    let supervision = tokio::spawn(supervision.run_until_stopped(grace));
+    let on = |serve| Settings {
+        grace: std::time::Duration::from_secs(2),
+        ..Settings::new(serve, Database::Store(store.clone()), SystemClock::shared())
+    };
+    let approval = Platforms::build(on(Serve::Approval))
+        .await
+        .expect("the approval platform starts");
+    let supervision = Platforms::build(on(Serve::Supervision))
+        .await
+        .expect("the supervision platform starts");
+    let (a, s) = (approval.addr(), supervision.addr());
+    let approval = tokio::spawn(approval.run_until_stopped(stop.clone()));
+    let supervision = tokio::spawn(supervision.run_until_stopped(stop));
 
     let spec = LoadSpec {
         seed: 3,

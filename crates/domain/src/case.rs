@@ -1,6 +1,6 @@
 //! The case state machine: which record may follow which, and the facts a case accumulates.
 //!
-//! A case is a pure function of its records (DESIGN §7): [`Case::replay`] sorts them by
+//! A case is a pure function of its records (docs/design.md §7): [`Case::replay`] sorts them by
 //! `occurred_at` (ties keep arrival order) and applies them one by one, so a record that arrives
 //! late is processed by its own time. [`admit`] decides whether one more record may join a case;
 //! every invalid transition has its own [`TransitionError`] variant.

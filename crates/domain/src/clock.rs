@@ -1,4 +1,4 @@
-//! The deadline clocks of a case (DESIGN §2): acceptance decision (5 working days, ALL
+//! The deadline clocks of a case (docs/design.md §2): acceptance decision (5 working days, ALL
 //! Art. 32), the promised and statutory decision limits (ALL Art. 42/43), immediate items, the
 //! certificate (10 working days, ALL Art. 44) and per-step limits of the matter.
 //!
@@ -7,7 +7,7 @@
 //! the supervision platform must wake at are derived by [`due_instants`].
 //!
 //! Each clock takes the case's suspensions and extensions in the order they happened, each
-//! judged against the due instant the earlier ones left (DESIGN §2,
+//! judged against the due instant the earlier ones left (docs/design.md §2,
 //! [`crate::limit::deadline_in_order`]): one that came after the limit passed does not count,
 //! is named in the explanation and listed in [`Clock::passed_events`], and an open suspension
 //! pauses only the clocks it counts for.
@@ -88,7 +88,7 @@ pub struct Clock {
     pub extension: u32,
     pub deadline: Deadline,
     /// The suspensions and extensions this clock did not count because they came after its
-    /// limit had passed (DESIGN §2), in time order.
+    /// limit had passed (docs/design.md §2), in time order.
     pub passed_events: Vec<PassedEvent>,
     pub status: ClockStatus,
     /// Not judged before this instant. A decision clock that runs only because the
@@ -451,7 +451,7 @@ pub struct DueInstant {
 }
 
 /// Working days left before a deadline at which the "approaching deadline" reminder fires,
-/// with the default configuration (DESIGN §3): 2, or 1 for limits of at most 3 days. The
+/// with the default configuration (docs/design.md §3): 2, or 1 for limits of at most 3 days. The
 /// effective threshold of a case is [`crate::rules::EffectiveRules::approaching`].
 pub fn approaching_threshold(limit: Limit) -> u32 {
     Approaching::DEFAULT.threshold(limit)

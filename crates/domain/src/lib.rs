@@ -7,7 +7,7 @@
 //! - [`ids`], [`money`], [`error`]: values that validate on creation, and field errors.
 //! - [`calendar`]: working-day calendars per jurisdiction, loaded from data.
 //! - [`limit`]: time-limit arithmetic (working and calendar days, suspensions, extensions).
-//! - [`record`]: the record contract (DESIGN §6) as domain types.
+//! - [`record`]: the record contract (docs/design.md §6) as domain types.
 //! - [`matter`]: the matter catalogue.
 //! - [`case`]: the case state machine, replayed from records in `occurred_at` order.
 //! - [`clock`]: the deadline clocks of a case, their explanations and due instants.
@@ -15,10 +15,10 @@
 //! - [`workflow`]: the correction workflow of a warning (raised -> acknowledged -> answered ->
 //!   closed, or escalated), one typed error per refused move.
 //! - [`jurisdiction`]: the region tree, departments, and the supervision office one level up.
-//! - [`rules`]: every supervision rule of DESIGN §3, one module each citing its source; the
+//! - [`rules`]: every supervision rule of docs/design.md §3, one module each citing its source; the
 //!   entry points for records ([`rules::on_record`], [`rules::on_refused`]) and due instants
 //!   ([`rules::due_instants`], [`rules::on_due`]); thresholds and levels as configuration.
-//! - [`scores`]: performance scores (DESIGN §4): per-day counters of cases and warnings,
+//! - [`scores`]: performance scores (docs/design.md §4): per-day counters of cases and warnings,
 //!   periods, indicators, the composite score and rankings with their flags.
 
 #![forbid(unsafe_code)]

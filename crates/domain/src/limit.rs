@@ -1,4 +1,4 @@
-//! Time-limit arithmetic (DESIGN §2): when a limit of N working or calendar days runs out, given
+//! Time-limit arithmetic (docs/design.md §2): when a limit of N working or calendar days runs out, given
 //! its start, suspensions and extensions, with an explanation a supervisor can check by hand.
 //!
 //! The rules, each from the law:
@@ -212,7 +212,7 @@ pub fn deadline_explained(cal: &Calendar, input: &DeadlineInput, start_label: &s
     .deadline
 }
 
-/// The deadline of a limit whose events are applied in the order they happened (DESIGN §2);
+/// The deadline of a limit whose events are applied in the order they happened (docs/design.md §2);
 /// the explanation's form is
 ///
 /// `LABEL YYYY-MM-DD, LIMIT[; EXCEPTIONS][; extended by N UNITS][; N UNITS suspended][; NOT APPLIED]...[; ART 203][; provisional: ...] -> due YYYY-MM-DD 24:00`

@@ -1,10 +1,10 @@
-//! The record contract of DESIGN §6 in domain terms: what a service-centre system says happened
-//! to a case. One [`Record`] is one fact with its own time (`occurred_at`), which may arrive late
-//! or out of order; the case is always rebuilt from its records in `occurred_at` order.
+//! The record contract of docs/design.md §6 in domain terms: what a service-centre system says
+//! happened to a case. One [`Record`] is one fact with its own time (`occurred_at`), which may
+//! arrive late or out of order; the case is always rebuilt from its records in `occurred_at` order.
 //!
 //! Some defects are deliberately *not* refused here: a refusal without reasons, a suspension
 //! without a kind, an extension without an approver, a fee outside the catalogue. They are facts
-//! the supervision rules must see and flag (DESIGN §3), so they are stored, not rejected.
+//! the supervision rules must see and flag (docs/design.md §3), so they are stored, not rejected.
 
 use std::fmt;
 
@@ -53,7 +53,7 @@ pub struct Record {
     pub body: RecordBody,
 }
 
-/// What happened, one variant per record kind of GB/T 39046 as used by DESIGN §6.
+/// What happened, one variant per record kind of GB/T 39046 as used by docs/design.md §6.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RecordBody {

@@ -1,6 +1,6 @@
-//! What a supervision warning is (DESIGN §3): the [`Rule`] that raised it, its [`Level`], and the
-//! [`WarningDraft`] the rules hand to the platforms before it is stored (one warning per case,
-//! rule and level). The rules themselves, one module each with its source, live in
+//! What a supervision warning is (docs/design.md §3): the [`Rule`] that raised it, its [`Level`],
+//! and the [`WarningDraft`] the rules hand to the platforms before it is stored (one warning per
+//! case, rule and level). The rules themselves, one module each with its source, live in
 //! [`crate::rules`]; the functions at the end of this file are the deadline rules' entry points
 //! with the default configuration, kept here because the services call them by these paths.
 
@@ -13,7 +13,7 @@ use crate::clock::ClockView;
 use crate::ids::EventId;
 use crate::rules::{self, ConfigSource, EffectiveRules};
 
-/// The supervision rules of DESIGN §3, named as in the configuration file and on the wire.
+/// The supervision rules of docs/design.md §3, named as in the configuration file and on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
@@ -113,7 +113,7 @@ impl fmt::Display for Level {
 /// case, rule and level).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarningDraft {
-    /// Which rule of DESIGN §3 fired.
+    /// Which rule of docs/design.md §3 fired.
     pub rule: Rule,
     /// How serious it is, as the effective configuration says for the rule.
     pub level: Level,
@@ -134,8 +134,8 @@ pub struct WarningDraft {
     pub config: ConfigSource,
 }
 
-/// The deadline rule a due instant belongs to, by its key, at the default level (DESIGN §3).
-/// See [`rules::rule_for_key`] for the keys; the level a deployment uses is configuration
+/// The deadline rule a due instant belongs to, by its key, at the default level (docs/design.md
+/// §3). See [`rules::rule_for_key`] for the keys; the level a deployment uses is configuration
 /// ([`EffectiveRules::level`]).
 pub fn deadline_rule(clock_key: &str) -> Option<(Rule, Level)> {
     let rule = rules::rule_for_key(clock_key)?;

@@ -1,5 +1,5 @@
-//! The correction workflow of a warning (DESIGN §3): a warning is raised, acknowledged by the
-//! department, answered (an explanation or a correction), then closed by a supervisor who
+//! The correction workflow of a warning (docs/design.md §3): a warning is raised, acknowledged by
+//! the department, answered (an explanation or a correction), then closed by a supervisor who
 //! accepts the answer, or escalated to the supervision office one level up.
 //!
 //! The order is strict: `raised -> acknowledged -> answered -> closed`; acknowledging is not

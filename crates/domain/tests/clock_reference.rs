@@ -1,4 +1,4 @@
-//! A deliberately plain reference implementation of the deadline clocks (DESIGN §2), and a
+//! A deliberately plain reference implementation of the deadline clocks (docs/design.md §2), and a
 //! property test comparing it with `clock::clocks` over generated cases (issue 10).
 //!
 //! The reference shares nothing with the real code but the record types: it reads the working

@@ -319,7 +319,7 @@ fn an_open_step_ends_with_the_case() {
     assert!(due_instants(&clocks, &Calendar::china()).is_empty());
 }
 
-// ---- Issue 10: events change a limit only while it runs, in time order (DESIGN §2) --------
+// ---- Issue 10: events change a limit only while it runs, in time order (docs/design.md §2) --------
 
 use egov_domain::limit::Limit;
 use egov_domain::matter::Matter;

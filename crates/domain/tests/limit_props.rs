@@ -92,7 +92,7 @@ fn art_203(limit: Limit, mut d: NaiveDate) -> NaiveDate {
     d
 }
 
-/// The rules of DESIGN §2 walked day by day (allowed in tests only), with `DeadlineInput`'s
+/// The rules of docs/design.md §2 walked day by day (allowed in tests only), with `DeadlineInput`'s
 /// order of events: the extension at the start, then the suspensions by start day, each
 /// counting when it starts on or before the last day as it stands, and adding its units not
 /// added before. Returns the last day, the units suspended and the day the count ends on
@@ -244,7 +244,7 @@ proptest! {
         prop_assert!(after.explanation.contains(": not counted"), "{}", after.explanation);
     }
 
-    /// A suspension that begins on the last day itself counts (DESIGN §2: at 11:00 of the last
+    /// A suspension that begins on the last day itself counts (docs/design.md §2: at 11:00 of the last
     /// day the limit still has 13 hours): its units are added after the last day.
     #[test]
     fn a_suspension_on_the_last_day_adds_its_units(
@@ -261,7 +261,7 @@ proptest! {
         prop_assert_eq!(after.suspended, added, "{}", after.explanation);
         prop_assert!(after.last_day >= before.last_day);
         // A calendar-day limit moved past a rest by Art. 203 may absorb the added days: the
-        // days are added to the count, which ends on the rest day (DESIGN §2 "its last day").
+        // days are added to the count, which ends on the rest day (docs/design.md §2 "its last day").
         if added > 0 && limit.unit == LimitUnit::WorkingDays {
             prop_assert!(after.last_day > before.last_day, "{}", after.explanation);
         }

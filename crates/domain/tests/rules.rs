@@ -1,7 +1,7 @@
-//! Every supervision rule of DESIGN §3 as case stories: records in (local times, Asia/Shanghai,
-//! March 2024 unless said), time run to a given instant, warnings out, each with the instant it
-//! was raised, its rule, level, the configuration that decided it, and its message. Each rule
-//! also has a story in which it must not fire.
+//! Every supervision rule of docs/design.md §3 as case stories: records in (local times,
+//! Asia/Shanghai, March 2024 unless said), time run to a given instant, warnings out, each with the
+//! instant it was raised, its rule, level, the configuration that decided it, and its message. Each
+//! rule also has a story in which it must not fire.
 
 mod support;
 
@@ -752,7 +752,7 @@ fn serde_json_spec(json: &str) -> RuleConfigSpec {
     serde_json::from_str(json).unwrap()
 }
 
-// ---- Issue 10: events in time order (DESIGN §2) -------------------------------------------
+// ---- Issue 10: events in time order (docs/design.md §2) -------------------------------------------
 
 /// Promised 2 working days from Monday 2024-03-04: due 03-06 24:00.
 fn promised_two() -> Matter {

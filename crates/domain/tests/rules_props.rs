@@ -176,7 +176,7 @@ fn play(arrivals: &[Record], config: &RuleConfig) -> Played {
     p
 }
 
-/// Whether `case` has an extension approved after a decision limit had passed (DESIGN §2,
+/// Whether `case` has an extension approved after a decision limit had passed (docs/design.md §2,
 /// ALL Art. 42), as its clocks tell.
 fn has_late_extension(case: &Case) -> bool {
     clocks(case, &m(), &Calendar::china())

@@ -1,5 +1,5 @@
-//! The file format of bulk import and export (DESIGN §6): JSON Lines, one message per line, in
-//! the canonical protobuf JSON mapping of [`approval::v1::Record`] (or [`approval::v1::Matter`]
+//! The file format of bulk import and export (docs/design.md §6): JSON Lines, one message per line,
+//! in the canonical protobuf JSON mapping of [`approval::v1::Record`] (or [`approval::v1::Matter`]
 //! for catalogue files), so a file and the gRPC stream carry exactly the same thing.
 //!
 //! The mapping is pbjson's: on output, lowerCamelCase field names (`eventId`, `occurredAt`),

@@ -4,8 +4,8 @@
 //!
 //! Map of the modules:
 //! - [`approval::v1`]: package `egov.approval.v1`: the record contract ([`approval::v1::Record`],
-//!   DESIGN §6), the matter catalogue ([`approval::v1::Matter`]), cases and deadline clocks, and
-//!   the `ApprovalService` client and server.
+//!   docs/design.md §6), the matter catalogue ([`approval::v1::Matter`]), cases and deadline
+//!   clocks, and the `ApprovalService` client and server.
 //! - [`supervision::v1`]: package `egov.supervision.v1`: warnings and the `SupervisionService`
 //!   client and server.
 //! - [`convert`]: `TryFrom<proto> for domain` (reporting every bad field with its dotted path as

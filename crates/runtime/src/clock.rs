@@ -1,11 +1,11 @@
-//! The injected clock of the platforms (DESIGN §5): what "now" is and how to sleep until a
+//! The injected clock of the platforms (docs/design.md §5): what "now" is and how to sleep until a
 //! given instant. Production uses [`SystemClock`]; tests drive a [`ManualClock`] and never
-//! sleep on the wall clock; the demo runs a [`ScaledClock`] (an hour a second).
+//! sleep on the wall clock; the demo's simulator moves a [`ManualClock`] in ticks.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
@@ -96,46 +96,6 @@ impl Clock for ManualClock {
     }
 }
 
-/// Time that runs `speed` times faster than the wall clock from a chosen origin: the demo's
-/// accelerated city. Never used in production.
-#[derive(Debug)]
-pub struct ScaledClock {
-    origin_real: Mutex<(std::time::Instant, DateTime<Utc>)>,
-    speed: f64,
-}
-
-impl ScaledClock {
-    pub fn new(origin: DateTime<Utc>, speed: f64) -> Self {
-        Self {
-            origin_real: Mutex::new((std::time::Instant::now(), origin)),
-            speed: speed.max(1.0),
-        }
-    }
-}
-
-impl Clock for ScaledClock {
-    fn now(&self) -> DateTime<Utc> {
-        let (real, virt) = *self.origin_real.lock().unwrap_or_else(|e| e.into_inner());
-        let elapsed = real.elapsed().as_secs_f64() * self.speed;
-        virt + Duration::microseconds((elapsed * 1e6) as i64)
-    }
-
-    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep<'_> {
-        Box::pin(async move {
-            loop {
-                let left = (deadline - self.now())
-                    .num_microseconds()
-                    .unwrap_or(i64::MAX);
-                if left <= 0 {
-                    return;
-                }
-                let real = std::time::Duration::from_micros((left as f64 / self.speed) as u64 + 1);
-                tokio::time::sleep(real).await;
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,13 +126,5 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance(Duration::seconds(-5));
         assert_eq!(clock.now(), start);
-    }
-
-    #[tokio::test]
-    async fn a_scaled_clock_runs_faster_than_the_wall() {
-        let start: DateTime<Utc> = "2024-03-04T00:00:00Z".parse().unwrap();
-        let clock = ScaledClock::new(start, 3600.0);
-        clock.sleep_until(start + Duration::seconds(36)).await;
-        assert!(clock.now() >= start + Duration::seconds(36));
     }
 }

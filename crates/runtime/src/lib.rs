@@ -1,9 +1,11 @@
-//! What every egov service runs on: the injected [`clock`] (DESIGN §5: tests and the
-//! simulator move time), the [`shutdown`] signal that streams and workers watch, and the
-//! [`serve`] kit that binds a gRPC listener and serves it until shutdown, with a grace period.
+//! What every egov service runs on: the injected [`clock`] (docs/design.md §5: tests and the
+//! simulator move time), the [`shutdown`] signal that streams and workers watch, the tracked
+//! set of [`tasks`] that shutdown drains, and the one [`error`] table from errors to gRPC
+//! statuses. Binding and serving belong to the composition root, `crates/platform`.
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
-pub mod serve;
+pub mod error;
 pub mod shutdown;
+pub mod tasks;

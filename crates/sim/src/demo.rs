@@ -170,7 +170,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// The rules of DESIGN §3 that never fired.
+    /// The rules of docs/design.md §3 that never fired.
     pub fn silent_rules(&self) -> Vec<spb::WarningRule> {
         ALL_RULES
             .into_iter()
@@ -179,7 +179,7 @@ impl Report {
     }
 }
 
-/// Every rule of DESIGN §3, in its order there.
+/// Every rule of docs/design.md §3, in its order there.
 pub const ALL_RULES: [spb::WarningRule; 12] = [
     spb::WarningRule::ApproachingDeadline,
     spb::WarningRule::PromisedLimitPassed,

@@ -1,7 +1,7 @@
 //! One case's life, planned in full when its application arrives: every record the service
 //! centre and the department will send, with the time it happens. The department's
 //! [`Behaviour`] decides how fast and how carefully it is handled, so that across a city
-//! every supervision rule of DESIGN §3 is broken now and then:
+//! every supervision rule of docs/design.md §3 is broken now and then:
 //!
 //! | rule | how the simulated handlers break it |
 //! |---|---|

@@ -1,7 +1,8 @@
 //! Both platforms in this process, on one port, on a clock the simulator owns: the demo's
-//! set-up. It is `egov up` (the approval and supervision services on one gRPC router, the
-//! supervision workers with the correction workflow) with one difference: time is a
-//! [`ManualClock`] that only [`InProcess::advance_to`] moves. Production never builds this.
+//! set-up. It is `egov up`, built by the same composition root (`egov_platform`: the approval
+//! and supervision services on one gRPC router, the supervision workers with the correction
+//! workflow) with one difference: time is a [`ManualClock`] that only
+//! [`InProcess::advance_to`] moves. Production never builds this.
 //!
 //! [`InProcess::settled`] is the hook that makes a seed's run repeatable: it resolves once
 //! the supervision workers have fired everything due up to the current time and followed
@@ -14,13 +15,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use egov_approval::Approval;
-use egov_domain::rules::RuleConfig;
+use egov_platform::{Database, Platforms, Serve, Settings};
 use egov_runtime::clock::{Clock, ManualClock};
-use egov_runtime::serve;
 use egov_runtime::shutdown::{self, ShutdownTrigger};
 use egov_store::{Store, WarningPosition};
-use egov_supervision::{Supervision, Workers};
+use egov_supervision::Supervision;
 use tokio::task::JoinHandle;
 
 /// How long the platforms may take to settle after one tick before the run fails: far more
@@ -39,42 +38,32 @@ pub struct InProcess {
     supervision: Supervision,
     trigger: ShutdownTrigger,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
-    workers: Workers,
 }
 
 impl InProcess {
-    /// Starts both platforms on `store` (migrated), the clock at `start`, serving on `listen`
-    /// (port 0 picks a free one), with the built-in rule configuration.
+    /// Starts both platforms through the composition root on `store` (migrated), the clock at
+    /// `start`, serving on `listen` (port 0 picks a free one), with the built-in rule
+    /// configuration and the correction workflow.
     pub async fn start(
         store: Store,
         start: DateTime<Utc>,
         listen: SocketAddr,
     ) -> anyhow::Result<InProcess> {
         let clock = ManualClock::new(start);
-        let (trigger, shutdown) = shutdown::channel();
-        let rules = RuleConfig::default();
-        let approval = Approval::with_rules(
-            store.clone(),
-            clock.shared(),
-            shutdown.clone(),
-            rules.clone(),
-        )
+        let platforms = Platforms::build(Settings {
+            listen,
+            grace: GRACE,
+            ..Settings::new(Serve::Both, Database::Store(store.clone()), clock.shared())
+        })
         .await
-        .map_err(|e| anyhow::anyhow!("cannot prepare the approval platform: {e}"))?;
-        let supervision =
-            Supervision::with_rules(store.clone(), clock.shared(), shutdown.clone(), rules);
-        let routes = tonic::transport::Server::builder()
-            .add_service(egov_approval::grpc_service(approval))
-            .add_service(egov_supervision::grpc_service(supervision.clone()))
-            .add_service(egov_supervision::scores::service::grpc_service(
-                supervision.clone(),
-            ));
-        let bound = serve::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        let addr = bound.local_addr();
-        let workers = supervision.spawn_workers();
-        let server = tokio::spawn(bound.serve(routes, shutdown, GRACE));
+        .context("cannot start the platforms")?;
+        let addr = platforms.addr();
+        let supervision = platforms
+            .supervision()
+            .cloned()
+            .context("the supervision platform is served")?;
+        let (trigger, stop) = shutdown::channel();
+        let server = tokio::spawn(platforms.run_until_stopped(stop));
         Ok(InProcess {
             addr,
             clock,
@@ -82,7 +71,6 @@ impl InProcess {
             supervision,
             trigger,
             server,
-            workers,
         })
     }
 
@@ -145,7 +133,7 @@ impl InProcess {
             .map_err(|e| anyhow::anyhow!("the scores did not catch up: {e}"))
     }
 
-    /// Stops serving, waits for the workers, and closes the store.
+    /// Stops serving, waits for the workers and every other task, and closes the store.
     pub async fn stop(self) {
         self.trigger.trigger();
         match self.server.await {
@@ -153,7 +141,6 @@ impl InProcess {
             Ok(Err(e)) => tracing::warn!(error = %e, "the demo's server failed"),
             Err(e) => tracing::warn!(error = %e, "the demo's server task failed"),
         }
-        self.workers.join().await;
         self.store.close().await;
     }
 }

@@ -136,7 +136,7 @@ pub struct RankingRow {
     pub department: String,
     /// The composite score as the service writes it ("87.45").
     pub score: String,
-    /// In the bottom two of the ranking (DESIGN §4).
+    /// In the bottom two of the ranking (docs/design.md §4).
     pub bottom_two: bool,
 }
 

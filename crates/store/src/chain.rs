@@ -1,4 +1,4 @@
-//! The hash chain that makes the record log tamper-evident (DESIGN §7: a changed or deleted
+//! The hash chain that makes the record log tamper-evident (docs/design.md §7: a changed or deleted
 //! record is detected): how a record's hash is computed and how a case's chain is verified.
 //!
 //! Each record's hash is SHA-256 over a version tag and the fields (prev_hash, event_id,

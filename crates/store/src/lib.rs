@@ -1,8 +1,8 @@
-//! egov-store: the comprehensive database (DESIGN §5), the only crate that knows SQL. One API,
-//! [`Store`], over PostgreSQL (production) and a SQLite file in WAL mode (the embedded
-//! default), each backend with its own migrations (`migrations/postgres`,
-//! `migrations/sqlite`). It stores rows whose semantic content is the services' JSON and does
-//! not depend on the domain crate.
+//! egov-store: the comprehensive database (docs/design.md §5), the only crate that knows SQL. One
+//! API, [`Store`], over PostgreSQL (production) and a SQLite file in WAL mode (the embedded
+//! default), each backend with its own migrations (`migrations/postgres`, `migrations/sqlite`). It
+//! stores rows whose semantic content is the services' JSON and does not depend on the domain
+//! crate.
 //!
 //! Map of the modules:
 //! - [`store`]: [`Store`] itself: connecting and migrating, and every query, written once for
@@ -25,7 +25,7 @@
 //!   rollups, snapshots of closed periods and late changes.
 //! - [`testing`]: fresh databases for tests of this and other crates.
 //!
-//! Architecture invariants (DESIGN §7), each tested against both backends in
+//! Architecture invariants (docs/design.md §7), each tested against both backends in
 //! `tests/storage.rs`:
 //! - a record is stored once: a known `event_id` makes a commit fail with nothing written;
 //! - the log is append-only (triggers refuse UPDATE and DELETE) and hash-chained per case, so

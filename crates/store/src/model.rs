@@ -17,7 +17,7 @@ pub enum Backend {
 }
 
 /// A jurisdiction's working-day calendar: the exceptions to "Monday-Friday are working days"
-/// for the years it knows (DESIGN §2, ALL Art. 82).
+/// for the years it knows (docs/design.md §2, ALL Art. 82).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarRow {
     /// The calendar's id, referenced by matters ("cn", "cn-330100", ...).
@@ -44,7 +44,7 @@ pub struct CalendarDayRow {
     pub name: String,
 }
 
-/// One matter of the catalogue (DESIGN §6).
+/// One matter of the catalogue (docs/design.md §6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatterRow {
     /// The matter code (事项编码), unique.
@@ -108,7 +108,7 @@ pub struct CaseRow {
     /// Whether a clock stopped after its deadline, or had passed it when the case was last
     /// written. Together with `next_due_at` it answers "overdue now".
     pub overdue: bool,
-    /// Whether a deadline lies beyond the calendar's known range (DESIGN §2).
+    /// Whether a deadline lies beyond the calendar's known range (docs/design.md §2).
     pub provisional: bool,
     /// The services' JSON view of the case (clocks, explanations ...).
     pub view: serde_json::Value,
@@ -123,7 +123,7 @@ pub struct CaseSnapshot {
     pub records: Vec<StoredRecord>,
 }
 
-/// A record to append (DESIGN §6 envelope; the oneof payload is `kind` + `body`).
+/// A record to append (docs/design.md §6 envelope; the oneof payload is `kind` + `body`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewRecord {
     /// Sender-chosen id, unique over all records: the idempotency key.
@@ -224,7 +224,7 @@ pub struct Firing {
 pub struct NewWarning {
     /// The case.
     pub case_no: String,
-    /// The supervision rule (DESIGN §3) that fired.
+    /// The supervision rule (docs/design.md §3) that fired.
     pub rule: String,
     /// reminder, yellow card or red card, in the domain's vocabulary.
     pub level: String,
@@ -297,7 +297,7 @@ pub struct Reassignment<'a> {
     pub correction_due_at: Option<DateTime<Utc>>,
 }
 
-/// One recorded state change of a warning (the correction workflow, DESIGN §3).
+/// One recorded state change of a warning (the correction workflow, docs/design.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarningTransitionRow {
     /// The warning.

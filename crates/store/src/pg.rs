@@ -1,7 +1,7 @@
 //! The PostgreSQL half of [`Dialect`]: multi-row writes as `INSERT ... SELECT FROM UNNEST`
 //! over one array per column (one statement, one fixed SQL text, whatever the batch size), key
 //! lists as `= ANY(text[])`, NOTIFY in the writing transaction, and the commit-ordered stream
-//! condition (DESIGN §7).
+//! condition (docs/design.md §7).
 //!
 //! Streams never skip a row: a sequence value is taken before commit, so a transaction that
 //! commits late can hold a smaller `seq` than rows already read. Every row therefore stores the

@@ -3,8 +3,8 @@
 //!
 //! A position is `(tx, n)`: on PostgreSQL `tx` is the id of the writing transaction and `n`
 //! the row's sequence number, and rows are read in `(tx, n)` order only below the oldest
-//! running transaction (DESIGN §7: never skip a record). On SQLite writers are serialized, so
-//! `tx` is 0 and `n` alone orders the stream.
+//! running transaction (docs/design.md §7: never skip a record). On SQLite writers are serialized,
+//! so `tx` is 0 and `n` alone orders the stream.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! Performance scores' storage (DESIGN §4): the facts each case and warning adds to its
+//! Performance scores' storage (docs/design.md §4): the facts each case and warning adds to its
 //! department per local day, their rollups per (department, day), the snapshots of closed
 //! periods (versioned) and the changes that reached a closed period late. The services compute
 //! the facts (the domain's `scores::facts`); the store keeps them and their sums.

@@ -537,7 +537,7 @@ impl Store {
     }
 
     /// [`Store::commit`] that awaits `before_commit` after every statement and before
-    /// COMMIT, so tests can hold a transaction open (the late-commit gap of DESIGN §7).
+    /// COMMIT, so tests can hold a transaction open (the late-commit gap of docs/design.md §7).
     #[doc(hidden)]
     pub async fn commit_with_hook(
         &self,
@@ -709,7 +709,7 @@ impl Store {
     }
 
     /// Up to `limit` (at most 10 000) records after `after`, each with its position, in log
-    /// order. Never skips a record (DESIGN §7): a record that a still-open transaction may yet
+    /// order. Never skips a record (docs/design.md §7): a record that a still-open transaction may yet
     /// commit before a returned one is held back until it can no longer appear behind it.
     /// A follower stores the position of the last entry it processed and reads on from there.
     ///
@@ -1564,7 +1564,7 @@ fn stored_records(
         .collect()
 }
 
-// ----- the correction workflow (DESIGN §3) ------------------------------------------------
+// ----- the correction workflow (docs/design.md §3) ------------------------------------------------
 
 /// The conditions of a card whose correction due has come and that still awaits its answer:
 /// raised or acknowledged, and, for a yellow card, no red card of the same case and rule yet

@@ -298,3 +298,123 @@ mod tests {
         assert!(!is_stale("other_1_0_1000"));
     }
 }
+
+/// For the scores benchmark (`tests/benches/scores.rs`) only: loads the synthetic facts of
+/// `cases` cases and `cases / 10` warnings into the PostgreSQL database at `url`, in statements
+/// of a million rows, analyzes the table, and answers how many fact rows it holds.
+pub async fn load_synthetic_score_facts(url: &str, cases: usize) -> i64 {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    let pool = &mut conn;
+    let chunk = 1_000_000;
+    let mut from = 0;
+    while from < cases {
+        let to = (from + chunk).min(cases);
+        // Case g: department g mod 100, a day of 2025; 80 % on time, 40 % early, a used share
+        // of 50-110 %, a third rated, a quarter paying ¥50.00.
+        sqlx::query(
+            "INSERT INTO score_facts (source, key, day, department, accepted, completed, \
+                 on_time, early, share_cases, share_bp_sum, ratings, satisfied, bad_reviews, \
+                 fees_fen) \
+             SELECT 'case', 'C-' || g, DATE '2025-01-01' + (g / 100 % 365)::int, \
+                 'dept-' || lpad((g % 100)::text, 3, '0'), 1, 1, \
+                 (g % 10 < 8)::int, (g % 10 < 4)::int, 1, 5000 + (g / 100 % 7) * 1000, \
+                 (g % 3 = 0)::int, (g % 6 = 0)::int, (g % 15 = 0)::int, \
+                 (g % 4 = 1)::int * 5000 \
+             FROM generate_series($1::bigint, $2::bigint - 1) AS g",
+        )
+        .bind(from as i64)
+        .bind(to as i64)
+        .execute(&mut *pool)
+        .await
+        .expect("case facts");
+        from = to;
+        eprintln!("  loaded the facts of {to} cases");
+    }
+    // Warnings: a tenth of the cases; reminders, yellow and red cards, some answered in time.
+    sqlx::query(
+        "INSERT INTO score_facts (source, key, day, department, reminders, yellow_cards, \
+             red_cards, anomalies, irregular_fees, corrected_in_time) \
+         SELECT 'warning', g::text, DATE '2025-01-01' + (g / 100 % 365)::int, \
+             'dept-' || lpad((g * 7 % 100)::text, 3, '0'), \
+             (g % 3 = 0)::int, (g % 3 = 1)::int, (g % 3 = 2)::int, (g % 30 = 1)::int, \
+             (g % 30 = 2)::int, (g % 3 <> 0 AND g % 2 = 0)::int \
+         FROM generate_series(0, $1::bigint - 1) AS g",
+    )
+    .bind((cases / 10) as i64)
+    .execute(&mut *pool)
+    .await
+    .expect("warning facts");
+    sqlx::query("ANALYZE score_facts")
+        .execute(&mut *pool)
+        .await
+        .expect("analyze");
+    sqlx::query_scalar("SELECT count(*) FROM score_facts")
+        .fetch_one(&mut *pool)
+        .await
+        .expect("count")
+}
+
+/// Refreshes the planner's statistics of `table` (benchmarks measure plans on fresh data).
+pub async fn analyze(url: &str, table: &str) {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    conn.execute(AssertSqlSafe(format!("ANALYZE {table}")))
+        .await
+        .expect("analyze");
+}
+
+/// A record as the raw-insert baseline of the platform benchmark writes it.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    /// The record's `event_id`.
+    pub event_id: String,
+    /// Its case.
+    pub case_no: String,
+    /// When it happened.
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// The sending system.
+    pub source: String,
+    /// The body's kind, as stored.
+    pub kind: String,
+    /// The body as JSON.
+    pub body: String,
+}
+
+/// For the platform benchmark (`tests/benches/platform.rs`) only: the raw rate the ingest is
+/// compared with. Creates a table of the log's shape (with its unique index) in the
+/// PostgreSQL database at `url` and answers how long batched INSERTs of 1,000 `rows` per
+/// statement take.
+pub async fn raw_record_inserts(url: &str, rows: &[RawRecord]) -> Duration {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    sqlx::query(
+        "CREATE TABLE bench_raw_records (seq bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, \
+         case_no text NOT NULL, occurred_at timestamptz NOT NULL, source text NOT NULL, \
+         kind text NOT NULL, body text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL, \
+         received_at timestamptz NOT NULL)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("raw table");
+    let hash = "0".repeat(64);
+    let started = std::time::Instant::now();
+    for chunk in rows.chunks(1000) {
+        let column = |f: fn(&RawRecord) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO bench_raw_records \
+             (event_id, case_no, occurred_at, source, kind, body, prev_hash, hash, received_at) \
+             SELECT e, c, o, s, k, b, $7, $7, now() \
+             FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) \
+               AS u(e, c, o, s, k, b)",
+        )
+        .bind(column(|r| r.event_id.clone()))
+        .bind(column(|r| r.case_no.clone()))
+        .bind(chunk.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+        .bind(column(|r| r.source.clone()))
+        .bind(column(|r| r.kind.clone()))
+        .bind(column(|r| r.body.clone()))
+        .bind(&hash)
+        .execute(&mut conn)
+        .await
+        .expect("raw insert");
+    }
+    started.elapsed()
+}

@@ -1,7 +1,7 @@
 //! The storage contract, one generic suite run against both backends: each test is an
 //! `async fn(Store)` and `both_backends!` instantiates it for PostgreSQL (a fresh database per
 //! test) and SQLite (a fresh file per test). PostgreSQL-only behaviour (the late-commit gap of
-//! DESIGN §7) has its own module at the end.
+//! docs/design.md §7) has its own module at the end.
 
 use std::time::Duration;
 
@@ -1549,7 +1549,8 @@ async fn notifications_wake_on_commit(store: Store) {
     assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
 }
 
-// ----- PostgreSQL only: the late-commit gap (DESIGN §7) --------------------------------------
+// ----- PostgreSQL only: the late-commit gap (docs/design.md §7)
+// --------------------------------------
 
 mod postgres_only {
     use super::*;

@@ -17,6 +17,7 @@ use egov_proto::approval::v1::approval_service_server::ApprovalService;
 use egov_proto::limits;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::shutdown::Shutdown;
+use egov_runtime::tasks::Tasks;
 use egov_store::{CaseFilter, LogPosition, Page, Store, UpsertOutcome};
 use futures::Stream;
 use tokio::sync::{mpsc, watch};
@@ -54,6 +55,8 @@ pub struct Approval {
     /// stream costs no database connection of its own.
     committed: Arc<watch::Sender<u64>>,
     shutdown: Shutdown,
+    /// Where its workers and the tasks of its streams run, drained at shutdown.
+    tasks: Tasks,
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -66,39 +69,36 @@ fn page(size: i32, token: String) -> Page {
 }
 
 impl Approval {
-    /// The platform on `store`, judging records by the built-in rule configuration.
-    pub async fn new(
-        store: Store,
-        clock: SharedClock,
-        shutdown: Shutdown,
-    ) -> Result<Self, ApiError> {
-        Self::with_rules(store, clock, shutdown, RuleConfig::default()).await
-    }
-
     /// The platform on `store`, judging records by `rules` (the record rules fire at ingest,
-    /// and the due instants follow its reminder thresholds).
+    /// and the due instants follow its reminder thresholds). Its workers (the commit relay, the
+    /// rule configuration's follower) and every stream's tasks run in `tasks` and end on
+    /// `shutdown`. Built by the composition root (`crates/platform`) only.
     pub async fn with_rules(
         store: Store,
         clock: SharedClock,
         shutdown: Shutdown,
+        tasks: Tasks,
         rules: RuleConfig,
     ) -> Result<Self, ApiError> {
         let catalogue = Catalogue::open(store.clone()).await?;
         let committed = Arc::new(watch::Sender::new(0));
         if let Some(notifications) = store.listen_for_records().await? {
-            tokio::spawn(relay_commits(
-                notifications,
-                committed.clone(),
-                shutdown.clone(),
-            ));
+            tasks.worker(
+                "commit relay",
+                relay_commits(notifications, committed.clone(), shutdown.clone()),
+            );
         }
         let ingestor = Ingestor::with_rules(catalogue, clock.clone(), rules);
-        tokio::spawn(follow_rule_config(ingestor.clone(), shutdown.clone()));
+        tasks.worker(
+            "rule configuration follower",
+            follow_rule_config(ingestor.clone(), shutdown.clone()),
+        );
         Ok(Self {
             ingestor,
             clock,
             committed,
             shutdown,
+            tasks,
         })
     }
 
@@ -226,7 +226,7 @@ impl Approval {
     ) -> BoxStream<pb::FollowRecordsResponse> {
         let (tx, rx) = mpsc::channel(256);
         let this = self.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             if let Err(status) = this.follow_into(after, until_caught_up, scope, &tx).await {
                 let _ = tx.send(Err(status)).await;
             }
@@ -330,7 +330,6 @@ impl Approval {
     }
 }
 
-/// Forwards the store's commit notifications to the in-process signal until shutdown.
 /// How often a platform looks for a rule configuration stored by another instance.
 const RULES_REFRESH: Duration = Duration::from_secs(5);
 
@@ -361,6 +360,7 @@ async fn follow_rule_config(ingestor: Ingestor, mut shutdown: Shutdown) {
     }
 }
 
+/// Forwards the store's commit notifications to the in-process signal until shutdown.
 async fn relay_commits(
     mut notifications: egov_store::Notifications,
     committed: Arc<watch::Sender<u64>>,
@@ -466,7 +466,7 @@ impl Approval {
                 let this = self.clone();
                 queue.push_back(InFlight {
                     cases,
-                    handle: tokio::spawn(async move { this.submit(records).await }),
+                    handle: self.tasks.spawn(async move { this.submit(records).await }),
                 });
             }
             if let Some(status) = failed {
@@ -679,7 +679,7 @@ impl ApprovalService for Approval {
         // losing a message to a cancelled read.
         let (in_tx, in_rx) =
             mpsc::channel::<Result<pb::StreamRecordsRequest, Status>>(STREAM_BATCH * 4);
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             loop {
                 match inbound.message().await {
                     Ok(Some(m)) => {
@@ -697,7 +697,8 @@ impl ApprovalService for Approval {
         });
         let (out_tx, out_rx) = mpsc::channel(STREAM_BATCH * 2);
         let this = self.clone();
-        tokio::spawn(async move { this.pipeline(in_rx, out_tx).await });
+        self.tasks
+            .spawn(async move { this.pipeline(in_rx, out_tx).await });
         Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
     }
 

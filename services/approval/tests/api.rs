@@ -2,7 +2,7 @@
 //! batches with good and bad records, resends, late records, streams, cases and followers.
 
 use egov_approval::testing::fixtures::*;
-use egov_approval::testing::{TestApproval, spawn_approval};
+use egov_platform::testing::{TestApproval, spawn_approval};
 use egov_proto::approval::v1 as pb;
 use egov_store::Backend;
 use tokio_stream::StreamExt;

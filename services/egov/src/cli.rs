@@ -23,7 +23,7 @@ or step by step, in two terminals, from the repository root:
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
   egov scores --period 2026-Q4 --region 3301       # departments ranked: indicators, scores, bottom two (--csv, --json)
 
-Supervision rules: levels and thresholds (DESIGN §3) are built in; `egov up --rules FILE` (also
+Supervision rules: levels and thresholds (docs/design.md §3) are built in; `egov up --rules FILE` (also
 `approval serve`, `supervision serve`; env EGOV_RULES) overrides them per matter and department
 from a JSON file with comments, checked at start (exit 2 naming the bad field); the documented
 example is crates/domain/data/rules.example.json. The configuration lives in the database: a file
@@ -92,7 +92,7 @@ pub enum Command {
     /// replace it (the due instants of the open cases it moves are recomputed).
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Performance scores (DESIGN §4): each department's indicators, score and rank in a
+    /// Performance scores (docs/design.md §4): each department's indicators, score and rank in a
     /// period (year, quarter or month) and region subtree, the bottom two and leadership
     /// review; close and recompute periods.
     Scores(ScoresArgs),
@@ -319,12 +319,12 @@ pub struct ServerArgs {
     /// them, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub grace: u64,
-    /// The supervision rules' levels and thresholds (DESIGN §3), per matter and department: a
-    /// JSON file, comments allowed; see crates/domain/data/rules.example.json. Checked before
-    /// the port is bound (exit 2 naming the bad field). Default: the built-in configuration.
+    /// The supervision rules' levels and thresholds (docs/design.md §3), per matter and department:
+    /// a JSON file, comments allowed; see crates/domain/data/rules.example.json. Checked before the
+    /// port is bound (exit 2 naming the bad field). Default: the built-in configuration.
     #[arg(long, env = "EGOV_RULES", value_name = "FILE")]
     pub rules: Option<PathBuf>,
-    /// The performance scores' weights, deductions and bonuses (DESIGN §4): a JSON file,
+    /// The performance scores' weights, deductions and bonuses (docs/design.md §4): a JSON file,
     /// comments allowed; see crates/domain/data/scores.example.json. Checked before the port is
     /// bound (exit 2 naming the bad field). Default: the built-in configuration.
     #[arg(long, env = "EGOV_SCORES", value_name = "FILE")]
@@ -499,7 +499,7 @@ pub enum Level {
     Red,
 }
 
-/// Supervision rules (DESIGN §3), as typed on the command line.
+/// Supervision rules (docs/design.md §3), as typed on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Rule {
     /// Few working days left to the promised deadline.
@@ -596,7 +596,7 @@ pub struct WarningsArgs {
     pub client: ClientArgs,
 }
 
-/// The correction workflow (DESIGN §3): raised -> acknowledged -> answered -> closed, or
+/// The correction workflow (docs/design.md §3): raised -> acknowledged -> answered -> closed, or
 /// escalated from any open state.
 #[derive(Debug, Subcommand)]
 pub enum WarningCommand {

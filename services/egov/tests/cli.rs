@@ -10,10 +10,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use egov_approval::testing::{TestApproval, fixtures, spawn_approval};
+use egov_approval::testing::fixtures;
+use egov_platform::testing::{TestApproval, spawn_approval};
+use egov_platform::testing::{TestSupervision, next_warning, spawn_supervision};
 use egov_proto::approval::v1 as pb;
 use egov_store::{Backend, LogPosition};
-use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision};
 
 /// "Now" for the in-process platforms: the sample's today.
 const NOW: &str = "2026-11-26T06:00:00Z";
@@ -1132,7 +1133,7 @@ fn up_with_sample_shows_the_whole_loop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warning_ack_moves_a_warning_through_the_workflow() {
-    let store = egov_approval::testing::fresh_store(Backend::Sqlite).await;
+    let store = egov_platform::testing::fresh_store(Backend::Sqlite).await;
     let mut supervision =
         spawn_supervision(store.clone(), egov_runtime::clock::ManualClock::new(now())).await;
     let raised = store

@@ -68,7 +68,7 @@ fn a_short_demo_prints_the_city_the_warnings_and_every_rule() {
     for expected in [
         "egov demo: a month of a simulated city",
         "4 departments of Hangzhou",
-        "How often each rule of DESIGN §3 fired:",
+        "How often each rule of docs/design.md §3 fired:",
         "approaching-deadline",
         "certificate-overdue",
         "all rules",

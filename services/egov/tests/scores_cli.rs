@@ -6,10 +6,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use egov_approval::testing::{fixtures, spawn_approval};
+use egov_approval::testing::fixtures;
+use egov_platform::testing::spawn_approval;
+use egov_platform::testing::spawn_supervision;
 use egov_proto::approval::v1 as pb;
 use egov_store::Backend;
-use egov_supervision::testing::spawn_supervision;
 
 fn egov() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_egov"));

@@ -1,4 +1,4 @@
-//! The correction workflow (DESIGN §3) on the platform's side: applying a transition (the
+//! The correction workflow (docs/design.md §3) on the platform's side: applying a transition (the
 //! workflow RPCs and the rules alike), and the correction pass the due loop runs with each of
 //! its passes:
 //! - it stamps every yellow and red card that has no correction due yet (the approval

@@ -1,32 +1,33 @@
-//! The supervision platform (DESIGN §1, §3, §5): follows what the approval platform stores in
-//! the shared database and raises deadline warnings the moment they are due, then serves them
-//! to supervisors over gRPC (`egov.supervision.v1`).
+//! The supervision platform (docs/design.md §1, §3, §5): follows what the approval platform stores
+//! in the shared database and raises deadline warnings the moment they are due, then serves them to
+//! supervisors over gRPC (`egov.supervision.v1`).
 //!
 //! Map of the modules:
-//! - [`server`]: `build()` (binds) and `run_until_stopped()` (workers, serving, ordered
-//!   shutdown); [`grpc_service`] to put the platform on a shared port.
+//! - [`grpc_service`]: the tonic service, which the composition root (`crates/platform`) puts
+//!   on its port with the scores service; the root also starts the workers and drains them.
 //! - [`service`]: [`Supervision`], the state shared by RPCs and workers, and the
 //!   `SupervisionService` RPCs (stream, list, get).
-//! - [`workers`]: starting, keeping alive and observing the two background workers:
+//! - [`workers`]: starting (in the platform's tracked tasks), keeping alive and observing the
+//!   background workers:
 //!   - `scheduler`: the due loop, which sleeps until the next due instant and fires it;
 //!   - `follower`: the log follower (cursor `supervision.log`), which raises warnings for
-//!     clocks that stopped late.
+//!     clocks that stopped late;
+//!   - the webhook deliverer and the scores follower (below).
 //! - [`corrections`]: the correction workflow: transitions (RPCs and rules) and the pass the due
 //!   loop runs to stamp cards with their correction due and fire the dues passed unanswered.
 //! - [`raise`]: from a due instant or a late clock and the case's row to the warning stored.
 //! - [`wire`]: warnings and request filters on the wire.
 //! - `pulse`: one store subscription per channel, shared by the workers and the streams.
-//! - [`error`]: the one mapping from errors to gRPC statuses.
+//! - [`error`]: the shared mapping from errors to gRPC statuses (`egov_runtime::error`).
 //! - [`webhooks`]: warnings POSTed, signed, to registered HTTP receivers (SMS or e-mail
 //!   gateways) through an outbox: the registry's RPCs, the deliverer (a worker that
 //!   follows the warning stream by cursor `supervision.webhooks` and sends, retrying with
 //!   backoff), and the signature receivers check.
-//! - [`scores`]: performance scores (DESIGN §4): the scores follower (a worker keeping the
+//! - [`scores`]: performance scores (docs/design.md §4): the scores follower (a worker keeping the
 //!   daily rollups up to date by cursors `scores.log` and `scores.warnings`), periods closed
 //!   and recomputed, and the `ScoresService` RPCs.
-//! - [`testing`]: the platform on port 0 for tests, and waits that replace sleeping.
 //!
-//! Architecture invariants (DESIGN §7), each tested against both databases in `tests/`:
+//! Architecture invariants (docs/design.md §7), each tested against both databases in `tests/`:
 //! - one warning per (case, rule, level), however often an instance restarts, however many
 //!   instances run: firing deletes only instants still stored unchanged, and the store
 //!   refuses a second warning of the same key;
@@ -45,13 +46,24 @@ mod pulse;
 pub mod raise;
 mod scheduler;
 pub mod scores;
-pub mod server;
 pub mod service;
-pub mod testing;
 pub mod webhooks;
 pub mod wire;
 pub mod workers;
 
-pub use server::{BuildError, SupervisionServer, grpc_service};
 pub use service::Supervision;
-pub use workers::{SupervisionOptions, WorkerStats, Workers};
+pub use workers::{SupervisionOptions, WorkerStats};
+
+use egov_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
+
+/// Largest message accepted or sent: a full page of warnings with long explanations fits.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The tonic service, for the composition root to put on its port (with
+/// [`scores::service::grpc_service`]; the workers are started by
+/// [`Supervision::spawn_workers`]).
+pub fn grpc_service(supervision: Supervision) -> SupervisionServiceServer<Supervision> {
+    SupervisionServiceServer::new(supervision)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egov_runtime::shutdown::Shutdown;
+use egov_runtime::tasks::Tasks;
 use egov_store::{Notifications, Store, StoreError};
 use tokio::sync::{Mutex, watch};
 
@@ -68,13 +69,14 @@ impl Pulse {
         &self,
         store: &Store,
         shutdown: &Shutdown,
+        tasks: &Tasks,
     ) -> Result<watch::Receiver<u64>, StoreError> {
         let mut started = self.started.lock().await;
         if !*started {
             let notifications = self.channel.listen(store).await?;
             match notifications {
                 Some(notifications) => {
-                    tokio::spawn(relay(
+                    tasks.spawn(relay(
                         self.channel,
                         notifications,
                         store.clone(),

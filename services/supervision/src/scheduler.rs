@@ -1,9 +1,9 @@
-//! The due loop: raises deadline warnings the moment they are due (DESIGN §5: "deadlines are
-//! data"), and runs the correction pass ([`crate::corrections`]) with every pass, waking at
-//! the earliest correction due too. The approval platform stores every running clock's due instants; this loop fires
-//! those that came, in batches of up to [`BATCH`], each batch in ONE store call, then sleeps
-//! until the earliest one left, unless a commit (which may bring an earlier instant), the
-//! fallback poll or shutdown wakes it first.
+//! The due loop: raises deadline warnings the moment they are due (docs/design.md §5: "deadlines
+//! are data"), and runs the correction pass ([`crate::corrections`]) with every pass, waking at the
+//! earliest correction due too. The approval platform stores every running clock's due instants;
+//! this loop fires those that came, in batches of up to [`BATCH`], each batch in ONE store call,
+//! then sleeps until the earliest one left, unless a commit (which may bring an earlier instant),
+//! the fallback poll or shutdown wakes it first.
 //!
 //! Firing is safe to repeat and to run on several instances at once: the store deletes only
 //! the instants still stored unchanged and raises one warning per (case, rule, level).

@@ -11,6 +11,7 @@ use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::supervision_service_server::SupervisionService;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::shutdown::Shutdown;
+use egov_runtime::tasks::Tasks;
 use egov_store::{LogPosition, Page, Store, StoreError, WarningFilter, WarningPosition};
 use futures::Stream;
 use tokio::sync::{mpsc, watch};
@@ -20,7 +21,7 @@ use tonic::{Request, Response, Status};
 use crate::error::ApiError;
 use crate::pulse::{Channel, Pulse};
 use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto, warning_with_history};
-use crate::workers::{BATCH, Progress, Recheck, SupervisionOptions, WorkerStats, Workers, beat};
+use crate::workers::{BATCH, Progress, Recheck, SupervisionOptions, WorkerStats, beat};
 use egov_domain::jurisdiction::check_region;
 use egov_domain::workflow::Action;
 
@@ -43,7 +44,7 @@ struct RulesInForce {
 /// a token to go on.
 const MAX_PICK_READS: usize = 10;
 
-/// The supervision platform's state: shared by all calls and both workers; cheap to clone.
+/// The supervision platform's state: shared by all calls and all its workers; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Supervision {
     inner: Arc<Inner>,
@@ -56,6 +57,8 @@ struct Inner {
     clock: SharedClock,
     /// Ends the workers and the open warning streams.
     shutdown: Shutdown,
+    /// Where the workers, the relays and the streams' tasks run, drained at shutdown.
+    tasks: Tasks,
     /// Wakes the workers when records are committed (one store subscription for both).
     records: Pulse,
     /// Wakes the warning streams when warnings are stored (one subscription for all).
@@ -77,36 +80,15 @@ struct Inner {
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 impl Supervision {
-    /// The platform on `store`, with the default [`SupervisionOptions`].
-    pub fn new(store: Store, clock: SharedClock, shutdown: Shutdown) -> Self {
-        Self::with_options(store, clock, shutdown, SupervisionOptions::default())
-    }
-
-    pub fn with_options(
+    /// The platform on `store`, waiting as `options` say and raising warnings by the rule
+    /// configuration `rules`. Its workers ([`Supervision::spawn_workers`]), its notification
+    /// relays and the tasks of its streams run in `tasks` and end on `shutdown`. Built by the
+    /// composition root (`crates/platform`) only.
+    pub fn new(
         store: Store,
         clock: SharedClock,
         shutdown: Shutdown,
-        options: SupervisionOptions,
-    ) -> Self {
-        Self::with_options_and_rules(store, clock, shutdown, options, RuleConfig::default())
-    }
-
-    /// The platform on `store`, with the default [`SupervisionOptions`], raising warnings by
-    /// the rule configuration `rules`.
-    pub fn with_rules(
-        store: Store,
-        clock: SharedClock,
-        shutdown: Shutdown,
-        rules: RuleConfig,
-    ) -> Self {
-        Self::with_options_and_rules(store, clock, shutdown, SupervisionOptions::default(), rules)
-    }
-
-    /// [`Supervision::with_options`] raising warnings by the rule configuration `rules`.
-    pub fn with_options_and_rules(
-        store: Store,
-        clock: SharedClock,
-        shutdown: Shutdown,
+        tasks: Tasks,
         options: SupervisionOptions,
         rules: RuleConfig,
     ) -> Self {
@@ -115,6 +97,7 @@ impl Supervision {
                 store,
                 clock,
                 shutdown,
+                tasks,
                 records: Pulse::new(Channel::Records),
                 warnings: Pulse::new(Channel::Warnings),
                 progress: Progress::new(),
@@ -207,14 +190,14 @@ impl Supervision {
     pub(crate) async fn records_pulse(&self) -> Result<watch::Receiver<u64>, StoreError> {
         self.inner
             .records
-            .subscribe(&self.inner.store, &self.inner.shutdown)
+            .subscribe(&self.inner.store, &self.inner.shutdown, &self.inner.tasks)
             .await
     }
 
     pub(crate) async fn warnings_pulse(&self) -> Result<watch::Receiver<u64>, StoreError> {
         self.inner
             .warnings
-            .subscribe(&self.inner.store, &self.inner.shutdown)
+            .subscribe(&self.inner.store, &self.inner.shutdown, &self.inner.tasks)
             .await
     }
 
@@ -258,9 +241,14 @@ impl Supervision {
         Ok(warning_with_history(&row, &history))
     }
 
-    /// Starts the due loop and the log follower; they run until the shutdown signal.
-    pub fn spawn_workers(&self) -> Workers {
-        Workers::spawn(self)
+    /// Starts the workers (the due loop, the log follower, the webhook deliverer, the scores
+    /// follower) in the platform's tasks, in that order; they run until the shutdown signal.
+    pub fn spawn_workers(&self) {
+        crate::workers::spawn(self);
+    }
+
+    pub(crate) fn tasks(&self) -> &Tasks {
+        &self.inner.tasks
     }
 
     /// Counters of this instance's workers.
@@ -300,7 +288,7 @@ impl Supervision {
     ) -> BoxStream<pb::StreamWarningsResponse> {
         let (tx, rx) = mpsc::channel(256);
         let this = self.clone();
-        tokio::spawn(async move {
+        self.inner.tasks.spawn(async move {
             if let Err(e) = this.stream_into(after, &filter, &tx).await {
                 let _ = tx.send(Err(e.into())).await;
             }
@@ -320,7 +308,7 @@ impl Supervision {
         let mut stored = self
             .inner
             .warnings
-            .subscribe(store, &self.inner.shutdown)
+            .subscribe(store, &self.inner.shutdown, &self.inner.tasks)
             .await?;
         let mut shutdown = self.shutdown();
         let mut recheck = Recheck::new(self.inner.options.fallback_poll);

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// The lifecycle states as stored, with their wire values. The store writes "raised"; the
-/// others belong to the correction workflow (DESIGN §3), which uses these names.
+/// others belong to the correction workflow (docs/design.md §3), which uses these names.
 const STATES: [(&str, pb::WarningState); 5] = [
     ("raised", pb::WarningState::Raised),
     ("acknowledged", pb::WarningState::Acknowledged),

@@ -1,5 +1,5 @@
-//! The background workers of the platform, as a unit: starting them ([`Workers`]),
-//! keeping each alive across transient store errors, and reporting how far they got
+//! The background workers of the platform, as a unit: starting them (`spawn`, in the
+//! platform's tracked tasks), keeping each alive across transient store errors, and reporting how far they got
 //! ([`Progress`], [`WorkerStats`]) so tests and health checks can wait for them instead of
 //! sleeping. The loops themselves are [`crate::scheduler`], [`crate::follower`] and the
 //! webhook deliverer ([`crate::webhooks::deliver`]).
@@ -11,7 +11,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use egov_store::{LogPosition, StoreError};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::service::Supervision;
@@ -68,76 +67,32 @@ pub(crate) enum WorkerError {
     Cursor(String),
 }
 
-/// The running workers of one [`Supervision`]; they end on its shutdown signal.
-#[derive(Debug)]
-pub struct Workers {
-    scheduler: JoinHandle<()>,
-    follower: JoinHandle<()>,
-    /// The webhook deliverer's follower and sender ([`crate::webhooks::deliver`]).
-    webhooks: JoinHandle<()>,
-    /// The scores follower ([`crate::scores::follower`]).
-    scores: JoinHandle<()>,
-}
-
-impl Workers {
-    pub(crate) fn spawn(supervision: &Supervision) -> Self {
-        let s = supervision.clone();
-        let scheduler = tokio::spawn(async move {
-            keep_alive("due loop", &s, || crate::scheduler::run(&s)).await;
-        });
-        let s = supervision.clone();
-        let follower = tokio::spawn(async move {
-            keep_alive("log follower", &s, || crate::follower::run(&s)).await;
-        });
-        let s = supervision.clone();
-        let webhooks = tokio::spawn(async move {
-            // Two loops, each kept alive on its own: an error of one never stops the other.
-            tokio::join!(
-                keep_alive("webhook follower", &s, || {
-                    crate::webhooks::deliver::follow(&s)
-                }),
-                keep_alive("webhook sender", &s, || crate::webhooks::deliver::send(&s)),
-            );
-        });
-        let s = supervision.clone();
-        let scores = tokio::spawn(async move {
-            keep_alive("scores follower", &s, || crate::scores::follower::run(&s)).await;
-        });
-        Workers {
-            scheduler,
-            follower,
-            webhooks,
-            scores,
-        }
-    }
-
-    /// Waits until every worker has ended (after the shutdown signal).
-    pub async fn join(self) {
-        for (name, handle) in [
-            ("due loop", self.scheduler),
-            ("log follower", self.follower),
-            ("webhook deliverer", self.webhooks),
-            ("scores follower", self.scores),
-        ] {
-            if let Err(error) = handle.await
-                && error.is_panic()
-            {
-                tracing::error!(worker = name, %error, "the worker panicked");
-            }
-        }
-    }
-
-    /// Stops every worker at once, without waiting for the shutdown signal (for a server that
-    /// failed). Safe at any point: each batch is one transaction, and a batch cut short is
-    /// done again by the next start (a webhook attempt cut short is retried when its lease
-    /// runs out).
-    pub async fn abort(self) {
-        self.scheduler.abort();
-        self.follower.abort();
-        self.webhooks.abort();
-        self.scores.abort();
-        self.join().await;
-    }
+/// Starts the workers of one [`Supervision`] in its tracked tasks, in the order shutdown
+/// joins them; they end on its shutdown signal after their current batch.
+pub(crate) fn spawn(supervision: &Supervision) {
+    let tasks = supervision.tasks();
+    let s = supervision.clone();
+    tasks.worker("due loop", async move {
+        keep_alive("due loop", &s, || crate::scheduler::run(&s)).await;
+    });
+    let s = supervision.clone();
+    tasks.worker("log follower", async move {
+        keep_alive("log follower", &s, || crate::follower::run(&s)).await;
+    });
+    let s = supervision.clone();
+    tasks.worker("webhook deliverer", async move {
+        // Two loops, each kept alive on its own: an error of one never stops the other.
+        tokio::join!(
+            keep_alive("webhook follower", &s, || {
+                crate::webhooks::deliver::follow(&s)
+            }),
+            keep_alive("webhook sender", &s, || crate::webhooks::deliver::send(&s)),
+        );
+    });
+    let s = supervision.clone();
+    tasks.worker("scores follower", async move {
+        keep_alive("scores follower", &s, || crate::scores::follower::run(&s)).await;
+    });
 }
 
 /// Runs `pass` until it returns normally (shutdown), retrying after every error but a closed

@@ -7,12 +7,12 @@ mod support;
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::local;
-use egov_approval::testing::fresh_store;
+use egov_platform::testing::fresh_store;
+use egov_platform::testing::{TestSupervision, next_warning, spawn_supervision};
 use egov_proto::approval::v1::DeadlineClockKind;
 use egov_proto::supervision::v1 as pb;
 use egov_runtime::clock::ManualClock;
 use egov_store::{Backend, NewWarning, Store};
-use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision};
 use serde_json::json;
 use support::instant;
 use tonic::Code;
@@ -469,13 +469,14 @@ async fn the_stream_resumes_after_a_position_and_filters(backend: Backend) {
 async fn streams_end_when_the_platform_stops(backend: Backend) {
     let mut s = platform(backend).await;
     let mut stream = s.stream(Default::default()).await;
-    let stopped = tokio::time::timeout(egov_supervision::testing::PATIENCE, async move {
-        s.stop().await
-    });
+    let stopped = tokio::time::timeout(
+        egov_platform::testing::PATIENCE,
+        async move { s.stop().await },
+    );
     stopped
         .await
         .expect("the platform stops within its grace period");
-    let end = tokio::time::timeout(egov_supervision::testing::PATIENCE, stream.message())
+    let end = tokio::time::timeout(egov_platform::testing::PATIENCE, stream.message())
         .await
         .expect("the stream ends");
     assert!(

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use egov_approval::testing::fixtures::*;
-use egov_approval::testing::spawn_approval_on;
+use egov_platform::testing::spawn_approval_on;
+use egov_platform::testing::{TestSupervision, next_warning, spawn_supervision_with};
 use egov_proto::supervision::v1 as pb;
 use egov_runtime::clock::ManualClock;
 use egov_store::{
@@ -22,7 +23,6 @@ use egov_store::{
     WarningPosition,
 };
 use egov_supervision::SupervisionOptions;
-use egov_supervision::testing::{TestSupervision, next_warning, spawn_supervision_with};
 use support::*;
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;

@@ -12,16 +12,16 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use egov_approval::testing::fixtures::*;
-use egov_approval::testing::spawn_approval_on;
 use egov_domain::clock::ClockView;
 use egov_domain::limit::Limit;
+use egov_platform::testing::spawn_approval_on;
+use egov_platform::testing::{next_warning, spawn_supervision, spawn_supervision_with};
 use egov_proto::approval::v1::DeadlineClockKind;
 use egov_proto::supervision::v1 as pb;
 use egov_runtime::clock::Clock;
 use egov_runtime::clock::ManualClock;
 use egov_store::{Backend, CaseRow, CaseWrite, DueInstant, NewRecord};
 use egov_supervision::SupervisionOptions;
-use egov_supervision::testing::{next_warning, spawn_supervision, spawn_supervision_with};
 use support::*;
 
 fn opened(case: &str) -> Vec<egov_proto::approval::v1::Record> {
@@ -474,7 +474,7 @@ async fn a_burst_of_ten_thousand_due_instants_is_fired_in_batches(backend: Backe
 }
 
 async fn the_due_loop_wakes_on_the_clock_and_on_commits_alone(backend: Backend) {
-    let store = egov_approval::testing::fresh_store(backend).await;
+    let store = egov_platform::testing::fresh_store(backend).await;
     let clock = ManualClock::new(local("2024-03-04 10:00"));
     let mut approval = spawn_approval_on(store.clone(), clock.clone()).await;
     approval

@@ -1,9 +1,9 @@
-//! The correction workflow (DESIGN §3) over real gRPC, against both databases, on an injected
-//! clock: cards get their correction due (3 working days, China calendar), a yellow card left
-//! unanswered gives its case a red card at its due, an unanswered red card escalates up the
+//! The correction workflow (docs/design.md §3) over real gRPC, against both databases, on an
+//! injected clock: cards get their correction due (3 working days, China calendar), a yellow card
+//! left unanswered gives its case a red card at its due, an unanswered red card escalates up the
 //! jurisdiction tree office by office, supervisors act within their office's subtree, a card
-//! answered in time does neither; every transition is in the warning's
-//! history (who, when, why) and on the stream; invalid transitions are refused.
+//! answered in time does neither; every transition is in the warning's history (who, when, why) and
+//! on the stream; invalid transitions are refused.
 
 mod support;
 
@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::local;
-use egov_approval::testing::fresh_store;
+use egov_platform::testing::fresh_store;
+use egov_platform::testing::{PATIENCE, TestSupervision, next_warning, spawn_supervision_with};
 use egov_proto::supervision::v1 as pb;
 use egov_runtime::clock::ManualClock;
 use egov_store::{Backend, NewWarning};
 use egov_supervision::SupervisionOptions;
-use egov_supervision::testing::{PATIENCE, TestSupervision, next_warning, spawn_supervision_with};
 use serde_json::json;
 use tonic::Code;
 

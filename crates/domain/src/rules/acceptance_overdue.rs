@@ -1,6 +1,6 @@
-//! Rule `acceptance_overdue` (DESIGN §3): no acceptance decision (acceptance, refusal, or the one
-//! correction notice) 5 working days after receipt, or after the corrected materials arrived.
-//! Default level: yellow card.
+//! Rule `acceptance_overdue` (docs/design.md §3): no acceptance decision (acceptance, refusal, or
+//! the one correction notice) 5 working days after receipt, or after the corrected materials
+//! arrived. Default level: yellow card.
 //!
 //! Source: ALL Art. 32. Missing the 5 days also means the case counts as accepted on receipt;
 //! [`crate::clock::clocks`] applies that to the decision clocks. Clock: `acceptance`.

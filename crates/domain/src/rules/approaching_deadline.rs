@@ -1,5 +1,5 @@
-//! Rule `approaching_deadline` (DESIGN §3): a reminder before the promised limit passes, when
-//! at most 2 working days remain (1 for limits of at most 3 days). Default level: reminder.
+//! Rule `approaching_deadline` (docs/design.md §3): a reminder before the promised limit passes,
+//! when at most 2 working days remain (1 for limits of at most 3 days). Default level: reminder.
 //!
 //! Source: city practice (the supervision rules of the service centres): the promised limit
 //! (承诺时限) is the department's public commitment, and a heads-up before it passes is what
@@ -28,16 +28,16 @@ pub const PREFIX: &str = "approaching:";
 /// When the reminder comes, in working days left before a deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Approaching {
-    /// Remind when at most this many working days remain (DESIGN §3: 2).
+    /// Remind when at most this many working days remain (docs/design.md §3: 2).
     pub working_days: u32,
-    /// The same for short limits (DESIGN §3: 1).
+    /// The same for short limits (docs/design.md §3: 1).
     pub short_limit_working_days: u32,
-    /// A limit of at most this many days is short (DESIGN §3: 3).
+    /// A limit of at most this many days is short (docs/design.md §3: 3).
     pub short_limit_max_days: u32,
 }
 
 impl Approaching {
-    /// DESIGN §3: 2 working days, 1 for limits of at most 3 days.
+    /// docs/design.md §3: 2 working days, 1 for limits of at most 3 days.
     pub const DEFAULT: Approaching = Approaching {
         working_days: 2,
         short_limit_working_days: 1,

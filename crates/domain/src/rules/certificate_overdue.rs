@@ -1,4 +1,4 @@
-//! Rule `certificate_overdue` (DESIGN §3): no certificate issued or served 10 working days
+//! Rule `certificate_overdue` (docs/design.md §3): no certificate issued or served 10 working days
 //! after an approval decision. Default level: yellow card.
 //!
 //! Source: ALL Art. 44. Clock: `certificate`.

@@ -1,11 +1,11 @@
-//! Thresholds and levels of the supervision rules as configuration (DESIGN §3: "every threshold
-//! configurable per matter or department").
+//! Thresholds and levels of the supervision rules as configuration (docs/design.md §3: "every
+//! threshold configurable per matter or department").
 //!
 //! A [`RuleConfig`] holds three layers of [`RuleOverrides`]: `defaults`, then per department,
-//! then per matter. The built-in values (the law and DESIGN §3) sit under them all, so a file
-//! may be empty. [`RuleConfig::effective`] resolves the layers for one case, field by field:
-//! **matter wins over department over default**, and every resolved value remembers where it
-//! came from ([`ConfigSource`]) so that a warning can say which configuration fired it.
+//! then per matter. The built-in values (the law and docs/design.md §3) sit under them all, so a
+//! file may be empty. [`RuleConfig::effective`] resolves the layers for one case, field by field:
+//! **matter wins over department over default**, and every resolved value remembers where it came
+//! from ([`ConfigSource`]) so that a warning can say which configuration fired it.
 //!
 //! The file format is JSON, optionally with `//` and `/* */` comments (the documented example is
 //! `crates/domain/data/rules.example.json`): parse it with `serde_json` after
@@ -44,7 +44,7 @@ pub const DEFAULT_MAX_SUSPENSIONS: u32 = 2;
 /// Extensions the law allows per case: one (ALL Art. 42, "may extend by ten days").
 pub const LAW_MAX_EXTENSIONS: u32 = 1;
 
-/// Working days a yellow or red card gives the department to explain or correct (DESIGN §3:
+/// Working days a yellow or red card gives the department to explain or correct (docs/design.md §3:
 /// 3 working days for a yellow card; the city uses the same for a red card).
 pub const DEFAULT_CORRECTION_WORKING_DAYS: u32 = 3;
 
@@ -124,7 +124,7 @@ impl ApproachingOverrides {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleOverrides {
-    /// The level each rule raises (DESIGN §3's table by default).
+    /// The level each rule raises (docs/design.md §3's table by default).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub levels: BTreeMap<Rule, Level>,
     /// When the "approaching deadline" reminder comes.
@@ -465,7 +465,7 @@ impl Default for EffectiveRules {
 }
 
 impl EffectiveRules {
-    /// The built-in configuration: DESIGN §3 and the law, every source `default`.
+    /// The built-in configuration: docs/design.md §3 and the law, every source `default`.
     pub fn defaults() -> Self {
         let a = Approaching::DEFAULT;
         EffectiveRules {
@@ -595,7 +595,7 @@ impl EffectiveRules {
     /// When the correction of a warning of `level` raised at `raised_at` is due (the start day
     /// not counted, like every limit), and which configuration set it; None for a reminder.
     /// The workflow turns an unanswered yellow card into a red card at this instant, and
-    /// escalates an unanswered red card (DESIGN §3).
+    /// escalates an unanswered red card (docs/design.md §3).
     pub fn correction_due(
         &self,
         level: Level,

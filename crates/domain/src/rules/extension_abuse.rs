@@ -1,4 +1,4 @@
-//! Rule `extension_abuse` (DESIGN §3): more extensions or more extension days than the law
+//! Rule `extension_abuse` (docs/design.md §3): more extensions or more extension days than the law
 //! allows, or an extension without an approver (or without a reason). Default level: yellow
 //! card.
 //!
@@ -8,7 +8,7 @@
 //! extension. The allowed count and days are configuration, never laxer than the law
 //! ([`crate::rules::config`] refuses more).
 //!
-//! An extension must also be approved within the limit it extends (ALL Art. 42, DESIGN §2): one
+//! An extension must also be approved within the limit it extends (ALL Art. 42, docs/design.md §2): one
 //! that comes after a decision limit (promised, statutory or same-day) has passed does not revive
 //! it and is itself a breach of this rule.
 //!

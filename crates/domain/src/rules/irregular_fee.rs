@@ -1,5 +1,5 @@
-//! Rule `irregular_fee` (DESIGN §3): a fee item not in the matter's catalogue, or charged above
-//! the catalogue's amount. Default level: red card.
+//! Rule `irregular_fee` (docs/design.md §3): a fee item not in the matter's catalogue, or charged
+//! above the catalogue's amount. Default level: red card.
 //!
 //! Source: ALL Art. 58 (a licensing agency may charge only what laws and administrative
 //! regulations provide) and Art. 59 (fees follow the published items and standards; charging

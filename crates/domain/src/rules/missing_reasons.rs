@@ -1,5 +1,5 @@
-//! Rule `missing_reasons` (DESIGN §3: refusal or denial without reasons): a refusal to accept
-//! (不予受理) or a denial whose reason is empty. Default level: yellow card.
+//! Rule `missing_reasons` (docs/design.md §3: refusal or denial without reasons): a refusal to
+//! accept (不予受理) or a denial whose reason is empty. Default level: yellow card.
 //!
 //! Source: ALL Art. 32 (a refusal to accept must be explained in writing) and Art. 38 (a
 //! decision not to grant a licence must state its reasons and tell the applicant of the right

@@ -1,5 +1,5 @@
-//! Every supervision rule of DESIGN §3, one module each, named after the rule and citing its
-//! source in its module doc, with the thresholds and levels as configuration ([`config`]).
+//! Every supervision rule of docs/design.md §3, one module each, named after the rule and citing
+//! its source in its module doc, with the thresholds and levels as configuration ([`config`]).
 //!
 //! Two kinds of rules, two entry points:
 //!
@@ -55,7 +55,7 @@ pub use config::{
 };
 pub use procedure_anomaly::for_refused as on_refused;
 
-/// The level DESIGN §3 gives `rule` when no configuration says otherwise.
+/// The level docs/design.md §3 gives `rule` when no configuration says otherwise.
 pub fn default_level(rule: Rule) -> Level {
     match rule {
         Rule::ApproachingDeadline => approaching_deadline::DEFAULT_LEVEL,

@@ -1,10 +1,10 @@
-//! Rule `procedure_anomaly` (DESIGN §3): records out of order. Default level: yellow card.
+//! Rule `procedure_anomaly` (docs/design.md §3): records out of order. Default level: yellow card.
 //!
 //! Source: the order of the procedure in the ALL: acceptance before any handling or decision
 //! (Arts. 32-34), a decision before completion (Arts. 37-38), a certificate only for an
 //! approval (Art. 44), no handling counted while a special procedure stops the clock (Art. 45);
-//! and DESIGN §6: an acceptance's `promised_due_at` is the sender's own computation, checked
-//! against the platform's.
+//! and docs/design.md §6: an acceptance's `promised_due_at` is the sender's own computation,
+//! checked against the platform's.
 //!
 //! Two ways in:
 //! - [`check`], for an admitted record: an acceptance whose `promised_due_at` disagrees with the

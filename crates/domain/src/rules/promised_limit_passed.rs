@@ -1,5 +1,6 @@
-//! Rule `promised_limit_passed` (DESIGN §3): the case is not decided at its promised deadline
-//! (for an immediate item, at the end of its same working day). Default level: yellow card.
+//! Rule `promised_limit_passed` (docs/design.md §3): the case is not decided at its promised
+//! deadline (for an immediate item, at the end of its same working day). Default level: yellow
+//! card.
 //!
 //! Source: city practice. The catalogue publishes a promised limit (承诺时限), usually shorter
 //! than the statutory one; it is the department's public commitment, and missing it is a

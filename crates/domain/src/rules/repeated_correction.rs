@@ -1,4 +1,4 @@
-//! Rule `repeated_correction` (DESIGN §3): a second correction notice on one case. Default
+//! Rule `repeated_correction` (docs/design.md §3): a second correction notice on one case. Default
 //! level: yellow card.
 //!
 //! Source: ALL Art. 32 ("tell everything once", 一次性告知): when materials are incomplete, the

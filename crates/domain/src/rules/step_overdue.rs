@@ -1,8 +1,8 @@
-//! Rule `step_overdue` (DESIGN §3): a handling step (承办, 审核, 批准, or a matter's own) runs
+//! Rule `step_overdue` (docs/design.md §3): a handling step (承办, 审核, 批准, or a matter's own) runs
 //! past its own limit from the catalogue, even if the case as a whole is on time. Default
 //! level: reminder.
 //!
-//! Source: city practice: matters may set a limit per step (DESIGN §2, item 3) so that one
+//! Source: city practice: matters may set a limit per step (docs/design.md §2, item 3) so that one
 //! office cannot eat the whole case's time; a step beyond it is an early warning, not yet a
 //! breach of the law. Clocks: `step:NAME`, one per started step whose matter sets a limit.
 //!

@@ -1,5 +1,5 @@
-//! Rule `suspension_abuse` (DESIGN §3): a suspension (特别程序) without a kind or a reason, of a
-//! kind the matter does not allow, more suspensions on one case than allowed, or a suspension
+//! Rule `suspension_abuse` (docs/design.md §3): a suspension (特别程序) without a kind or a reason, of
+//! a kind the matter does not allow, more suspensions on one case than allowed, or a suspension
 //! still open past its planned end. Default level: yellow card.
 //!
 //! Source: ALL Art. 45: the time of hearings, tendering, auctions, testing, quarantine,

@@ -1,4 +1,4 @@
-//! The composite score's configuration (DESIGN §4: "weights, deductions and bonuses in
+//! The composite score's configuration (docs/design.md §4: "weights, deductions and bonuses in
 //! configuration, a documented default"): a JSON file with `//` and `/* */` comments, the
 //! documented example being `crates/domain/data/scores.example.json`. Every field may be left
 //! out; an empty file `{}` is the built-in default ([`ScoreConfig::default`]).

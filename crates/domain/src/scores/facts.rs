@@ -6,7 +6,7 @@
 //! difference), so a record that arrives late, out of order or twice changes the counters
 //! exactly as if it had come in time. The same holds for a warning and its answer.
 //!
-//! The facts of a case (DESIGN §4):
+//! The facts of a case (docs/design.md §4):
 //! - accepted on the local day of its acceptance record;
 //! - completed on the local day of its completion record (办结), and then, from its decision
 //!   clock (the promised clock, or an immediate item's same-day clock, as the approval

@@ -1,4 +1,4 @@
-//! The indicators of DESIGN §4 as integer counters and exact ratios.
+//! The indicators of docs/design.md §4 as integer counters and exact ratios.
 //!
 //! Everything a department does in a day adds to a [`Counters`]: integers only (cases, cards,
 //! ratings, basis points, fen), so summing days into a month, a quarter or a year is exact in
@@ -261,8 +261,8 @@ pub fn div_round_half_up(n: i128, d: i128) -> i128 {
 }
 
 /// What a department's matters in the catalogue promise, against the law: how many matters
-/// and fee items it lists, and its promised/statutory ratios (DESIGN §4, "speed-up of promised
-/// vs statutory limits in the catalogue").
+/// and fee items it lists, and its promised/statutory ratios (docs/design.md §4, "speed-up of
+/// promised vs statutory limits in the catalogue").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CatalogueStats {

@@ -1,4 +1,4 @@
-//! Performance scores (绩效评估, DESIGN §4): what each department did in a month, a quarter or
+//! Performance scores (绩效评估, docs/design.md §4): what each department did in a month, a quarter or
 //! a year, a composite score on a 100-point base, and rankings with their flags.
 //!
 //! The pipeline, each step pure:

@@ -1,7 +1,7 @@
-//! Assessment periods (DESIGN §4): a calendar month, quarter or year of local dates, written
-//! `2025-07`, `2025-Q3` and `2025`. Days are local dates of the jurisdiction (Asia/Shanghai by
-//! default), so a case completed at 23:30 local time on 30 September counts in the third
-//! quarter whatever UTC says.
+//! Assessment periods (docs/design.md §4): a calendar month, quarter or year of local dates,
+//! written `2025-07`, `2025-Q3` and `2025`. Days are local dates of the jurisdiction (Asia/Shanghai
+//! by default), so a case completed at 23:30 local time on 30 September counts in the third quarter
+//! whatever UTC says.
 
 use std::fmt;
 use std::str::FromStr;

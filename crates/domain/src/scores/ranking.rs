@@ -1,5 +1,5 @@
 //! The composite score of one department in one period, and the ranking of departments
-//! (DESIGN §4): the bottom two of a ranking flagged, and a unit in the bottom two of two
+//! (docs/design.md §4): the bottom two of a ranking flagged, and a unit in the bottom two of two
 //! consecutive years flagged for leadership review (the city's own rule).
 //!
 //! The score, on a `base` of 100 points by default ([`crate::scores::config`]):

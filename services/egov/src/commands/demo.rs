@@ -2,7 +2,7 @@
 //! (`egov_sim`) to a fresh SQLite file and both platforms in this process, on the simulator's
 //! clock, and prints what a newcomer should see: the city, a progress line, warnings as they
 //! arrive (the first of each kind and the red cards, not a flood), a line per simulated day,
-//! and at the end how often each rule of DESIGN §3 fired and where to look next.
+//! and at the end how often each rule of docs/design.md §3 fired and where to look next.
 //!
 //! The simulated clock is built here and in `egov_sim::platforms` only; `egov up` and the
 //! `serve` commands have no way to reach it.
@@ -315,7 +315,7 @@ fn summary(report: &Report, target: &str, path: &std::path::Path, keep: bool) {
         p.cases
     );
     println!();
-    println!("How often each rule of DESIGN §3 fired:");
+    println!("How often each rule of docs/design.md §3 fired:");
     let mut table = Table::new(&["rule", "reminders", "yellow", "red", "total", "e.g. case"]);
     for rule in ALL_RULES {
         let n = |level| p.raised.get(&(rule, level)).copied().unwrap_or(0);
@@ -353,7 +353,7 @@ fn summary(report: &Report, target: &str, path: &std::path::Path, keep: bool) {
     match &report.ranking {
         Some(rows) => {
             println!(
-                "The month's ranking (the scores service, DESIGN §4; `egov scores --period {}` \
+                "The month's ranking (the scores service, docs/design.md §4; `egov scores --period {}` \
                  shows its indicators):",
                 report.period
             );

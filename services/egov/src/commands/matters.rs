@@ -309,7 +309,7 @@ fn limit(l: Option<&pb::TimeLimit>) -> String {
     }
 }
 
-/// Fen as yuan: 5000 -> "¥50", 12345 -> "¥123.45" (money is integer fen, DESIGN §2).
+/// Fen as yuan: 5000 -> "¥50", 12345 -> "¥123.45" (money is integer fen, docs/design.md §2).
 pub fn yuan(fen: i64) -> String {
     if fen % 100 == 0 {
         format!("¥{}", fen / 100)

@@ -1,5 +1,5 @@
-//! `egov scores`: performance scores and rankings per period and region (DESIGN §4), as a table,
-//! CSV or JSON; and `egov scores close|recompute|versions|department`. All through the
+//! `egov scores`: performance scores and rankings per period and region (docs/design.md §4), as a
+//! table, CSV or JSON; and `egov scores close|recompute|versions|department`. All through the
 //! supervision platform's `ScoresService`.
 
 use std::fmt::Write as _;

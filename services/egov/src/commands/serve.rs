@@ -1,72 +1,41 @@
 //! The server commands: `egov up` (both platforms in one process on one port) and
 //! `egov approval serve` / `egov supervision serve` (one platform each, for deployment).
 //!
-//! Start-up order: settings are validated (exit 2 on a bad value), the database is opened and
-//! migrated, the platforms are prepared, and only then is the port bound and announced. Ctrl-C
-//! or SIGTERM triggers the shared shutdown signal: the server stops accepting, streams end
-//! themselves, calls in flight get the grace period, the background workers finish their
-//! batch, and the database pool is closed. A second Ctrl-C exits at once.
+//! Start-up order: settings are validated (exit 2 on a bad value), then the composition root
+//! (`egov_platform`) opens and migrates the database, prepares the platforms, and only then
+//! binds the port, which is announced. Ctrl-C or SIGTERM triggers the shutdown signal: the
+//! server stops accepting, streams end themselves, calls in flight get the grace period, the
+//! background tasks finish their batch in order, and the database pool is closed. A second
+//! Ctrl-C exits at once.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use egov_approval::Approval;
-use egov_runtime::clock::{SharedClock, SystemClock};
-use egov_runtime::serve;
+use egov_platform::{BuildError, Database, Platforms, Rules, Serve, Settings};
+use egov_runtime::clock::SystemClock;
 use egov_runtime::shutdown::{self, ShutdownTrigger};
-use egov_store::{Store, StoreOptions};
-use egov_supervision::{Supervision, Workers};
+use egov_store::StoreOptions;
 
 use super::sample;
 use crate::cli::{ServerArgs, UpArgs};
 use crate::settings::{ServerSettings, Target};
 
-/// Which platforms one process serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platforms {
-    Both,
-    Approval,
-    Supervision,
-}
-
-impl Platforms {
-    fn approval(self) -> bool {
-        matches!(self, Platforms::Both | Platforms::Approval)
-    }
-
-    fn supervision(self) -> bool {
-        matches!(self, Platforms::Both | Platforms::Supervision)
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Platforms::Both => "approval + supervision platforms",
-            Platforms::Approval => "approval platform",
-            Platforms::Supervision => "supervision platform",
-        }
-    }
-}
-
 pub async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
-    run(&args.server, Platforms::Both, args.with_sample).await
+    run(&args.server, Serve::Both, args.with_sample).await
 }
 
 pub async fn approval(args: ServerArgs) -> anyhow::Result<ExitCode> {
-    run(&args, Platforms::Approval, false).await
+    run(&args, Serve::Approval, false).await
 }
 
 pub async fn supervision(args: ServerArgs) -> anyhow::Result<ExitCode> {
-    run(&args, Platforms::Supervision, false).await
+    run(&args, Serve::Supervision, false).await
 }
 
-async fn run(
-    args: &ServerArgs,
-    platforms: Platforms,
-    with_sample: bool,
-) -> anyhow::Result<ExitCode> {
+async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Result<ExitCode> {
     let settings = ServerSettings::from_args(args)?;
-    let (trigger, shutdown) = shutdown::channel();
+    let (trigger, stop) = shutdown::channel();
     tokio::spawn(stop_on_signals(trigger));
 
     if let Some(dir) = &settings.data_dir {
@@ -74,105 +43,63 @@ async fn run(
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     }
     tracing::info!(database = %settings.database, "opening the database");
-    let options = StoreOptions {
-        max_connections: settings.db_max_connections,
-        acquire_timeout: settings.db_timeout,
+    let database = Database::Url {
+        url: settings.database.expose().to_owned(),
+        options: StoreOptions {
+            max_connections: settings.db_max_connections,
+            acquire_timeout: settings.db_timeout,
+        },
     };
-    let store = Store::connect_with(settings.database.expose(), &options)
+    // Production always runs on the system clock; the --rules file wins over the stored
+    // configuration and is recorded as a new version.
+    let platforms = Platforms::build(Settings {
+        rules: Rules::Adopt(settings.rules.clone()),
+        scores: settings.scores.clone(),
+        listen: settings.listen,
+        grace: settings.grace,
+        ..Settings::new(serve, database, SystemClock::shared())
+    })
+    .await
+    .map_err(|e| match e {
+        BuildError::Database(e) => anyhow::Error::new(e).context(format!(
+            "cannot open the database {} (is it running and reachable? waited {}s)",
+            settings.database,
+            settings.db_timeout.as_secs()
+        )),
+        BuildError::Bind(_, e) => anyhow::Error::new(e).context(format!(
+            "cannot listen on {} (is another egov already running there? pick another \
+             port with --listen)",
+            settings.listen
+        )),
+        other => anyhow::Error::new(other),
+    })?;
+    if let Some(version) = platforms.rules_version() {
+        tracing::info!(version, "rule configuration in force");
+    }
+    let addr = platforms.addr();
+    announce(serve, addr, &settings, with_sample);
+    tracing::info!(%addr, platforms = serve.describe(), "serving");
+
+    if with_sample {
+        let platform_stop = platforms.shutdown();
+        platforms
+            .tasks()
+            .spawn(sample::run(Target::local(addr), platform_stop));
+    }
+    platforms
+        .run_until_stopped(stop)
         .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {} (is it running and reachable? waited {}s)",
-                settings.database,
-                settings.db_timeout.as_secs()
-            )
-        })?;
-    let clock: SharedClock = SystemClock::shared();
-    // The --rules file wins over the stored configuration and is recorded as a new version;
-    // without it, the stored one (or the built-in one) is in force.
-    let (rules_version, rules) = egov_approval::rule_config::adopt(&store, settings.rules.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot set up the rule configuration: {e}"))?;
-    tracing::info!(version = rules_version, "rule configuration in force");
-
-    let mut router = tonic::transport::Server::builder();
-    let mut routes = None;
-    if platforms.approval() {
-        let approval = Approval::with_rules(
-            store.clone(),
-            clock.clone(),
-            shutdown.clone(),
-            rules.clone(),
-        )
-        .await
-        .context("cannot prepare the approval platform")?;
-        routes = Some(router.add_service(egov_approval::grpc_service(approval)));
-    }
-    let mut supervision = None;
-    if platforms.supervision() {
-        let platform = Supervision::with_rules(
-            store.clone(),
-            clock.clone(),
-            shutdown.clone(),
-            rules.clone(),
-        );
-        if let Some(scores) = settings.scores.clone() {
-            platform.set_score_config(scores);
-        }
-        let service = egov_supervision::grpc_service(platform.clone());
-        let scores = egov_supervision::scores::service::grpc_service(platform.clone());
-        routes = Some(match routes {
-            Some(routes) => routes.add_service(service).add_service(scores),
-            None => router.add_service(service).add_service(scores),
-        });
-        supervision = Some(platform);
-    }
-    let routes = routes.expect("at least one platform is served");
-
-    let bound = match serve::bind(settings.listen).await {
-        Ok(bound) => bound,
-        Err(e) => {
-            store.close().await;
-            return Err(anyhow::Error::new(e).context(format!(
-                "cannot listen on {} (is another egov already running there? pick another \
-                 port with --listen)",
-                settings.listen
-            )));
-        }
-    };
-    // The due loop and the log follower raise the warnings (the service only serves them);
-    // they end on the shutdown signal after their current batch.
-    let workers: Option<Workers> = supervision.as_ref().map(Supervision::spawn_workers);
-    let addr = bound.local_addr();
-    announce(platforms, addr, &settings, with_sample);
-    tracing::info!(%addr, platforms = platforms.describe(), "serving");
-
-    let sample =
-        with_sample.then(|| tokio::spawn(sample::run(Target::local(addr), shutdown.clone())));
-    let served = bound.serve(routes, shutdown.clone(), settings.grace).await;
-
-    if let Some(sample) = sample {
-        sample.abort();
-    }
-    if let Some(workers) = workers {
-        match &served {
-            Ok(()) => workers.join().await,
-            // Serving failed without a shutdown signal: the workers would run on unseen.
-            Err(_) => workers.abort().await,
-        }
-    }
-    store.close().await;
-    served.context("the gRPC server failed")?;
+        .context("the gRPC server failed")?;
     println!("egov stopped.");
     Ok(ExitCode::SUCCESS)
 }
 
 /// What a person sees on start: where it listens, on which database, and what to try next.
-fn announce(platforms: Platforms, addr: SocketAddr, settings: &ServerSettings, with_sample: bool) {
+fn announce(serve: Serve, addr: SocketAddr, settings: &ServerSettings, with_sample: bool) {
     let target = Target::local(addr);
-    println!("egov {} listening on http://{addr}", platforms.describe());
+    println!("egov {} listening on http://{addr}", serve.describe());
     println!("  database: {}", settings.database);
-    if with_sample || platforms != Platforms::Both {
+    if with_sample || serve != Serve::Both {
         return;
     }
     let flag = if target.as_str() == "http://127.0.0.1:50051" {

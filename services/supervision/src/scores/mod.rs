@@ -1,5 +1,5 @@
-//! Performance scores (DESIGN §4) on the supervision platform: the rollups kept up to date as
-//! records and warnings arrive, and the assessments served to analysts.
+//! Performance scores (docs/design.md §4) on the supervision platform: the rollups kept up to date
+//! as records and warnings arrive, and the assessments served to analysts.
 //!
 //! - [`follower`]: the scores follower, a worker that reads the record log and the warning
 //!   stream by persisted cursors (`scores.log`, `scores.warnings`) and replaces, for every case

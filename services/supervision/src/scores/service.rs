@@ -11,8 +11,8 @@ use tonic::{Request, Response, Status};
 
 use super::wire::{self, ts};
 use super::{Context, PeriodView, freeze};
+use crate::MAX_MESSAGE_BYTES;
 use crate::error::ApiError;
-use crate::server::MAX_MESSAGE_BYTES;
 use crate::service::Supervision;
 
 /// The most periods one `GetDepartmentIndicators` call covers (ten years of months).

@@ -6,17 +6,17 @@
 
 use chrono::{DateTime, Utc};
 use egov_approval::testing::fixtures::{local, matter};
-use egov_approval::testing::{TestApproval, fresh_store, spawn_approval_on};
 use egov_domain::calendar::Calendar;
 use egov_domain::case::Case;
 use egov_domain::clock::{clocks, due_instants};
 use egov_domain::matter::Matter;
 use egov_domain::record::Record;
+use egov_platform::testing::{PATIENCE, TestSupervision, spawn_supervision};
+use egov_platform::testing::{TestApproval, fresh_store, spawn_approval_on};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as pb;
 use egov_runtime::clock::ManualClock;
 use egov_store::{Backend, Store};
-use egov_supervision::testing::{PATIENCE, TestSupervision, spawn_supervision};
 
 /// The matter of every story: promised 10, statutory 20 working days.
 pub const MATTER: &str = "M-FOOD";

@@ -1,24 +1,147 @@
-//! Test fixtures: the supervision platform on 127.0.0.1:0 over a given store and manual clock
-//! (usually shared with an approval platform from `egov_approval::testing`), a client
-//! connected to it, and waits that replace sleeping: [`TestSupervision::settled`] until the
-//! workers have caught up, [`next_warning`] for the next streamed warning. Used by this
-//! crate's tests and by the end-to-end suite.
+//! Test fixtures of the composition root: the approval and the supervision platform, each on
+//! 127.0.0.1:0 through [`Platforms`] like every other process, over a given (or fresh)
+//! database of either kind and a manual clock, with a client connected; and waits that replace
+//! sleeping: [`TestSupervision::settled`] until the workers have caught up, [`next_warning`]
+//! for the next streamed warning. Used by the services' tests, the end-to-end suite and the
+//! command line's tests.
 
-use egov_domain::rules::RuleConfig;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use egov_domain::rules::RuleConfig;
+use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::clock::{Clock, ManualClock};
 use egov_runtime::shutdown::{self, ShutdownTrigger};
-use egov_store::{CaseFilter, LogPosition, Page, Store};
+use egov_store::{Backend, CaseFilter, LogPosition, Page, Store};
+use egov_supervision::{Supervision, SupervisionOptions};
+use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::{Supervision, SupervisionOptions, SupervisionServer};
+use crate::{Database, Platforms, Rules, Serve, Settings};
 
 /// How long a test waits for something that should happen at once before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// How long calls in flight and the tasks get when a test stops a platform.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// A fresh database of the given kind.
+pub async fn fresh_store(backend: Backend) -> Store {
+    egov_store::testing::fresh(backend).await
+}
+
+/// The settings of one test platform: `serve` on `store` at `clock`, on a free port.
+pub fn settings(serve: Serve, store: Store, clock: &ManualClock) -> Settings {
+    Settings {
+        grace: GRACE,
+        ..Settings::new(serve, Database::Store(store), clock.shared())
+    }
+}
+
+/// A platform built by the root and serving on a task of its own until it is stopped.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The platforms' state (to wait for the supervision workers).
+    pub approval: Option<egov_approval::Approval>,
+    pub supervision: Option<Supervision>,
+    trigger: ShutdownTrigger,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Builds `settings` through the root and serves them.
+    pub async fn start(settings: Settings) -> Running {
+        let platforms = Platforms::build(settings)
+            .await
+            .expect("the platforms start");
+        let addr = platforms.addr();
+        let approval = platforms.approval().cloned();
+        let supervision = platforms.supervision().cloned();
+        let (trigger, stop) = shutdown::channel();
+        let server = tokio::spawn(async move {
+            platforms
+                .run_until_stopped(stop)
+                .await
+                .expect("the platforms serve");
+        });
+        Running {
+            addr,
+            approval,
+            supervision,
+            trigger,
+            server: Some(server),
+        }
+    }
+
+    /// Stops the platforms and waits for them (server, streams and tasks) to finish.
+    pub async fn stop(mut self) {
+        self.trigger.trigger();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.trigger.trigger();
+    }
+}
+
+/// A running approval platform for one test.
+#[derive(Debug)]
+pub struct TestApproval {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub clock: ManualClock,
+    pub client: ApprovalServiceClient<Channel>,
+    running: Running,
+}
+
+/// Starts the approval platform on a fresh database, its clock at `now`.
+pub async fn spawn_approval(backend: Backend, now: DateTime<Utc>) -> TestApproval {
+    spawn_approval_on(fresh_store(backend).await, ManualClock::new(now)).await
+}
+
+/// Starts the approval platform on a given store and clock.
+pub async fn spawn_approval_on(store: Store, clock: ManualClock) -> TestApproval {
+    spawn_approval_with(store, clock, RuleConfig::default()).await
+}
+
+/// [`spawn_approval_on`] judging records by the rule configuration `rules`.
+pub async fn spawn_approval_with(
+    store: Store,
+    clock: ManualClock,
+    rules: RuleConfig,
+) -> TestApproval {
+    let running = Running::start(Settings {
+        rules: Rules::Given(rules),
+        ..settings(Serve::Approval, store.clone(), &clock)
+    })
+    .await;
+    let addr = running.addr;
+    let client = ApprovalServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("a client connects");
+    TestApproval {
+        addr,
+        store,
+        clock,
+        client,
+        running,
+    }
+}
+
+impl TestApproval {
+    /// Stops the platform and waits for it to finish.
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+}
 
 /// A running supervision platform for one test.
 #[derive(Debug)]
@@ -29,13 +152,12 @@ pub struct TestSupervision {
     pub clock: ManualClock,
     /// The platform's state, to wait for its workers and read their counters.
     pub supervision: Supervision,
-    trigger: ShutdownTrigger,
-    server: Option<tokio::task::JoinHandle<()>>,
+    running: Running,
 }
 
-/// Starts the platform (server and workers) on `store`, its time given by `clock`, without the
-/// correction workflow's timers (`SupervisionOptions::without_corrections`): stories of the
-/// raise alone, whose clocks run for weeks past their cards' correction dues.
+/// Starts the supervision platform (server and workers) on `store`, its time given by
+/// `clock`, without the correction workflow's timers (`SupervisionOptions::without_corrections`):
+/// stories of the raise alone, whose clocks run for weeks past their cards' correction dues.
 pub async fn spawn_supervision(store: Store, clock: ManualClock) -> TestSupervision {
     spawn_supervision_with(store, clock, SupervisionOptions::without_corrections()).await
 }
@@ -57,26 +179,17 @@ pub async fn spawn_supervision_with_rules(
     options: SupervisionOptions,
     rules: RuleConfig,
 ) -> TestSupervision {
-    let (trigger, shutdown) = shutdown::channel();
-    let supervision = Supervision::with_options_and_rules(
-        store.clone(),
-        clock.shared(),
-        shutdown,
-        options,
-        rules,
-    );
-    let server =
-        SupervisionServer::build_with("127.0.0.1:0".parse().expect("address"), supervision)
-            .await
-            .expect("the supervision platform starts");
-    let addr = server.local_addr();
-    let supervision = server.supervision().clone();
-    let handle = tokio::spawn(async move {
-        server
-            .run_until_stopped(Duration::from_secs(2))
-            .await
-            .expect("the supervision platform serves");
-    });
+    let running = Running::start(Settings {
+        rules: Rules::Given(rules),
+        supervision: options,
+        ..settings(Serve::Supervision, store.clone(), &clock)
+    })
+    .await;
+    let addr = running.addr;
+    let supervision = running
+        .supervision
+        .clone()
+        .expect("the supervision platform is served");
     let client = SupervisionServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("a client connects");
@@ -86,8 +199,7 @@ pub async fn spawn_supervision_with_rules(
         store,
         clock,
         supervision,
-        trigger,
-        server: Some(handle),
+        running,
     }
 }
 
@@ -146,17 +258,8 @@ impl TestSupervision {
     }
 
     /// Stops the platform and waits for it (server, streams and workers) to finish.
-    pub async fn stop(mut self) {
-        self.trigger.trigger();
-        if let Some(handle) = self.server.take() {
-            let _ = handle.await;
-        }
-    }
-}
-
-impl Drop for TestSupervision {
-    fn drop(&mut self) {
-        self.trigger.trigger();
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
@@ -164,7 +267,7 @@ impl Drop for TestSupervision {
 /// on PostgreSQL the log holds records back while any older writing transaction of the
 /// server is open (other tests' too), so this reads the log until it has as many records as
 /// the cases say were stored (a case's version counts its records).
-async fn committed_log_head(store: &Store) -> LogPosition {
+pub async fn committed_log_head(store: &Store) -> LogPosition {
     let mut stored: i64 = 0;
     let mut page = Page::first(Page::MAX_SIZE);
     loop {

@@ -1,6 +1,6 @@
-//! Binding and serving a gRPC router: `bind()` takes the port (0 in tests) and exposes the
-//! address before anything is served; `serve()` runs until the shutdown signal, then stops
-//! accepting, lets in-flight calls finish within a grace period, and returns.
+//! Binding and serving the root's gRPC router: `bind()` takes the port (0 in tests) and
+//! exposes the address before anything is served; `serve()` runs until the shutdown signal,
+//! then stops accepting, lets in-flight calls finish within a grace period, and returns.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,20 +10,17 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::server::Router;
 
-use crate::shutdown::Shutdown;
-
-/// How long in-flight calls get to finish after shutdown is triggered.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+use egov_runtime::shutdown::Shutdown;
 
 /// A bound listener, not yet serving.
 #[derive(Debug)]
-pub struct Bound {
+pub(crate) struct Bound {
     listener: TcpListener,
     addr: SocketAddr,
 }
 
 /// Binds `addr`; with port 0 the system picks a free port, which [`Bound::local_addr`] tells.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     Ok(Bound { listener, addr })

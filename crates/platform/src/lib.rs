@@ -1,0 +1,362 @@
+//! The composition root: the one place where egov's platforms are assembled, bound, served
+//! and shut down. `egov up`, `egov approval serve`, `egov supervision serve`, the demo, every
+//! test helper ([`testing`]) and the benchmarks start their platforms here, and nowhere else
+//! is a router assembled or a worker started (`tests/tests/tidy.rs` checks it).
+//!
+//! [`Platforms::build`] opens (or takes) the store, settles the rule configuration, prepares
+//! the platforms the [`Settings`] ask for and binds the port (0 in tests), exposing its
+//! address; [`Platforms::run_until_stopped`] starts the workers, serves until the shutdown
+//! signal, then drains in order: the calls in flight within the grace period, then every
+//! tracked task (the workers in start order: the approval platform's commit relay and rule
+//! follower, the due loop, the log follower, the webhook deliverer, the scores follower; then
+//! the streams' tasks and relays), and closes the store it opened.
+//!
+//! What every call and every process shares is added once, here: the services are put on the
+//! router in [`Platforms::routes`] (the place for authentication layers, health, reflection
+//! and the web console), and the tasks are started in [`Platforms::run_until_stopped`].
+
+#![forbid(unsafe_code)]
+
+mod serve;
+pub mod testing;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use egov_approval::Approval;
+use egov_domain::rules::RuleConfig;
+use egov_domain::scores::ScoreConfig;
+use egov_runtime::clock::SharedClock;
+use egov_runtime::error::ApiError;
+use egov_runtime::shutdown::{self, Shutdown, ShutdownTrigger};
+use egov_runtime::tasks::Tasks;
+use egov_store::{Store, StoreError, StoreOptions};
+use egov_supervision::{Supervision, SupervisionOptions};
+use tonic::service::Routes;
+use tonic::transport::server::Router;
+
+use crate::serve::Bound;
+
+/// How long in-flight calls, then the background tasks, get to finish after shutdown.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Which platforms one process (one port) serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serve {
+    /// Both on one port, as `egov up` and the demo run them.
+    Both,
+    Approval,
+    Supervision,
+}
+
+impl Serve {
+    pub fn approval(self) -> bool {
+        matches!(self, Serve::Both | Serve::Approval)
+    }
+
+    pub fn supervision(self) -> bool {
+        matches!(self, Serve::Both | Serve::Supervision)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Serve::Both => "approval + supervision platforms",
+            Serve::Approval => "approval platform",
+            Serve::Supervision => "supervision platform",
+        }
+    }
+}
+
+/// Where the platforms keep their data.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// Opened (and migrated) by the root, and closed by it at the end.
+    Url { url: String, options: StoreOptions },
+    /// A store opened by the caller (tests share one between platforms); the caller closes it.
+    Store(Store),
+}
+
+/// Which supervision rules' configuration the platforms run with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rules {
+    /// Production: the given one (`--rules FILE`) wins over the stored one and is recorded as a
+    /// new version; without one, the stored one (or the built-in one) is in force.
+    Adopt(Option<RuleConfig>),
+    /// Tests and the demo: this one, as it is, without storing it.
+    Given(RuleConfig),
+}
+
+/// What a process is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub serve: Serve,
+    pub database: Database,
+    /// "Now" for every rule: `SystemClock` in production, a `ManualClock` in tests and the demo.
+    pub clock: SharedClock,
+    pub rules: Rules,
+    /// The score configuration; None: the built-in one.
+    pub scores: Option<ScoreConfig>,
+    /// How the supervision workers and streams wait, and whether the correction workflow's
+    /// timers run.
+    pub supervision: SupervisionOptions,
+    /// Where to listen; port 0 picks a free one ([`Platforms::addr`] tells which).
+    pub listen: SocketAddr,
+    /// How long calls in flight, then the background tasks, get at shutdown.
+    pub grace: Duration,
+}
+
+impl Settings {
+    /// `serve` on `database` at `clock`, on a free local port, with the built-in rules, the
+    /// default supervision options and the default grace period.
+    pub fn new(serve: Serve, database: Database, clock: SharedClock) -> Self {
+        Settings {
+            serve,
+            database,
+            clock,
+            rules: Rules::Given(RuleConfig::default()),
+            scores: None,
+            supervision: SupervisionOptions::default(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            grace: DEFAULT_GRACE,
+        }
+    }
+}
+
+/// Why the platforms could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot open the database: {0}")]
+    Database(#[source] StoreError),
+    #[error("cannot set up the rule configuration: {0}")]
+    Rules(#[source] ApiError),
+    #[error("cannot prepare the approval platform: {0}")]
+    Approval(#[source] ApiError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, #[source] std::io::Error),
+}
+
+/// The platforms of one process, bound and ready to serve.
+#[derive(Debug)]
+pub struct Platforms {
+    serve: Serve,
+    bound: Bound,
+    store: Store,
+    /// Whether the root opened the store, and so closes it.
+    owns_store: bool,
+    clock: SharedClock,
+    approval: Option<Approval>,
+    supervision: Option<Supervision>,
+    /// The platforms' own signal, fired when the caller's fires (or serving fails).
+    trigger: ShutdownTrigger,
+    shutdown: Shutdown,
+    tasks: Tasks,
+    rules_version: Option<i64>,
+    grace: Duration,
+}
+
+impl Platforms {
+    /// Opens the store, settles the rules, prepares the platforms and binds the port.
+    pub async fn build(settings: Settings) -> Result<Platforms, BuildError> {
+        let (store, owns_store) = match &settings.database {
+            Database::Url { url, options } => (
+                Store::connect_with(url, options)
+                    .await
+                    .map_err(BuildError::Database)?,
+                true,
+            ),
+            Database::Store(store) => {
+                // Fail at start, not in the first worker pass, when the database does not
+                // answer.
+                store.ping().await.map_err(BuildError::Database)?;
+                (store.clone(), false)
+            }
+        };
+        match Self::prepare(settings, &store).await {
+            Ok(platforms) => Ok(Platforms {
+                owns_store,
+                ..platforms
+            }),
+            Err(e) => {
+                if owns_store {
+                    store.close().await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn prepare(settings: Settings, store: &Store) -> Result<Platforms, BuildError> {
+        let Settings {
+            serve,
+            database: _,
+            clock,
+            rules,
+            scores,
+            supervision: options,
+            listen,
+            grace,
+        } = settings;
+        let (rules_version, rules) = match rules {
+            Rules::Adopt(file) => {
+                let (version, rules) = egov_approval::rule_config::adopt(store, file)
+                    .await
+                    .map_err(BuildError::Rules)?;
+                (Some(version), rules)
+            }
+            Rules::Given(rules) => (None, rules),
+        };
+        let (trigger, shutdown) = shutdown::channel();
+        let tasks = Tasks::new();
+        let approval = if serve.approval() {
+            Some(
+                Approval::with_rules(
+                    store.clone(),
+                    clock.clone(),
+                    shutdown.clone(),
+                    tasks.clone(),
+                    rules.clone(),
+                )
+                .await
+                .map_err(BuildError::Approval)?,
+            )
+        } else {
+            None
+        };
+        let supervision = serve.supervision().then(|| {
+            let supervision = Supervision::new(
+                store.clone(),
+                clock.clone(),
+                shutdown.clone(),
+                tasks.clone(),
+                options,
+                rules,
+            );
+            if let Some(scores) = scores {
+                supervision.set_score_config(scores);
+            }
+            supervision
+        });
+        let bound = match serve::bind(listen).await {
+            Ok(bound) => bound,
+            Err(e) => {
+                // Nothing serves: the approval platform's relays end with the signal.
+                trigger.trigger();
+                tasks.drain(grace).await;
+                return Err(BuildError::Bind(listen, e));
+            }
+        };
+        Ok(Platforms {
+            serve,
+            bound,
+            store: store.clone(),
+            owns_store: false,
+            clock,
+            approval,
+            supervision,
+            trigger,
+            shutdown,
+            tasks,
+            rules_version,
+            grace,
+        })
+    }
+
+    /// Where the platforms serve.
+    pub fn addr(&self) -> SocketAddr {
+        self.bound.local_addr()
+    }
+
+    /// Which platforms this process serves.
+    pub fn serve(&self) -> Serve {
+        self.serve
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The stored version of the rule configuration in force, when the root adopted it.
+    pub fn rules_version(&self) -> Option<i64> {
+        self.rules_version
+    }
+
+    /// The approval platform, when this process serves it.
+    pub fn approval(&self) -> Option<&Approval> {
+        self.approval.as_ref()
+    }
+
+    /// The supervision platform, when this process serves it: to wait for its workers
+    /// (`Supervision::caught_up`) in tests and the demo.
+    pub fn supervision(&self) -> Option<&Supervision> {
+        self.supervision.as_ref()
+    }
+
+    /// The tracked tasks, for a task of the process that must end before the store closes
+    /// (the sample loader of `egov up --with-sample`).
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+
+    /// The platforms' own shutdown signal, for such a task to watch.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Every service of this process on one router: the one place to wrap them all.
+    fn routes(&self) -> Router {
+        let mut routes = Routes::builder();
+        if let Some(approval) = &self.approval {
+            routes.add_service(egov_approval::grpc_service(approval.clone()));
+        }
+        if let Some(supervision) = &self.supervision {
+            routes
+                .add_service(egov_supervision::grpc_service(supervision.clone()))
+                .add_service(egov_supervision::scores::service::grpc_service(
+                    supervision.clone(),
+                ));
+        }
+        tonic::transport::Server::builder().add_routes(routes.routes())
+    }
+
+    /// Starts the workers, serves until `stop` fires, then drains: calls in flight within the
+    /// grace period, then every tracked task in order within it again, and closes the store
+    /// the root opened.
+    pub async fn run_until_stopped(
+        self,
+        mut stop: Shutdown,
+    ) -> Result<(), tonic::transport::Error> {
+        let routes = self.routes();
+        if let Some(supervision) = &self.supervision {
+            supervision.spawn_workers();
+        }
+        let trigger = self.trigger.clone();
+        let forward = tokio::spawn(async move {
+            stop.wait().await;
+            trigger.trigger();
+        });
+        let served = self
+            .bound
+            .serve(routes, self.shutdown.clone(), self.grace)
+            .await;
+        forward.abort();
+        match &served {
+            Ok(()) => {
+                self.tasks.drain(self.grace).await;
+            }
+            Err(_) => {
+                // Serving failed without a shutdown signal: the workers would run on unseen.
+                self.trigger.trigger();
+                self.tasks.abort(self.grace).await;
+            }
+        }
+        if self.owns_store {
+            self.store.close().await;
+        }
+        tracing::info!(platforms = self.serve.describe(), "stopped");
+        served
+    }
+}
