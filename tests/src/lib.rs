@@ -187,8 +187,13 @@ impl Platforms {
         &self.seen
     }
 
-    /// Every warning the supervision platform lists.
+    /// Every warning the supervision platform lists, once every warning stored so far is
+    /// listed: on PostgreSQL a warning raised or moved by a state change (acknowledged,
+    /// answered ...) is held back from lists while any older transaction of the server is
+    /// open, other tests' and other copies' of the suite too, so a list right after the
+    /// change could lack it.
     pub async fn listed(&mut self) -> Vec<spb::Warning> {
+        egov_store::testing::warnings_settled(&self.store).await;
         self.supervision().list_all(Default::default()).await
     }
 
