@@ -47,10 +47,14 @@ if ! pg_up; then
   exit 1
 fi
 
-# Databases left behind by interrupted runs (each test makes its own, named egov_t_*).
+# Databases left behind by interrupted runs (each test makes its own, named
+# egov_t_<pid>_<n>_<nanos>): only those whose process has ended. Another run on the same
+# server (a second copy, scripts/soak-tests.sh, another checkout) keeps its databases.
 psql "$EGOV_TEST_DATABASE_URL" -qtAc "select datname from pg_database where datname like 'egov\_t\_%'" |
   while read -r db; do
-    [ -n "$db" ] && psql "$EGOV_TEST_DATABASE_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
+    [[ "$db" =~ ^egov_t_([0-9]+)_ ]] || continue
+    kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
+    psql "$EGOV_TEST_DATABASE_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true
   done
 
 exec cargo test --workspace "$@"

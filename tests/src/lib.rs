@@ -50,7 +50,8 @@ pub struct Platforms {
     supervision: Option<TestSupervision>,
     pub store: Store,
     pub clock: ManualClock,
-    desk: tonic::Streaming<spb::StreamWarningsResponse>,
+    /// The supervisor's stream; None until the supervision platform first starts.
+    desk: Option<tonic::Streaming<spb::StreamWarningsResponse>>,
     seen: Vec<spb::Warning>,
     /// The rule configuration both platforms run with.
     rules: RuleConfig,
@@ -66,6 +67,19 @@ impl Platforms {
     /// [`Platforms::start`] with both platforms running the rule configuration `rules`, and
     /// `matters` in the catalogue instead of the story matter.
     pub async fn start_with(
+        backend: Backend,
+        now: &str,
+        rules: RuleConfig,
+        matters: Vec<apb::Matter>,
+    ) -> Platforms {
+        let mut w = Self::start_approval(backend, now, rules, matters).await;
+        w.start_supervision().await;
+        w
+    }
+
+    /// A fresh database of `backend` with `matters`, the clock at local time `now`, and the
+    /// approval platform running the rule configuration `rules`.
+    async fn start_approval(
         backend: Backend,
         now: &str,
         rules: RuleConfig,
@@ -88,23 +102,22 @@ impl Platforms {
                 "{loaded:?}"
             );
         }
-        let mut supervision = spawn_supervision_with_rules(
-            store.clone(),
-            clock.clone(),
-            SupervisionOptions::without_corrections(),
-            rules.clone(),
-        )
-        .await;
-        let desk = supervision.stream(Default::default()).await;
         Platforms {
             approval,
-            supervision: Some(supervision),
+            supervision: None,
             store,
             clock,
-            desk,
+            desk: None,
             seen: Vec::new(),
             rules,
         }
+    }
+
+    /// The approval platform alone, on a fresh database of `backend` with the story matter,
+    /// the clock at local time `now`: a story of what happens before the supervision
+    /// platform (and its workers) first start, with [`Platforms::start_supervision`].
+    pub async fn start_before_supervision(backend: Backend, now: &str) -> Platforms {
+        Self::start_approval(backend, now, RuleConfig::default(), vec![the_matter()]).await
     }
 
     /// Moves the clock to local time `t`.
@@ -151,7 +164,11 @@ impl Platforms {
 
     /// The next warning on the supervisor's stream (patience: `PATIENCE`, never a sleep).
     pub async fn next(&mut self) -> spb::Warning {
-        let warning = next_warning(&mut self.desk).await;
+        let desk = self
+            .desk
+            .as_mut()
+            .expect("the supervision platform was started");
+        let warning = next_warning(desk).await;
         self.seen.push(warning.clone());
         warning
     }
@@ -170,8 +187,13 @@ impl Platforms {
         &self.seen
     }
 
-    /// Every warning the supervision platform lists.
+    /// Every warning the supervision platform lists, once every warning stored so far is
+    /// listed: on PostgreSQL a warning raised or moved by a state change (acknowledged,
+    /// answered ...) is held back from lists while any older transaction of the server is
+    /// open, other tests' and other copies' of the suite too, so a list right after the
+    /// change could lack it.
     pub async fn listed(&mut self) -> Vec<spb::Warning> {
+        egov_store::testing::warnings_settled(&self.store).await;
         self.supervision().list_all(Default::default()).await
     }
 
@@ -252,7 +274,7 @@ impl Platforms {
             self.rules.clone(),
         )
         .await;
-        self.desk = supervision.stream(Default::default()).await;
+        self.desk = Some(supervision.stream(Default::default()).await);
         self.supervision = Some(supervision);
         std::mem::take(&mut self.seen)
     }

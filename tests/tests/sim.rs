@@ -191,14 +191,18 @@ async fn the_load_generator_sends_at_the_rate_asked_for() {
     .await
     .expect("the load runs");
     let p = &report.progress;
-    assert!(p.sent >= 500, "{report:?}");
+    // Sent at the rate asked for: 600 records over the 2 s, not fewer (a generator held back
+    // by the platform's answers) nor more. How fast the platform answers them is not the
+    // generator's doing: `achieved_rate` counts the wait for the last answers, which on a
+    // loaded machine (two copies of the suite, a debug build) was 180 records a second
+    // while every record was sent on time; the benchmarks measure the platform.
+    assert!((500..=600).contains(&p.sent), "{report:?}");
     assert_eq!(
         p.stored + p.rejected,
         p.sent,
         "every record answered: {report:?}"
     );
     assert!(p.rejected * 20 <= p.sent, "few refusals: {report:?}");
-    assert!(report.achieved_rate > 200.0, "{report:?}");
     assert!(p.warnings.is_some());
     trigger.trigger();
     let _ = approval.await;

@@ -830,6 +830,59 @@ async fn pending_deliveries_survive_a_restart(backend: Backend) {
     w.quiet().await;
 }
 
+/// Issue 18: a hook gets every warning raised after it exists, once, however late the
+/// deliverer's follower first starts. A platform answers RPCs as soon as it is bound, while
+/// its workers start on tasks of their own; on a loaded machine the follower's first read of
+/// its cursor came after a story had created its hook and raised its warnings, found no
+/// cursor, started at the head of the stream, past those warnings, and the hook never got any
+/// ("not every delivery was delivered after 40 rounds: []"). Here the order is made certain:
+/// warnings raised before the hook (not owed), the hook created (the write `CreateWebhook`
+/// makes, through the store: the supervision platform has not started yet), warnings raised
+/// after it, and only then the supervision platform's first start.
+async fn a_hook_gets_every_warning_raised_after_it_however_late_the_deliverer_starts(
+    backend: Backend,
+) {
+    const N: usize = 12;
+    let mut w = Platforms::start_before_supervision(backend, "2024-03-04 09:00").await;
+    w.push_at("2024-03-04 09:30", refusals("EARLY", 3, "2024-03-04 09:30"))
+        .await;
+    // Readable before the hook is created, so that its creation sees them in the stream.
+    egov_store::testing::warnings_settled(&w.store).await;
+    let receiver = Receiver::start(Mode::Accept).await;
+    w.store
+        .create_webhook(&egov_store::NewWebhook {
+            url: receiver.url(),
+            secret: SECRET.into(),
+            department: None,
+            region_prefix: None,
+            min_level: None,
+            max_attempts: 20,
+            created_at: w.now(),
+        })
+        .await
+        .expect("the hook is created");
+    w.push_at("2024-03-04 10:00", refusals("LATE", N, "2024-03-04 10:00"))
+        .await;
+
+    w.start_supervision().await;
+    let early = w.next_n(3).await;
+    assert!(early.iter().all(|x| x.case_no.starts_with("EARLY-")));
+    let late = w.next_n(N).await;
+    assert!(late.iter().all(|x| x.case_no.starts_with("LATE-")));
+    let hook = w
+        .supervision()
+        .client
+        .list_webhooks(pb::ListWebhooksRequest {})
+        .await
+        .expect("list hooks")
+        .into_inner()
+        .webhooks
+        .remove(0);
+    deliver_all(&mut w, &hook, N).await;
+    assert_each_accepted_once(&receiver, &late);
+    w.quiet().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -847,4 +900,5 @@ on_both_databases!(
     filters_pick_by_department_region_and_level,
     the_registry_answers_over_grpc,
     pending_deliveries_survive_a_restart,
+    a_hook_gets_every_warning_raised_after_it_however_late_the_deliverer_starts,
 );

@@ -67,4 +67,6 @@ pub use model::{
 pub use notify::Notifications;
 pub use position::{LogPosition, ParsePositionError, WarningPosition};
 pub use store::{Store, StoreOptions};
-pub use webhooks::{DeliveryCounts, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow};
+pub use webhooks::{
+    DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow,
+};

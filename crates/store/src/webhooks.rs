@@ -10,6 +10,15 @@
 //! ([`Store::claim_deliveries`]: one attempt more, held by a wall-clock lease so that another
 //! sender leaves them alone while the HTTP call is in flight), then records the outcome
 //! ([`Store::finish_delivery`]), which only applies while the claim is still its own.
+//!
+//! A hook is owed every matching warning raised after it exists. The follower's cursor
+//! ([`DELIVERIES_CURSOR`]) is what decides it: whatever lies beyond the cursor is matched
+//! against the hooks. So the cursor is started, if it does not exist yet, in the transaction
+//! that creates a hook ([`Store::create_webhook`]), at the head of the warning stream as that
+//! transaction sees it, and a follower starting for the first time only takes the head itself
+//! when no cursor is stored ([`Store::start_deliveries_cursor`]): a follower that first
+//! starts after a hook was created and warnings were raised (a platform just started on a
+//! loaded machine answers RPCs before its workers ran) must not skip those warnings.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,9 +30,13 @@ use sqlx::AssertSqlSafe;
 use crate::dialect::{Arg, Dialect, Sql, bind_args};
 use crate::error::{Result, StoreError};
 use crate::model::{Backend, Page};
-use crate::position::{decode_token, encode_token};
+use crate::position::{WarningPosition, decode_token, encode_token};
 use crate::rows::micros;
 use crate::store::{Store, UPSERT_CURSOR, on_db};
+
+/// The consumer cursor of the follower that fills the outbox (the position in the warning
+/// stream through which it enqueued deliveries).
+pub const DELIVERIES_CURSOR: &str = "supervision.webhooks";
 
 /// A delivery waiting for its (next) attempt.
 pub const DELIVERY_PENDING: &str = "pending";
@@ -177,11 +190,18 @@ const HOOK_COLUMNS: &str = "id, url, secret, department, region_prefix, min_leve
 const DELIVERY_COLUMNS: &str = "id, hook_id, warning_id, state, attempts, next_attempt_at, \
      delivered_at, last_error, created_at";
 
+/// Stores a consumer's cursor unless it has one.
+const INSERT_CURSOR_IF_ABSENT: &str = "INSERT INTO consumer_cursors (consumer, position, \
+     updated_at) VALUES ($1, $2, $3) ON CONFLICT (consumer) DO NOTHING";
+
 /// The most deliveries one claim or one listing page returns.
 const MAX_CLAIM: u32 = 1000;
 
 impl Store {
-    /// Registers a hook (active) and returns it with its id.
+    /// Registers a hook (active) and returns it with its id. In the same transaction, starts
+    /// the follower's cursor ([`DELIVERIES_CURSOR`]) at the head of the warning stream if it
+    /// has none yet: the warnings beyond it, every one raised after the hook exists among
+    /// them, are matched against the hook, however late the follower first starts.
     pub async fn create_webhook(&self, hook: &NewWebhook) -> Result<WebhookRow> {
         if hook.max_attempts < 1 {
             return Err(StoreError::InvalidInput(
@@ -193,8 +213,9 @@ impl Store {
                  max_attempts, active, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) RETURNING {HOOK_COLUMNS}"
         );
-        Ok(on_db!(self, |pool| {
-            sqlx::query_as(AssertSqlSafe(sql))
+        on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            let row: WebhookRow = sqlx::query_as(AssertSqlSafe(sql))
                 .bind(&hook.url)
                 .bind(&hook.secret)
                 .bind(&hook.department)
@@ -202,9 +223,56 @@ impl Store {
                 .bind(&hook.min_level)
                 .bind(hook.max_attempts)
                 .bind(micros(hook.created_at))
-                .fetch_one(pool)
-                .await?
-        }))
+                .fetch_one(&mut *tx)
+                .await?;
+            // The head read after the hook's row was written: a warning not in it is beyond
+            // the cursor (on PostgreSQL, its transaction was still running when the head was
+            // read), so it cannot be left behind by a hook that commits later.
+            let head: Option<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT tx, pos FROM warnings WHERE {} ORDER BY {} LIMIT 1",
+                Db::stream_visible(),
+                Db::stream_order("pos", true)
+            )))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let head = head.map_or(WarningPosition::START, |(t, n)| WarningPosition::new(t, n));
+            sqlx::query(INSERT_CURSOR_IF_ABSENT)
+                .bind(DELIVERIES_CURSOR)
+                .bind(head.to_string())
+                .bind(micros(Utc::now()))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// The position of the outbox's follower ([`DELIVERIES_CURSOR`]) to start from. When none
+    /// is stored (no hook was ever created and no follower ran), it is started at the head of
+    /// the warning stream: no hook exists that is owed what lies before it, and a first start
+    /// on a large database does not read its whole history. Only stored if still absent, so a
+    /// hook created meanwhile keeps the earlier position its creation stored.
+    pub async fn start_deliveries_cursor(&self) -> Result<String> {
+        if let Some(position) = self.get_cursor(DELIVERIES_CURSOR).await? {
+            return Ok(position);
+        }
+        let head = self.warnings_head().await?;
+        on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            sqlx::query(INSERT_CURSOR_IF_ABSENT)
+                .bind(DELIVERIES_CURSOR)
+                .bind(head.to_string())
+                .bind(micros(Utc::now()))
+                .execute(&mut *tx)
+                .await?;
+            let position: String =
+                sqlx::query_scalar("SELECT position FROM consumer_cursors WHERE consumer = $1")
+                    .bind(DELIVERIES_CURSOR)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok(position)
+        })
     }
 
     /// Every hook, removed ones included, in id order (a city has a handful).

@@ -6,13 +6,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use egov_store::testing::warnings_settled;
 use egov_store::testing::{fresh_postgres, fresh_sqlite};
 use egov_store::{
-    DeliveryCounts, DeliveryOutcome, NewWarning, NewWebhook, Page, Store, StoreError, WarningRow,
+    DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, NewWarning, NewWebhook, Page, Store,
+    StoreError, WarningRow,
 };
 use serde_json::json;
 
-const CONSUMER: &str = "supervision.webhooks";
+const CONSUMER: &str = DELIVERIES_CURSOR;
 const LEASE: Duration = Duration::from_secs(60);
 
 /// 2024-03-01 00:00 UTC plus `seconds`.
@@ -125,6 +127,76 @@ async fn an_empty_batch_still_moves_the_cursor(store: Store) {
     assert_eq!(
         store.get_cursor(CONSUMER).await.expect("cursor").as_deref(),
         Some("w9")
+    );
+}
+
+/// One warning of case `case_no`, stored and readable (on PostgreSQL a warning is held back
+/// while an older transaction of the server is open).
+async fn settled_warning(store: &Store, case_no: &str) -> WarningRow {
+    let stored = store
+        .insert_warnings(&[NewWarning {
+            case_no: case_no.into(),
+            rule: "missing_reasons".into(),
+            level: "yellow_card".into(),
+            department: "market".into(),
+            region: "330106".into(),
+            matter_code: "M-001".into(),
+            due_at: None,
+            raised_at: at(1),
+            detail: json!({ "message": "refused without reasons" }),
+        }])
+        .await
+        .expect("a warning");
+    warnings_settled(store).await;
+    stored.into_iter().next().expect("a new warning")
+}
+
+/// Issue 18: a hook is owed every warning raised after it exists, however late the follower
+/// first starts. Creating the first hook starts the follower's cursor at the head of the
+/// stream; later hooks leave it where it is, and the follower's first start keeps it.
+async fn creating_a_hook_starts_the_followers_cursor_once(store: Store) {
+    let old = settled_warning(&store, "C-OLD").await;
+    assert_eq!(store.get_cursor(CONSUMER).await.expect("cursor"), None);
+    store
+        .create_webhook(&hook("http://a.test/"))
+        .await
+        .expect("a");
+    let started = old.position.to_string();
+    assert_eq!(
+        store.get_cursor(CONSUMER).await.expect("cursor"),
+        Some(started.clone()),
+        "the cursor starts at the head the hook's creation saw"
+    );
+    let new = settled_warning(&store, "C-NEW").await;
+    store
+        .create_webhook(&hook("http://b.test/"))
+        .await
+        .expect("b");
+    assert_eq!(
+        store.start_deliveries_cursor().await.expect("start"),
+        started,
+        "a later hook and the follower's first start keep the position"
+    );
+    let beyond = store
+        .read_warnings(old.position, &Default::default(), 10)
+        .await
+        .expect("read");
+    assert_eq!(
+        beyond.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [new.id],
+        "the warning raised after the first hook lies beyond the cursor"
+    );
+}
+
+/// With no hook ever created, the follower's first start takes the head of the stream (a
+/// large database's history is not read) and stores it.
+async fn without_a_hook_the_follower_starts_at_the_head(store: Store) {
+    let old = settled_warning(&store, "C-OLD").await;
+    let started = store.start_deliveries_cursor().await.expect("start");
+    assert_eq!(started, old.position.to_string());
+    assert_eq!(
+        store.get_cursor(CONSUMER).await.expect("cursor"),
+        Some(started)
     );
 }
 
@@ -498,6 +570,8 @@ macro_rules! both_backends {
 both_backends!(
     enqueue_is_idempotent_per_hook_and_warning,
     an_empty_batch_still_moves_the_cursor,
+    creating_a_hook_starts_the_followers_cursor_once,
+    without_a_hook_the_follower_starts_at_the_head,
     a_removed_hook_gets_nothing_and_its_pending_deliveries_are_cancelled,
     claims_are_due_leased_and_counted,
     a_claim_is_taken_over_after_its_lease_and_a_stale_finish_is_refused,

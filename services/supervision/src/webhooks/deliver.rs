@@ -6,7 +6,9 @@
 //!   neither loses a batch nor enqueues one twice, and a warning streamed again after a state
 //!   change finds its delivery already there. It only writes rows, so a dead receiver cannot
 //!   slow the raising of warnings; with no active hook it moves its cursor to the head of the
-//!   stream without reading the warnings at all.
+//!   stream without reading the warnings at all. Its first start takes the cursor the first
+//!   hook's creation stored, if any (`Store::start_deliveries_cursor`): it may run long after
+//!   the platform began answering RPCs, and must not start past warnings a hook is owed.
 //! - The **sender** claims the due deliveries of each hook, at most [`PER_HOOK`] in flight per
 //!   hook and [`IN_FLIGHT`] in all, and sends each on a task of its own with a timeout of
 //!   [`TIMEOUT`] (wall time): a slow or dead hook holds its own few slots, never the others'.
@@ -46,7 +48,7 @@ use crate::webhooks::signature::{self, DELIVERY_HEADER, SIGNATURE_HEADER};
 use crate::workers::{BATCH, Recheck, WorkerError, beat};
 
 /// The follower's name in the store's consumer cursors.
-pub(crate) const CONSUMER: &str = "supervision.webhooks";
+pub(crate) const CONSUMER: &str = egov_store::DELIVERIES_CURSOR;
 /// The longest one attempt may take, from connecting to the answer's status (wall time).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest connecting may take (within [`TIMEOUT`]).
@@ -185,19 +187,13 @@ pub fn matches(hook: &WebhookRow, warning: &WarningRow) -> bool {
 }
 
 /// The persisted position, or, on the first run, the head of the warning stream (persisted
-/// at once): hooks get the warnings raised or changed after they exist, and a first start
-/// on a large database does not read its whole history.
+/// at once): a first start on a large database does not read its whole history. Creating a
+/// hook stores the position first if no follower ran yet, so a follower that starts late (the
+/// platform serves RPCs as soon as it is bound, before its workers ran) still matches the
+/// warnings raised after the hook against it; see `egov_store::webhooks`.
 async fn cursor(store: &Store) -> Result<WarningPosition, WorkerError> {
-    match store.get_cursor(CONSUMER).await? {
-        Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token)),
-        None => {
-            let head = store.warnings_head().await?;
-            store
-                .enqueue_deliveries(CONSUMER, &head.to_string(), &[], Utc::now())
-                .await?;
-            Ok(head)
-        }
-    }
+    let token = store.start_deliveries_cursor().await?;
+    token.parse().map_err(|_| WorkerError::Cursor(token))
 }
 
 /// What the follower does next.
@@ -774,6 +770,31 @@ mod tests {
         assert_eq!((rows.len(), hooks.len()), (1, 1));
     }
 
+    /// Issue 18: the follower starts for the first time after a hook was created and
+    /// warnings were raised (a platform answers RPCs as soon as it is bound, before its
+    /// workers ran; on a loaded machine the follower's first read comes seconds later). It
+    /// starts before the warnings raised after the hook, so the hook gets them; before the
+    /// fix it started at the head of the stream, past them, and the hook never got them.
+    async fn a_follower_starting_after_a_hook_and_its_warnings_starts_before_them(store: Store) {
+        store_warning(&store, "C-0").await;
+        let hook = store.create_webhook(&new_hook()).await.expect("a hook");
+        let owed = store_warning(&store, "C-1").await;
+        let after = cursor(&store).await.expect("the follower's first cursor");
+        let all = WarningFilter::default();
+        let step = next_step(&store, after, &all, std::future::ready(()))
+            .await
+            .expect("a step");
+        let Step::Batch { rows, hooks } = step else {
+            panic!("a hook exists: the warnings are read, not skipped: {step:?}");
+        };
+        assert_eq!(
+            rows.iter().map(|w| w.id).collect::<Vec<_>>(),
+            [owed],
+            "the warning raised after the hook, and only it, is matched"
+        );
+        assert_eq!(hooks.iter().map(|h| h.id).collect::<Vec<_>>(), [hook.id]);
+    }
+
     mod postgres {
         #[tokio::test]
         async fn a_hook_created_between_the_follower_reads_gets_the_batch() {
@@ -785,6 +806,13 @@ mod tests {
         async fn with_no_hook_the_follower_skips_only_what_no_hook_is_owed() {
             let store = egov_store::testing::fresh_postgres().await;
             super::with_no_hook_the_follower_skips_only_what_no_hook_is_owed(store).await;
+        }
+
+        #[tokio::test]
+        async fn a_follower_starting_after_a_hook_and_its_warnings_starts_before_them() {
+            let store = egov_store::testing::fresh_postgres().await;
+            super::a_follower_starting_after_a_hook_and_its_warnings_starts_before_them(store)
+                .await;
         }
     }
 
@@ -799,6 +827,13 @@ mod tests {
         async fn with_no_hook_the_follower_skips_only_what_no_hook_is_owed() {
             let store = egov_store::testing::fresh_sqlite().await;
             super::with_no_hook_the_follower_skips_only_what_no_hook_is_owed(store).await;
+        }
+
+        #[tokio::test]
+        async fn a_follower_starting_after_a_hook_and_its_warnings_starts_before_them() {
+            let store = egov_store::testing::fresh_sqlite().await;
+            super::a_follower_starting_after_a_hook_and_its_warnings_starts_before_them(store)
+                .await;
         }
     }
 
