@@ -68,12 +68,26 @@ impl Serve {
 }
 
 /// Where the platforms keep their data.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Database {
     /// Opened (and migrated) by the root, and closed by it at the end.
     Url { url: String, options: StoreOptions },
     /// A store opened by the caller (tests share one between platforms); the caller closes it.
     Store(Store),
+}
+
+// By hand: the URL may carry a password, which no log line may show.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Url { url, options } => f
+                .debug_struct("Url")
+                .field("url", &egov_store::redact_url(url))
+                .field("options", options)
+                .finish(),
+            Database::Store(store) => f.debug_tuple("Store").field(store).finish(),
+        }
+    }
 }
 
 /// Which supervision rules' configuration the platforms run with.

@@ -271,7 +271,8 @@ pub enum ServeCommand {
 pub struct ServerArgs {
     /// The shared database: postgres://USER:PASSWORD@HOST:PORT/DB for production, or
     /// sqlite://PATH/TO/FILE.db; default: an SQLite file in --data-dir. The password is never
-    /// printed.
+    /// printed; a password in the URL shows in the process list, so prefer
+    /// --database-password-file (or give the URL in the environment).
     #[arg(
         long,
         env = "EGOV_DATABASE_URL",
@@ -279,6 +280,11 @@ pub struct ServerArgs {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+    /// A file holding the PostgreSQL password (a container secret, say), used instead of one
+    /// in the URL so that it never shows in the process list; surrounding white space is
+    /// ignored. Only with a postgres:// --database-url.
+    #[arg(long, env = "EGOV_DATABASE_PASSWORD_FILE", value_name = "FILE")]
+    pub database_password_file: Option<PathBuf>,
     /// The address and port to serve gRPC on (0.0.0.0:50051 to accept other machines; port 0
     /// picks a free port).
     #[arg(
