@@ -63,7 +63,9 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(30),
+            // A few seconds: during an outage a call fails fast (UNAVAILABLE) and its caller
+            // retries, instead of hanging on the pool long after the database is back.
+            acquire_timeout: Duration::from_secs(5),
             password: None,
         }
     }

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
+use crate::error::StoreError;
 use crate::model::{Backend, LogEntry, WarningFilter, WarningRow};
 use crate::position::{LogPosition, WarningPosition};
 use crate::store::{Store, StoreOptions};
@@ -261,6 +262,19 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// The error a call gets while the database is unreachable (a refused connection), for tests
+/// of how the platforms answer it.
+pub fn unreachable_error() -> StoreError {
+    StoreError::from(sqlx::Error::Io(std::io::Error::from(
+        std::io::ErrorKind::ConnectionRefused,
+    )))
+}
+
+/// The error a call gets when no pooled connection came within the acquire timeout.
+pub fn pool_timed_out_error() -> StoreError {
+    StoreError::from(sqlx::Error::PoolTimedOut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +286,21 @@ mod tests {
             "postgres://u@h:5432/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_other_database_errors_are_not() {
+        assert!(matches!(unreachable_error(), StoreError::Unavailable(_)));
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Io(eof)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(pool_timed_out_error(), StoreError::Busy(_)));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Protocol("unexpected".into())),
+            StoreError::Database(_)
+        ));
     }
 
     #[test]

@@ -303,12 +303,13 @@ pub struct ServerArgs {
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
-    /// How long to wait for a database connection, at start-up (the database may still be
-    /// starting) and for each call, in seconds.
+    /// How long to wait for a database connection, at start-up and for each call, in seconds.
+    /// Short, so that during a database outage calls fail fast with UNAVAILABLE (and are
+    /// retried) and recover within seconds once it is back.
     #[arg(
         long,
         env = "EGOV_DB_TIMEOUT",
-        default_value_t = 30,
+        default_value_t = 5,
         value_name = "SECONDS"
     )]
     pub db_timeout: u64,
