@@ -322,6 +322,32 @@ pub struct ServerArgs {
         value_name = "N"
     )]
     pub db_max_connections: u32,
+    /// The most connections one client address may hold open at once; more are closed as soon
+    /// as they are accepted, so that idle sockets of one peer cannot lock out the others.
+    #[arg(
+        long,
+        env = "EGOV_MAX_CONNECTIONS_PER_PEER",
+        default_value_t = 64,
+        value_name = "N"
+    )]
+    pub max_connections_per_peer: usize,
+    /// How long a new connection may send nothing before it is closed, in seconds.
+    #[arg(
+        long,
+        env = "EGOV_HANDSHAKE_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    pub handshake_timeout: u64,
+    /// How often HTTP/2 pings check that a client is still there, in seconds; one that does
+    /// not answer within 10 s is closed.
+    #[arg(
+        long,
+        env = "EGOV_KEEPALIVE",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub keepalive: u64,
     /// How long calls in flight may finish after Ctrl-C or SIGTERM before the server closes
     /// them, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use egov_domain::rules::{RuleConfig, strip_json_comments};
 use egov_domain::scores::ScoreConfig;
+use egov_platform::ConnectionLimits;
 use egov_store::{Password, redact_url};
 
 use crate::cli::{ClientArgs, ServerArgs};
@@ -149,6 +150,8 @@ pub struct ServerSettings {
     /// The directory to create before connecting, for the embedded SQLite default.
     pub data_dir: Option<PathBuf>,
     pub grace: Duration,
+    /// Limits on the clients' connections.
+    pub connections: ConnectionLimits,
     /// Pool settings for the store.
     pub db_timeout: Duration,
     pub db_max_connections: u32,
@@ -166,6 +169,14 @@ impl ServerSettings {
         if args.db_max_connections < 2 {
             // The workers and the calls each hold a connection at times; one would deadlock.
             return Err(invalid("--db-max-connections: must be at least 2"));
+        }
+        if args.max_connections_per_peer == 0 {
+            return Err(invalid("--max-connections-per-peer: must be at least 1"));
+        }
+        if args.handshake_timeout == 0 || args.keepalive == 0 {
+            return Err(invalid(
+                "--handshake-timeout and --keepalive: must be at least 1 second",
+            ));
         }
         let (database, data_dir) = match &args.database_url {
             Some(url) if !url.trim().is_empty() => (DatabaseUrl::parse(url)?, None),
@@ -207,6 +218,12 @@ impl ServerSettings {
             listen,
             data_dir,
             grace: Duration::from_secs(args.grace),
+            connections: ConnectionLimits {
+                per_peer: args.max_connections_per_peer,
+                handshake_timeout: Duration::from_secs(args.handshake_timeout),
+                keepalive_interval: Duration::from_secs(args.keepalive),
+                ..ConnectionLimits::default()
+            },
             db_timeout: Duration::from_secs(args.db_timeout.max(1)),
             db_max_connections: args.db_max_connections,
         })

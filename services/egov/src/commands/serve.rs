@@ -58,6 +58,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         scores: settings.scores.clone(),
         listen: settings.listen,
         grace: settings.grace,
+        connections: settings.connections,
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
