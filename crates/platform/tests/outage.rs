@@ -2,7 +2,8 @@
 //! under a running process): the test puts a TCP proxy it can cut between the platforms and
 //! the server; while it is cut, calls answer UNAVAILABLE (so standard retry policies retry)
 //! within a few seconds instead of hanging on the pool; once it is restored, calls succeed
-//! again within a few seconds.
+//! again within a few seconds, and a warning stream open across the outage (or re-opened by
+//! its reader after an UNAVAILABLE) delivers a warning raised after it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 use egov_platform::{Database, Platforms, Serve, Settings};
 use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
+use egov_proto::supervision::v1 as spb;
+use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::clock::ManualClock;
 use egov_runtime::shutdown;
 use egov_store::StoreOptions;
@@ -74,6 +77,17 @@ async fn list_cases(target: &str) -> Result<(), tonic::Status> {
         .map(|_| ())
 }
 
+/// The warning stream from the beginning of the log (a reader re-opens it after an error).
+async fn stream_warnings(target: &str) -> tonic::Streaming<spb::StreamWarningsResponse> {
+    SupervisionServiceClient::connect(target.to_owned())
+        .await
+        .expect("the platform's port answers")
+        .stream_warnings(spb::StreamWarningsRequest::default())
+        .await
+        .expect("the stream opens")
+        .into_inner()
+}
+
 #[tokio::test]
 async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns() {
     let url = egov_store::testing::fresh_postgres_url().await;
@@ -84,7 +98,7 @@ async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns
     let through_proxy = format!("{head}{}{path}", proxy.addr);
 
     let platforms = Platforms::build(Settings::new(
-        Serve::Approval,
+        Serve::Both,
         Database::Url {
             url: through_proxy,
             // The default acquire timeout: the fail-fast bound under test.
@@ -98,11 +112,13 @@ async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns
     .await
     .expect("the platform starts");
     let target = format!("http://{}", platforms.addr());
+    let store = platforms.store().clone();
     let (trigger, stop) = shutdown::channel();
     let serving = tokio::spawn(platforms.run_until_stopped(stop));
     list_cases(&target)
         .await
         .expect("answers before the outage");
+    let mut warnings = stream_warnings(&target).await;
 
     proxy.cut().await;
     let started = Instant::now();
@@ -128,6 +144,42 @@ async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        }
+    }
+
+    // A warning raised now reaches the stream within a few seconds.
+    let raised = Instant::now();
+    loop {
+        let warning = egov_store::NewWarning {
+            case_no: "C-OUT".into(),
+            rule: "missing_reasons".into(),
+            level: "yellow_card".into(),
+            department: "market".into(),
+            region: "330106".into(),
+            matter_code: "M-FOOD".into(),
+            due_at: None,
+            raised_at: "2024-03-04T01:00:00Z".parse().expect("an instant"),
+            detail: serde_json::json!({"message": "case C-OUT: a refusal without reasons"}),
+        };
+        match store.insert_warnings(&[warning]).await {
+            Ok(_) => break,
+            Err(e) => assert!(raised.elapsed() < Duration::from_secs(10), "{e}"),
+        }
+    }
+    loop {
+        assert!(
+            raised.elapsed() < Duration::from_secs(10),
+            "the warning did not reach the stream within 10 s"
+        );
+        match tokio::time::timeout(Duration::from_secs(10), warnings.message()).await {
+            Ok(Ok(Some(m))) if m.warning.as_ref().is_some_and(|w| w.case_no == "C-OUT") => break,
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => warnings = stream_warnings(&target).await,
+            Ok(Err(status)) => {
+                assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+                warnings = stream_warnings(&target).await;
+            }
+            Err(_) => panic!("the stream hung"),
         }
     }
 
