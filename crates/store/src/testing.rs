@@ -40,10 +40,13 @@ static POSTGRES_SWEPT: AtomicBool = AtomicBool::new(false);
 static SQLITE_SWEPT: AtomicBool = AtomicBool::new(false);
 
 /// Pool settings for test stores: enough for a test that holds a transaction open while it
-/// commits, reads and listens, small enough for many tests in parallel on one server.
+/// commits, reads and listens, small enough for many tests in parallel on one server. The
+/// acquire timeout stays long: many tests share a loaded machine, and a test waiting for its
+/// pool is slow, not failing (the short production default is for outages).
 fn options() -> StoreOptions {
     StoreOptions {
         max_connections: 6,
+        acquire_timeout: Duration::from_secs(30),
         ..StoreOptions::default()
     }
 }
