@@ -36,6 +36,7 @@ use tonic::service::Routes;
 use tonic::transport::server::Router;
 
 use crate::serve::Bound;
+pub use crate::serve::ConnectionLimits;
 
 /// How long in-flight calls, then the background tasks, get to finish after shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -68,12 +69,26 @@ impl Serve {
 }
 
 /// Where the platforms keep their data.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Database {
     /// Opened (and migrated) by the root, and closed by it at the end.
     Url { url: String, options: StoreOptions },
     /// A store opened by the caller (tests share one between platforms); the caller closes it.
     Store(Store),
+}
+
+// By hand: the URL may carry a password, which no log line may show.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Url { url, options } => f
+                .debug_struct("Url")
+                .field("url", &egov_store::redact_url(url))
+                .field("options", options)
+                .finish(),
+            Database::Store(store) => f.debug_tuple("Store").field(store).finish(),
+        }
+    }
 }
 
 /// Which supervision rules' configuration the platforms run with.
@@ -103,6 +118,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// How long calls in flight, then the background tasks, get at shutdown.
     pub grace: Duration,
+    /// Limits on the clients' connections (per peer, silent ones, keepalive).
+    pub connections: ConnectionLimits,
 }
 
 impl Settings {
@@ -118,6 +135,7 @@ impl Settings {
             supervision: SupervisionOptions::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             grace: DEFAULT_GRACE,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -152,6 +170,7 @@ pub struct Platforms {
     tasks: Tasks,
     rules_version: Option<i64>,
     grace: Duration,
+    connections: ConnectionLimits,
 }
 
 impl Platforms {
@@ -195,6 +214,7 @@ impl Platforms {
             supervision: options,
             listen,
             grace,
+            connections,
         } = settings;
         let (rules_version, rules) = match rules {
             Rules::Adopt(file) => {
@@ -258,6 +278,7 @@ impl Platforms {
             tasks,
             rules_version,
             grace,
+            connections,
         })
     }
 
@@ -319,7 +340,11 @@ impl Platforms {
                     supervision.clone(),
                 ));
         }
-        tonic::transport::Server::builder().add_routes(routes.routes())
+        // Keepalive pings find connections whose peer went away without closing them.
+        tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(self.connections.keepalive_interval))
+            .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
+            .add_routes(routes.routes())
     }
 
     /// Starts the workers, serves until `stop` fires, then drains: calls in flight within the
@@ -340,7 +365,7 @@ impl Platforms {
         });
         let served = self
             .bound
-            .serve(routes, self.shutdown.clone(), self.grace)
+            .serve(routes, self.shutdown.clone(), self.grace, self.connections)
             .await;
         forward.abort();
         match &served {

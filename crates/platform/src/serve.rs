@@ -1,16 +1,157 @@
 //! Binding and serving the root's gRPC router: `bind()` takes the port (0 in tests) and
 //! exposes the address before anything is served; `serve()` runs until the shutdown signal,
-//! then stops accepting, lets in-flight calls finish within a grace period, and returns.
+//! then stops accepting, lets in-flight calls finish within a grace period, and returns. The
+//! accept loop limits the connections of each peer address and closes connections that send
+//! nothing within a handshake timeout, so idle sockets cannot lock out every other client.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::server::Router;
+use tonic::transport::server::{Connected, Router, TcpConnectInfo};
 
 use egov_runtime::shutdown::Shutdown;
+
+/// Limits on the clients' connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// The most connections open at once from one peer IP address; more are closed as soon
+    /// as they are accepted.
+    pub per_peer: usize,
+    /// How long a new connection may stay silent (not one byte of the HTTP/2 preface) before
+    /// it is closed.
+    pub handshake_timeout: Duration,
+    /// How often HTTP/2 pings check that a connection's peer is still there, and how long
+    /// its answer may take before the connection is closed.
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            per_peer: 64,
+            handshake_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The open connections per peer address.
+#[derive(Debug, Default)]
+struct Peers(Mutex<HashMap<IpAddr, usize>>);
+
+impl Peers {
+    /// A slot for one more connection of `ip`, or None when it has `limit` already.
+    fn admit(self: &Arc<Self>, ip: IpAddr, limit: usize) -> Option<Slot> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(ip).or_default();
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            peers: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// One admitted connection; dropping it (the connection closed) frees its place.
+#[derive(Debug)]
+struct Slot {
+    peers: Arc<Peers>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.peers.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// An admitted connection: holds its peer's slot, and fails its reads when the peer stays
+/// silent past the handshake timeout (hyper then closes it).
+struct Admitted {
+    stream: TcpStream,
+    _slot: Slot,
+    /// Until the first byte arrives.
+    silent_until: Option<Pin<Box<Sleep>>>,
+}
+
+impl Connected for Admitted {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.stream.connect_info()
+    }
+}
+
+impl AsyncRead for Admitted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    this.silent_until = None;
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let silent_too_long = this
+                    .silent_until
+                    .as_mut()
+                    .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
+                if silent_too_long {
+                    Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the peer sent nothing within the handshake timeout",
+                    )))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Admitted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
 
 /// A bound listener, not yet serving.
 #[derive(Debug)]
@@ -37,16 +178,30 @@ impl Bound {
         router: Router,
         shutdown: Shutdown,
         grace: Duration,
+        limits: ConnectionLimits,
     ) -> Result<(), tonic::transport::Error> {
         let addr = self.addr;
-        // Nagle's algorithm would hold the last segment of an answer until the client's
-        // delayed ACK (~40 ms a call); tonic sets TCP_NODELAY only on listeners it binds.
-        let incoming = TcpListenerStream::new(self.listener).map(|stream| {
-            stream.inspect(|s| {
-                if let Err(error) = s.set_nodelay(true) {
-                    tracing::debug!(%error, "cannot set TCP_NODELAY");
-                }
-            })
+        let peers = Arc::new(Peers::default());
+        let incoming = TcpListenerStream::new(self.listener).filter_map(move |stream| {
+            let stream = match stream {
+                Ok(stream) => stream,
+                Err(error) => return Some(Err(error)),
+            };
+            let ip = stream.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+            let Some(slot) = peers.admit(ip, limits.per_peer) else {
+                tracing::warn!(%ip, limit = limits.per_peer, "too many connections from one peer; closing the new one");
+                return None;
+            };
+            // Nagle's algorithm would hold the last segment of an answer until the client's
+            // delayed ACK (~40 ms a call); tonic sets TCP_NODELAY only on listeners it binds.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+            Some(Ok(Admitted {
+                stream,
+                _slot: slot,
+                silent_until: Some(Box::pin(tokio::time::sleep(limits.handshake_timeout))),
+            }))
         });
         let mut stop = shutdown.clone();
         let serving =

@@ -2,8 +2,9 @@
 //! and the supervision platform alike: not found -> NOT_FOUND; bad fields -> INVALID_ARGUMENT
 //! naming them, with a `google.rpc.BadRequest` detail listing them; a broken business rule ->
 //! FAILED_PRECONDITION; an office acting outside its jurisdiction -> PERMISSION_DENIED;
-//! contention -> ABORTED (reload and retry) or UNAVAILABLE (retry shortly); anything else is
-//! logged and answered as an opaque INTERNAL (never a SQL error's text).
+//! contention -> ABORTED (reload and retry) or UNAVAILABLE (retry shortly), as is a database
+//! that cannot be reached (with a `google.rpc.ErrorInfo`: DATABASE_BUSY / DATABASE_UNAVAILABLE);
+//! anything else is logged and answered as an opaque INTERNAL (never a SQL error's text).
 
 use egov_domain::error::FieldError;
 use egov_proto::convert::FieldViolations;
@@ -61,8 +62,18 @@ impl From<ApiError> for tonic::Status {
             ApiError::PermissionDenied(m) => tonic::Status::permission_denied(m),
             ApiError::Unavailable(m) => tonic::Status::unavailable(m),
             ApiError::Aborted(m) => tonic::Status::aborted(m),
-            ApiError::Store(StoreError::Busy(_)) => {
-                tonic::Status::unavailable("the database is busy; retry shortly")
+            // Busy includes no pooled connection within the acquire timeout, which is also
+            // what an outage looks like once the pool has given up on the old connections.
+            ApiError::Store(StoreError::Busy(_)) => unavailable(
+                "the database is busy or unreachable; retry shortly",
+                "DATABASE_BUSY",
+            ),
+            ApiError::Store(StoreError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "database unreachable");
+                unavailable(
+                    "the database is unreachable; retry shortly",
+                    "DATABASE_UNAVAILABLE",
+                )
             }
             ApiError::Store(e @ StoreError::NotFound { .. }) => {
                 tonic::Status::not_found(e.to_string())
@@ -84,10 +95,39 @@ impl From<ApiError> for tonic::Status {
     }
 }
 
+/// UNAVAILABLE (retry policies retry it) with a `google.rpc.ErrorInfo` naming why, so that a
+/// client can tell an outage from contention without reading the message.
+fn unavailable(message: &str, reason: &str) -> tonic::Status {
+    use tonic_types::{ErrorDetails, StatusExt};
+    tonic::Status::with_error_details(
+        tonic::Code::Unavailable,
+        message,
+        ErrorDetails::with_error_info(reason, "egov", std::collections::HashMap::new()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tonic_types::StatusExt;
+
+    #[test]
+    fn database_outages_answer_unavailable_and_other_database_errors_internal() {
+        use egov_store::testing::{pool_timed_out_error, unreachable_error};
+        for (error, reason) in [
+            (unreachable_error(), "DATABASE_UNAVAILABLE"),
+            (pool_timed_out_error(), "DATABASE_BUSY"),
+        ] {
+            let status = tonic::Status::from(ApiError::Store(error));
+            assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+            let details = status.get_error_details();
+            let info = details.error_info().expect("an ErrorInfo detail");
+            assert_eq!(info.reason, reason);
+            assert_eq!(info.domain, "egov");
+        }
+        let status = tonic::Status::from(ApiError::Store(StoreError::Corrupt("x".into())));
+        assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    }
 
     #[test]
     fn a_bad_page_token_names_its_field_in_a_bad_request_detail() {

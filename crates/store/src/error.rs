@@ -1,5 +1,6 @@
 //! `StoreError`: every way a storage call can fail, one variant per cause, and the one place
-//! that classifies `sqlx` errors (transient contention, closed pool, undecodable data).
+//! that classifies `sqlx` errors (transient contention, an unreachable database, closed pool,
+//! undecodable data).
 
 use std::borrow::Cow;
 
@@ -9,7 +10,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Why a storage call failed.
 ///
 /// Services map these to responses in one place: `NotFound` -> NOT_FOUND, `Conflict` and
-/// `Busy` -> retry (ABORTED / UNAVAILABLE), `InvalidInput` / `InvalidPageToken` ->
+/// `Busy` / `Unavailable` -> retry (ABORTED / UNAVAILABLE), `InvalidInput` / `InvalidPageToken` ->
 /// INVALID_ARGUMENT, everything else is logged and answered as an opaque INTERNAL.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,6 +53,12 @@ pub enum StoreError {
     #[error("database busy, retry later")]
     Busy(#[source] sqlx::Error),
 
+    /// The database cannot be reached: a connection could not be opened or was lost (refused,
+    /// closed, an I/O or TLS failure), or the server is shutting down or starting up
+    /// (SQLSTATE class 08, 57P01 to 57P03). Retrying once it is back succeeds.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+
     /// The store was closed (see [`crate::Store::close`]).
     #[error("the store is closed")]
     Closed,
@@ -83,6 +90,12 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Corrupt(error.to_string())
             }
             sqlx::Error::Database(db) if is_transient(db.as_ref()) => StoreError::Busy(error),
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+                StoreError::Unavailable(error)
+            }
+            sqlx::Error::Database(db) if is_unreachable(db.as_ref()) => {
+                StoreError::Unavailable(error)
+            }
             _ => StoreError::Database(error),
         }
     }
@@ -105,6 +118,17 @@ fn is_transient(db: &dyn sqlx::error::DatabaseError) -> bool {
     } else {
         false
     }
+}
+
+/// PostgreSQL errors that mean "the server is not there for now": connection exceptions
+/// (class 08) and admin_shutdown, crash_shutdown, cannot_connect_now (57P01 to 57P03).
+fn is_unreachable(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else {
+        return false;
+    };
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+        && (code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
 }
 
 pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {

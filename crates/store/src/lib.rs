@@ -54,6 +54,7 @@ pub mod scores;
 mod sqlite;
 pub mod store;
 pub mod testing;
+pub mod url;
 pub mod webhooks;
 
 pub use chain::{ChainBreak, ChainBreakKind, ChainReport};
@@ -67,6 +68,7 @@ pub use model::{
 pub use notify::Notifications;
 pub use position::{LogPosition, ParsePositionError, WarningPosition};
 pub use store::{Store, StoreOptions};
+pub use url::{Password, redact_url};
 pub use webhooks::{
     DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow,
 };

@@ -55,13 +55,18 @@ pub struct StoreOptions {
     /// How long a call waits for a free connection before failing with
     /// [`StoreError::Busy`].
     pub acquire_timeout: Duration,
+    /// A PostgreSQL password given apart from the URL (it wins over the URL's).
+    pub password: Option<crate::Password>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(30),
+            // A few seconds: during an outage a call fails fast (UNAVAILABLE) and its caller
+            // retries, instead of hanging on the pool long after the database is back.
+            acquire_timeout: Duration::from_secs(5),
+            password: None,
         }
     }
 }
@@ -126,9 +131,12 @@ impl Store {
     /// [`Store::connect`] with explicit pool settings.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store> {
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let connect = PgConnectOptions::from_str(url)
+            let mut connect = PgConnectOptions::from_str(url)
                 .map_err(|_| StoreError::InvalidUrl("not a valid postgres:// url"))?
                 .application_name("egov");
+            if let Some(password) = &options.password {
+                connect = connect.password(password.expose());
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
+use crate::error::StoreError;
 use crate::model::{Backend, LogEntry, WarningFilter, WarningRow};
 use crate::position::{LogPosition, WarningPosition};
 use crate::store::{Store, StoreOptions};
@@ -39,10 +40,13 @@ static POSTGRES_SWEPT: AtomicBool = AtomicBool::new(false);
 static SQLITE_SWEPT: AtomicBool = AtomicBool::new(false);
 
 /// Pool settings for test stores: enough for a test that holds a transaction open while it
-/// commits, reads and listens, small enough for many tests in parallel on one server.
+/// commits, reads and listens, small enough for many tests in parallel on one server. The
+/// acquire timeout stays long: many tests share a loaded machine, and a test waiting for its
+/// pool is slow, not failing (the short production default is for outages).
 fn options() -> StoreOptions {
     StoreOptions {
         max_connections: 6,
+        acquire_timeout: Duration::from_secs(30),
         ..StoreOptions::default()
     }
 }
@@ -100,7 +104,7 @@ pub async fn fresh_postgres_url() -> String {
             "fresh_postgres: cannot connect to the PostgreSQL server for tests at {} ({e}). \
              Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect <version> main start`) \
              or set {DATABASE_URL_ENV} to a server where this user may CREATE DATABASE.",
-            redact(&server)
+            crate::redact_url(&server)
         )
     });
     if !POSTGRES_SWEPT.swap(true, Ordering::Relaxed) {
@@ -261,16 +265,17 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// `url` without its password, for messages.
-fn redact(url: &str) -> String {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let rest = &url[authority..];
-    match (rest.find('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => {
-            format!("{}{}:***{}", &url[..authority], &rest[..colon], &rest[at..])
-        }
-        _ => url.to_owned(),
-    }
+/// The error a call gets while the database is unreachable (a refused connection), for tests
+/// of how the platforms answer it.
+pub fn unreachable_error() -> StoreError {
+    StoreError::from(sqlx::Error::Io(std::io::Error::from(
+        std::io::ErrorKind::ConnectionRefused,
+    )))
+}
+
+/// The error a call gets when no pooled connection came within the acquire timeout.
+pub fn pool_timed_out_error() -> StoreError {
+    StoreError::from(sqlx::Error::PoolTimedOut)
 }
 
 #[cfg(test)]
@@ -278,14 +283,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_urls_are_rewritten_and_redacted() {
+    fn database_urls_are_rewritten() {
         assert_eq!(
             with_database("postgres://u@h:5432/postgres?sslmode=disable", "x"),
             "postgres://u@h:5432/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://u@h:5432/db"), "postgres://u@h:5432/db");
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_other_database_errors_are_not() {
+        assert!(matches!(unreachable_error(), StoreError::Unavailable(_)));
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Io(eof)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(pool_timed_out_error(), StoreError::Busy(_)));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Protocol("unexpected".into())),
+            StoreError::Database(_)
+        ));
     }
 
     #[test]

@@ -271,7 +271,8 @@ pub enum ServeCommand {
 pub struct ServerArgs {
     /// The shared database: postgres://USER:PASSWORD@HOST:PORT/DB for production, or
     /// sqlite://PATH/TO/FILE.db; default: an SQLite file in --data-dir. The password is never
-    /// printed.
+    /// printed; a password in the URL shows in the process list, so prefer
+    /// --database-password-file (or give the URL in the environment).
     #[arg(
         long,
         env = "EGOV_DATABASE_URL",
@@ -279,6 +280,11 @@ pub struct ServerArgs {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+    /// A file holding the PostgreSQL password (a container secret, say), used instead of one
+    /// in the URL so that it never shows in the process list; surrounding white space is
+    /// ignored. Only with a postgres:// --database-url.
+    #[arg(long, env = "EGOV_DATABASE_PASSWORD_FILE", value_name = "FILE")]
+    pub database_password_file: Option<PathBuf>,
     /// The address and port to serve gRPC on (0.0.0.0:50051 to accept other machines; port 0
     /// picks a free port).
     #[arg(
@@ -297,12 +303,13 @@ pub struct ServerArgs {
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
-    /// How long to wait for a database connection, at start-up (the database may still be
-    /// starting) and for each call, in seconds.
+    /// How long to wait for a database connection, at start-up and for each call, in seconds.
+    /// Short, so that during a database outage calls fail fast with UNAVAILABLE (and are
+    /// retried) and recover within seconds once it is back.
     #[arg(
         long,
         env = "EGOV_DB_TIMEOUT",
-        default_value_t = 30,
+        default_value_t = 5,
         value_name = "SECONDS"
     )]
     pub db_timeout: u64,
@@ -315,6 +322,32 @@ pub struct ServerArgs {
         value_name = "N"
     )]
     pub db_max_connections: u32,
+    /// The most connections one client address may hold open at once; more are closed as soon
+    /// as they are accepted, so that idle sockets of one peer cannot lock out the others.
+    #[arg(
+        long,
+        env = "EGOV_MAX_CONNECTIONS_PER_PEER",
+        default_value_t = 64,
+        value_name = "N"
+    )]
+    pub max_connections_per_peer: usize,
+    /// How long a new connection may send nothing before it is closed, in seconds.
+    #[arg(
+        long,
+        env = "EGOV_HANDSHAKE_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    pub handshake_timeout: u64,
+    /// How often HTTP/2 pings check that a client is still there, in seconds; one that does
+    /// not answer within 10 s is closed.
+    #[arg(
+        long,
+        env = "EGOV_KEEPALIVE",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub keepalive: u64,
     /// How long calls in flight may finish after Ctrl-C or SIGTERM before the server closes
     /// them, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]

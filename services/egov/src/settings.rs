@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use egov_domain::rules::{RuleConfig, strip_json_comments};
 use egov_domain::scores::ScoreConfig;
+use egov_platform::ConnectionLimits;
+use egov_store::{Password, redact_url};
 
 use crate::cli::{ClientArgs, ServerArgs};
 
@@ -39,13 +41,14 @@ impl DatabaseUrl {
     /// with a file path. Whether the server answers is for the store to find out.
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let url = url.trim();
-        let shown = mask_password(url);
+        let shown = redact_url(url);
         if let Some(rest) = url
             .strip_prefix("postgres://")
             .or_else(|| url.strip_prefix("postgresql://"))
         {
-            let authority = rest.split(['/', '?']).next().unwrap_or_default();
-            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            // The user info ends at the last `@`: a password may hold unencoded `/ ? # @`.
+            let after_user = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+            let host_port = after_user.split(['/', '?', '#']).next().unwrap_or_default();
             // `[::1]:5432` (IPv6 in brackets) or `host:5432`, the port optional in both.
             let (host, port) = match host_port.strip_prefix('[') {
                 Some(v6) => match v6.split_once(']') {
@@ -70,7 +73,7 @@ impl DatabaseUrl {
                     "--database-url {shown}: port {port:?} is not a number from 0 to 65535"
                 )));
             }
-            Ok(Self(url.to_owned()))
+            Ok(Self(encode_password_delimiters(url)))
         } else if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
             let file = path.split('?').next().unwrap_or_default();
@@ -99,9 +102,34 @@ impl DatabaseUrl {
     }
 }
 
+/// `url` with the `/ ? # @` of its password percent-encoded, so that a URL parser finds the
+/// host after the last `@` as a person reading it does (a password pasted unencoded from a
+/// password manager, say).
+fn encode_password_delimiters(url: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let (head, rest) = url.split_at(scheme_end);
+    let Some(at) = rest.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some((user, password)) = rest[..at].split_once(':') else {
+        return url.to_owned();
+    };
+    let mut encoded = String::with_capacity(password.len());
+    for c in password.chars() {
+        match c {
+            '/' => encoded.push_str("%2F"),
+            '?' => encoded.push_str("%3F"),
+            '#' => encoded.push_str("%23"),
+            '@' => encoded.push_str("%40"),
+            c => encoded.push(c),
+        }
+    }
+    format!("{head}{user}:{encoded}{}", &rest[at..])
+}
+
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&mask_password(&self.0))
+        f.write_str(&redact_url(&self.0))
     }
 }
 
@@ -111,54 +139,19 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// `url` with the password of its user info and any `password=` parameter replaced by `***`.
-pub fn mask_password(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let rest = &base[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let mut out = String::from(&base[..scheme_end]);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            match user_info.split_once(':') {
-                Some((user, _password)) => {
-                    out.push_str(user);
-                    out.push_str(":***");
-                }
-                None => out.push_str(user_info),
-            }
-            out.push('@');
-            out.push_str(host);
-        }
-        None => out.push_str(authority),
-    }
-    out.push_str(&rest[authority_end..]);
-    if let Some(query) = query {
-        out.push('?');
-        let params: Vec<String> = query
-            .split('&')
-            .map(|p| match p.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => p.to_owned(),
-            })
-            .collect();
-        out.push_str(&params.join("&"));
-    }
-    out
-}
-
 /// The settings of a server command (`up`, `approval serve`, `supervision serve`).
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub database: DatabaseUrl,
+    /// The password read from `--database-password-file`, set on the connection apart from
+    /// the URL.
+    pub database_password: Option<Password>,
     pub listen: SocketAddr,
     /// The directory to create before connecting, for the embedded SQLite default.
     pub data_dir: Option<PathBuf>,
     pub grace: Duration,
+    /// Limits on the clients' connections.
+    pub connections: ConnectionLimits,
     /// Pool settings for the store.
     pub db_timeout: Duration,
     pub db_max_connections: u32,
@@ -177,6 +170,14 @@ impl ServerSettings {
             // The workers and the calls each hold a connection at times; one would deadlock.
             return Err(invalid("--db-max-connections: must be at least 2"));
         }
+        if args.max_connections_per_peer == 0 {
+            return Err(invalid("--max-connections-per-peer: must be at least 1"));
+        }
+        if args.handshake_timeout == 0 || args.keepalive == 0 {
+            return Err(invalid(
+                "--handshake-timeout and --keepalive: must be at least 1 second",
+            ));
+        }
         let (database, data_dir) = match &args.database_url {
             Some(url) if !url.trim().is_empty() => (DatabaseUrl::parse(url)?, None),
             _ => {
@@ -188,6 +189,18 @@ impl ServerSettings {
                     Some(args.data_dir.clone()),
                 )
             }
+        };
+        let database_password = match &args.database_password_file {
+            Some(path) => {
+                if !database.expose().starts_with("postgres") {
+                    return Err(invalid(format!(
+                        "--database-password-file {}: only for a postgres:// --database-url",
+                        path.display()
+                    )));
+                }
+                Some(load_password(path)?)
+            }
+            None => None,
         };
         let rules = match &args.rules {
             Some(path) => Some(load_rules(path)?),
@@ -201,13 +214,40 @@ impl ServerSettings {
             rules,
             scores,
             database,
+            database_password,
             listen,
             data_dir,
             grace: Duration::from_secs(args.grace),
+            connections: ConnectionLimits {
+                per_peer: args.max_connections_per_peer,
+                handshake_timeout: Duration::from_secs(args.handshake_timeout),
+                keepalive_interval: Duration::from_secs(args.keepalive),
+                ..ConnectionLimits::default()
+            },
             db_timeout: Duration::from_secs(args.db_timeout.max(1)),
             db_max_connections: args.db_max_connections,
         })
     }
+}
+
+/// Reads a password file (`--database-password-file`): its content without surrounding white
+/// space (a trailing newline most of all), which must not be empty. The message names the
+/// file, never its content.
+pub fn load_password(path: &Path) -> Result<Password, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(format!(
+            "--database-password-file {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
+    let password = text.trim();
+    if password.is_empty() {
+        return Err(invalid(format!(
+            "--database-password-file {}: the file is empty",
+            path.display()
+        )));
+    }
+    Ok(Password::new(password))
 }
 
 /// Reads a rule configuration file: JSON with `//` and `/* */` comments, validated; a bad
@@ -302,25 +342,74 @@ mod tests {
     #[test]
     fn passwords_are_masked() {
         assert_eq!(
-            mask_password("postgres://egov:s3cr3t@db:5432/egov"),
+            redact_url("postgres://egov:s3cr3t@db:5432/egov"),
             "postgres://egov:***@db:5432/egov"
         );
         assert_eq!(
-            mask_password("postgres://egov@db/egov?sslmode=require&password=s3cr3t"),
+            redact_url("postgres://egov@db/egov?sslmode=require&password=s3cr3t"),
             "postgres://egov@db/egov?sslmode=require&password=***"
         );
         assert_eq!(
-            mask_password("postgres://a:b:c@d@host/x"),
+            redact_url("postgres://a:b:c@d@host/x"),
             "postgres://a:***@host/x"
         );
         assert_eq!(
-            mask_password("sqlite://./egov-data/egov.db"),
+            redact_url("sqlite://./egov-data/egov.db"),
             "sqlite://./egov-data/egov.db"
         );
         let url = DatabaseUrl::parse("postgres://egov:s3cr3t@db/egov").unwrap();
         assert!(!url.to_string().contains("s3cr3t"));
         assert!(!format!("{url:?}").contains("s3cr3t"));
         assert!(url.expose().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn passwords_with_unencoded_delimiters_are_masked_and_encoded() {
+        for raw in ["se/cret", "se?cret", "se#cret", "se@cret", "s/e?c#r@et:x"] {
+            let text = format!("postgres://egov:{raw}@db:5432/egov?sslmode=disable");
+            let url = DatabaseUrl::parse(&text).expect("the host is after the last @");
+            assert_eq!(
+                url.to_string(),
+                "postgres://egov:***@db:5432/egov?sslmode=disable"
+            );
+            assert!(!format!("{url:?}").contains("cret"));
+            assert!(
+                url.expose().ends_with("@db:5432/egov?sslmode=disable"),
+                "{}",
+                url.expose()
+            );
+            assert!(!url.expose().contains(raw), "{}", url.expose());
+        }
+        let e = DatabaseUrl::parse("postgres://egov:se/cr?et@db:port/egov")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("cr"), "{e}");
+        assert_eq!(
+            encode_password_delimiters("postgres://u:a/b?c#d@e@h/db"),
+            "postgres://u:a%2Fb%3Fc%23d%40e@h/db"
+        );
+    }
+
+    #[test]
+    fn a_password_file_is_read_trimmed_and_named_when_missing() {
+        let dir = std::env::temp_dir().join(format!("egov-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("password");
+        std::fs::write(&file, "  s3cr3t\n").unwrap();
+        assert_eq!(load_password(&file).unwrap().expose(), "s3cr3t");
+        std::fs::write(&file, "\n").unwrap();
+        let e = load_password(&file).unwrap_err().to_string();
+        assert!(
+            e.contains("empty") && e.contains(&file.display().to_string()),
+            "{e}"
+        );
+        let missing = dir.join("missing");
+        let e = load_password(&missing).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--database-password-file") && e.contains(&missing.display().to_string()),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -48,6 +48,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         options: StoreOptions {
             max_connections: settings.db_max_connections,
             acquire_timeout: settings.db_timeout,
+            password: settings.database_password.clone(),
         },
     };
     // Production always runs on the system clock; the --rules file wins over the stored
@@ -57,6 +58,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         scores: settings.scores.clone(),
         listen: settings.listen,
         grace: settings.grace,
+        connections: settings.connections,
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await

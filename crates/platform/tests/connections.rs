@@ -1,0 +1,118 @@
+//! Hostile connections at the root's accept loop: one peer address may hold only so many
+//! connections (more are closed on accept, while other clients are served), and a connection
+//! that sends nothing is closed after the handshake timeout.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use egov_platform::testing::fresh_store;
+use egov_platform::{ConnectionLimits, Database, Platforms, Serve, Settings};
+use egov_proto::approval::v1 as apb;
+use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
+use egov_runtime::clock::ManualClock;
+use egov_runtime::shutdown;
+use egov_store::Backend;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// The HTTP/2 client preface and an empty SETTINGS frame: what an idle client sends.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// A connection from 127.0.0.2, a peer address of its own (all of 127/8 is this machine).
+async fn connect_from_another_peer(server: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, 2], 0)))
+        .expect("bind 127.0.0.2");
+    socket.connect(server).await.expect("the port accepts")
+}
+
+/// Whether the server closes `stream` within `within` (what it sends before is skipped).
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
+    let platforms = Platforms::build(Settings {
+        connections: ConnectionLimits {
+            per_peer: 3,
+            handshake_timeout: Duration::from_millis(500),
+            ..ConnectionLimits::default()
+        },
+        ..Settings::new(
+            Serve::Approval,
+            Database::Store(fresh_store(Backend::Sqlite).await),
+            ManualClock::new("2024-03-04T01:00:00Z".parse().expect("an instant")).shared(),
+        )
+    })
+    .await
+    .expect("the platform starts");
+    let addr = platforms.addr();
+    let (trigger, stop) = shutdown::channel();
+    let serving = tokio::spawn(platforms.run_until_stopped(stop));
+
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect_from_another_peer(addr).await;
+        stream.write_all(PREFACE).await.expect("send the preface");
+        idle.push(stream);
+    }
+    let mut extra = connect_from_another_peer(addr).await;
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(5)).await,
+        "a fourth connection from one peer is closed"
+    );
+    // A client from another address is served all the while.
+    ApprovalServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connects")
+        .list_cases(apb::ListCasesRequest::default())
+        .await
+        .expect("another client is served");
+    for stream in &mut idle {
+        assert!(
+            !closed_within(stream, Duration::from_millis(200)).await,
+            "the connections within the limit stay open past the handshake timeout"
+        );
+    }
+
+    // One closed: its place is free again.
+    drop(idle.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let mut stream = connect_from_another_peer(addr).await;
+        stream.write_all(PREFACE).await.expect("send the preface");
+        if !closed_within(&mut stream, Duration::from_millis(200)).await {
+            again = Some(stream);
+            break;
+        }
+    }
+    assert!(
+        again.is_some(),
+        "a freed place is given to a new connection"
+    );
+
+    // Silent: not one byte within the handshake timeout.
+    let mut silent = TcpStream::connect(addr).await.expect("the port accepts");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)).await,
+        "a silent connection is closed after the handshake timeout"
+    );
+
+    trigger.trigger();
+    serving
+        .await
+        .expect("the server task")
+        .expect("served and stopped");
+}
