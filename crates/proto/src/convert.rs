@@ -17,7 +17,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use egov_domain::calendar::CalendarId;
 use egov_domain::case::CaseState;
-use egov_domain::clock::{Clock, ClockKind, ClockStatus};
+use egov_domain::clock::{ClockKind, ClockStatus, DeadlineClock};
 use egov_domain::error::FieldError;
 use egov_domain::ids::{CaseNo, DepartmentCode, EventId, MatterCode, RegionCode};
 use egov_domain::limit::{Limit, LimitUnit};
@@ -915,8 +915,8 @@ impl From<ClockKind> for pb::DeadlineClockKind {
 }
 
 /// A clock as the wire shows it at `now`: a running or paused clock past its due instant is
-/// OVERDUE (the domain's clocks have no notion of now, see [`Clock::is_overdue`]).
-pub fn clock_to_proto(clock: &Clock, now: DateTime<Utc>) -> pb::DeadlineClock {
+/// OVERDUE (the domain's clocks have no notion of now, see [`DeadlineClock::is_overdue`]).
+pub fn clock_to_proto(clock: &DeadlineClock, now: DateTime<Utc>) -> pb::DeadlineClock {
     let (status, stopped_at) = match clock.status {
         ClockStatus::Stopped { at, on_time: true } => {
             (pb::DeadlineClockStatus::StoppedOnTime, Some(at))

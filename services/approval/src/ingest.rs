@@ -243,7 +243,7 @@ impl Ingestor {
     pub fn due_rows(
         &self,
         case: &Case,
-        clocks: &[egov_domain::clock::Clock],
+        clocks: &[egov_domain::clock::DeadlineClock],
         calendar: &Calendar,
         effective: &EffectiveRules,
         now: DateTime<Utc>,

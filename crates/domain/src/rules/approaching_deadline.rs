@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::calendar::Calendar;
-use crate::clock::{Clock, ClockKind, approaching_at};
+use crate::clock::{ClockKind, DeadlineClock, approaching_at};
 use crate::limit::Limit;
 use crate::warning::{Level, Rule};
 
@@ -69,7 +69,7 @@ pub fn matches(key: &str) -> bool {
 /// kind of clock, a limit already within the threshold when it started, or a reminder that
 /// would not come before the clock is judged.
 pub fn reminder_at(
-    clock: &Clock,
+    clock: &DeadlineClock,
     cal: &Calendar,
     approaching: &Approaching,
 ) -> Option<DateTime<Utc>> {
