@@ -5,10 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use egov_domain::warning::Level;
+use egov_domain::workflow::WarningState;
 use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
@@ -1567,12 +1569,25 @@ fn stored_records(
 // ----- the correction workflow (docs/design.md §3) ------------------------------------------------
 
 /// The conditions of a card whose correction due has come and that still awaits its answer:
-/// raised or acknowledged, and, for a yellow card, no red card of the same case and rule yet
-/// (the red card is what a passed yellow card's due raises, once).
-const AWAITING_CORRECTION: &str = "state IN ('raised', 'acknowledged', 'escalated') \
-     AND correction_due_at IS NOT NULL \
-     AND NOT (level = 'yellow_card' AND EXISTS (SELECT 1 FROM warnings r \
-         WHERE r.case_no = w.case_no AND r.rule = w.rule AND r.level = 'red_card'))";
+/// in a state the domain says awaits one ([`WarningState::awaiting_answer`]), and, for a yellow
+/// card, no red card of the same case and rule yet (the red card is what a passed yellow
+/// card's due raises, once). Rendered from the domain's names once.
+fn awaiting_correction() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let states: Vec<String> = WarningState::awaiting_answer()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let (yellow, red) = (Level::YellowCard.as_str(), Level::RedCard.as_str());
+        format!(
+            "state IN ({}) \
+             AND correction_due_at IS NOT NULL \
+             AND NOT (level = '{yellow}' AND EXISTS (SELECT 1 FROM warnings r \
+                 WHERE r.case_no = w.case_no AND r.rule = w.rule AND r.level = '{red}'))",
+            states.join(", ")
+        )
+    });
+    &SQL
+}
 
 impl Store {
     /// In ONE transaction: moves warning `id` from state `expected` to `new_state` and records
@@ -1769,8 +1784,9 @@ impl Store {
     ) -> Result<Vec<WarningRow>> {
         let raws: Vec<RawWarning> = on_db!(self, |pool| {
             sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT {WARNING_COLUMNS} FROM warnings w WHERE {AWAITING_CORRECTION} \
-                 AND correction_due_at <= $1 ORDER BY correction_due_at, id LIMIT $2"
+                "SELECT {WARNING_COLUMNS} FROM warnings w WHERE {} \
+                 AND correction_due_at <= $1 ORDER BY correction_due_at, id LIMIT $2",
+                awaiting_correction()
             )))
             .bind(micros(until))
             .bind(i64::from(limit.min(MAX_READ)))
@@ -1785,8 +1801,9 @@ impl Store {
     pub async fn next_correction_due(&self) -> Result<Option<DateTime<Utc>>> {
         Ok(on_db!(self, |pool| {
             sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT correction_due_at FROM warnings w WHERE {AWAITING_CORRECTION} \
-                 ORDER BY correction_due_at LIMIT 1"
+                "SELECT correction_due_at FROM warnings w WHERE {} \
+                 ORDER BY correction_due_at LIMIT 1",
+                awaiting_correction()
             )))
             .fetch_optional(pool)
             .await?

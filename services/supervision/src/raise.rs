@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use egov_domain::clock::ClockView;
 use egov_domain::ids::{DepartmentCode, MatterCode};
-use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft};
+use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft, approaching_deadline};
 use egov_store::{CaseRow, DueInstant, Firing, NewWarning};
 use serde_json::json;
 
@@ -27,12 +27,6 @@ pub fn clock_views(row: &CaseRow) -> Vec<ClockView> {
             Vec::new()
         }
     }
-}
-
-/// The clock a due instant is about: `approaching:promised` is the reminder before the
-/// `promised` deadline.
-fn clock_key(due_key: &str) -> &str {
-    due_key.strip_prefix("approaching:").unwrap_or(due_key)
 }
 
 /// The rules as configured for the case of `row` (its matter and department); the built-in
@@ -96,13 +90,13 @@ pub fn firing(
     };
     let views = clock_views(row);
     // A step started again has a view per span: the running one is the one that came due.
-    let key = clock_key(&due.clock);
+    let key = approaching_deadline::clock_key(&due.clock);
     let view = views
         .iter()
         .find(|v| v.key == key && v.status == "running")
         .or_else(|| views.iter().find(|v| v.key == key));
     let deadline = view.map_or(due.due_at, |v| v.due_at);
-    if due.clock.starts_with("approaching:") && deadline <= now {
+    if approaching_deadline::matches(&due.clock) && deadline <= now {
         // A reminder is worth nothing once the deadline has passed (a case pushed late): the
         // deadline's own warning says it all.
         return Firing { due, warning: None };

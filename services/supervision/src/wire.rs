@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use egov_domain::jurisdiction;
+use egov_domain::rules::approaching_deadline;
 use egov_domain::warning::{Level, Rule};
 use egov_proto::approval::v1::DeadlineClockKind;
 use egov_proto::supervision::v1 as pb;
@@ -36,7 +37,7 @@ fn state_to_proto(state: &str) -> pb::WarningState {
 /// The kind of the clock a warning is about and, for a step clock, the step, from the
 /// clock key kept in the warning's detail (`promised`, `approaching:promised`, `step:review`).
 fn clock_to_proto(key: &str) -> (DeadlineClockKind, String) {
-    let key = key.strip_prefix("approaching:").unwrap_or(key);
+    let key = approaching_deadline::clock_key(key);
     if let Some(step) = key.strip_prefix("step:") {
         return (DeadlineClockKind::Step, step.to_owned());
     }

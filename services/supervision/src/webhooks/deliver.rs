@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use egov_domain::jurisdiction;
 use egov_domain::warning::Level;
 use egov_store::{
     DeliveryOutcome, DeliveryRow, Store, WarningFilter, WarningPosition, WarningRow, WebhookRow,
@@ -176,7 +177,7 @@ pub fn matches(hook: &WebhookRow, warning: &WarningRow) -> bool {
     let region = hook
         .region_prefix
         .as_deref()
-        .is_none_or(|p| warning.region.starts_with(p));
+        .is_none_or(|p| jurisdiction::is_within(&warning.region, p));
     let level = match hook.min_level.as_deref().map(Level::parse) {
         None => true,
         Some(Some(min)) => Level::parse(&warning.level).is_some_and(|l| l >= min),
