@@ -20,9 +20,9 @@ use egov_domain::calendar::Calendar;
 use egov_domain::ids::{DepartmentCode, MatterCode};
 use egov_domain::jurisdiction;
 use egov_domain::rules::{EffectiveRules, Level, RuleConfig};
+use egov_domain::warning::WarningDetail;
 use egov_domain::workflow::{self, Action, PassedCorrection, WarningState};
 use egov_store::{NewWarning, Reassignment, StoreError, WarningRow};
-use serde_json::json;
 
 use crate::error::ApiError;
 use crate::service::Supervision;
@@ -280,16 +280,17 @@ async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<
                 matter_code: card.matter_code.clone(),
                 due_at: card.due_at,
                 raised_at: now,
-                detail: json!({
-                    "message": format!(
+                detail: WarningDetail {
+                    message: format!(
                         "case {}: the correction due {due} of yellow card {} passed unanswered",
                         card.case_no, card.id
                     ),
-                    "config": card.detail.get("config").cloned().unwrap_or_default(),
-                    "clock": card.detail.get("clock").cloned().unwrap_or_default(),
-                    "explanation": card.detail.get("explanation").cloned().unwrap_or_default(),
-                    "yellow_card": card.id,
-                }),
+                    provisional: None,
+                    event_id: None,
+                    yellow_card: Some(card.id),
+                    ..WarningDetail::from_json(&card.detail)
+                }
+                .to_json(),
             };
             let raised = s.store().insert_warnings(&[red]).await?;
             tracing::info!(case_no = %card.case_no, yellow = card.id, red = ?raised.first().map(|w| w.id),

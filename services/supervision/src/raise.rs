@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use egov_domain::clock::ClockView;
 use egov_domain::ids::{DepartmentCode, MatterCode};
 use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft, approaching_deadline};
+use egov_domain::warning::WarningDetail;
 use egov_store::{CaseRow, DueInstant, Firing, NewWarning};
-use serde_json::json;
 
 /// The clocks stored in a case's projection (`{"clocks": [ClockView...]}`, written by the
 /// approval platform). A view that does not parse is logged and read as no clocks: the due
@@ -58,13 +58,16 @@ fn new_warning(
         matter_code: row.matter_code.clone(),
         due_at: Some(draft.due_at),
         raised_at: now,
-        detail: json!({
-            "message": draft.message,
-            "config": draft.config.to_string(),
-            "clock": draft.clock,
-            "explanation": view.map(|v| v.explanation.as_str()).unwrap_or_default(),
-            "provisional": view.is_some_and(|v| v.provisional),
-        }),
+        detail: WarningDetail {
+            message: draft.message,
+            config: draft.config.to_string(),
+            clock: draft.clock,
+            explanation: Some(view.map(|v| v.explanation.clone()).unwrap_or_default()),
+            provisional: Some(view.is_some_and(|v| v.provisional)),
+            event_id: None,
+            yellow_card: None,
+        }
+        .to_json(),
     }
 }
 
@@ -133,6 +136,8 @@ pub fn late_warnings(row: &CaseRow, rules: &RuleConfig, now: DateTime<Utc>) -> V
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn at(t: &str) -> DateTime<Utc> {
