@@ -3,13 +3,13 @@
 //! certificate (10 working days, ALL Art. 44) and per-step limits of the matter.
 //!
 //! Clocks are a pure function of the case, its matter and the calendar, with no notion of
-//! "now": whether a running clock is overdue is asked with [`Clock::is_overdue`]. The instants
+//! "now": whether a running clock is overdue is asked with [`DeadlineClock::is_overdue`]. The instants
 //! the supervision platform must wake at are derived by [`due_instants`].
 //!
 //! Each clock takes the case's suspensions and extensions in the order they happened, each
 //! judged against the due instant the earlier ones left (docs/design.md §2,
 //! [`crate::limit::deadline_in_order`]): one that came after the limit passed does not count,
-//! is named in the explanation and listed in [`Clock::passed_events`], and an open suspension
+//! is named in the explanation and listed in [`DeadlineClock::passed_events`], and an open suspension
 //! pauses only the clocks it counts for.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -78,7 +78,7 @@ pub enum ClockStatus {
 
 /// One deadline clock of a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Clock {
+pub struct DeadlineClock {
     pub kind: ClockKind,
     /// The step's name for [`ClockKind::Step`].
     pub step: Option<String>,
@@ -111,7 +111,7 @@ pub struct PassedEvent {
     pub last_day: NaiveDate,
 }
 
-impl Clock {
+impl DeadlineClock {
     /// A stable name for the clock within its case (`promised`, `step:review`).
     pub fn key(&self) -> String {
         match &self.step {
@@ -251,7 +251,7 @@ fn decision_limits(matter: &Matter) -> Vec<(ClockKind, Limit)> {
 
 /// The clocks of a case. Clocks that have not started (a certificate before approval) are
 /// absent.
-pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
+pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<DeadlineClock> {
     let mut out = Vec::new();
 
     // Acceptance: its current run starts at receipt or at the last corrected materials, and
@@ -275,7 +275,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
         acceptance_status,
         ClockStatus::Stopped { on_time: false, .. }
     );
-    out.push(Clock {
+    out.push(DeadlineClock {
         kind: ClockKind::Acceptance,
         step: None,
         started_at: case.acceptance_clock_from,
@@ -317,7 +317,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             } else {
                 stop_status(stop, &d)
             };
-            out.push(Clock {
+            out.push(DeadlineClock {
                 kind,
                 step: None,
                 started_at: start,
@@ -352,7 +352,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             } else {
                 stop_status(step_stop, &d)
             };
-            out.push(Clock {
+            out.push(DeadlineClock {
                 kind: ClockKind::Step,
                 step: Some(span.step.clone()),
                 started_at: span.started_at,
@@ -380,7 +380,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
                 },
                 "received (counts as accepted without an acceptance decision)",
             );
-            out.push(Clock {
+            out.push(DeadlineClock {
                 kind,
                 step: None,
                 started_at: start,
@@ -410,7 +410,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
             "approved",
         );
         let status = stop_status(case.certificate_issued_at, &d);
-        out.push(Clock {
+        out.push(DeadlineClock {
             kind: ClockKind::Certificate,
             step: None,
             started_at: decision.at,
@@ -429,7 +429,7 @@ pub fn clocks(case: &Case, matter: &Matter, cal: &Calendar) -> Vec<Clock> {
 /// step clocks) which catalogue version of the matter it counts from:
 /// "...; catalogue M-001 version 2 -> due ...". The acceptance and certificate limits are the
 /// law's and name no version.
-pub fn note_catalogue_version(clocks: &mut [Clock], matter: &str, version: i64) {
+pub fn note_catalogue_version(clocks: &mut [DeadlineClock], matter: &str, version: i64) {
     for c in clocks
         .iter_mut()
         .filter(|c| !matches!(c.kind, ClockKind::Acceptance | ClockKind::Certificate))
@@ -488,14 +488,14 @@ pub fn approaching_at(
 /// the default reminder thresholds. Paused and stopped clocks need none: a suspension's end or
 /// the next record recomputes them. [`crate::rules::due_instants`] is the configured version,
 /// which also wakes for a suspension past its planned end.
-pub fn due_instants(clocks: &[Clock], cal: &Calendar) -> Vec<DueInstant> {
+pub fn due_instants(clocks: &[DeadlineClock], cal: &Calendar) -> Vec<DueInstant> {
     due_instants_with(clocks, cal, &Approaching::DEFAULT)
 }
 
 /// [`due_instants`] with the reminder thresholds `approaching` (the effective configuration of
 /// the case's matter and department).
 pub fn due_instants_with(
-    clocks: &[Clock],
+    clocks: &[DeadlineClock],
     cal: &Calendar,
     approaching: &Approaching,
 ) -> Vec<DueInstant> {
@@ -525,7 +525,7 @@ pub(crate) fn sort_due(due: &mut [DueInstant]) {
 /// supervision platform: enough to word a warning without replaying the case.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClockView {
-    /// [`Clock::key`]: `promised`, `step:review` ...
+    /// [`DeadlineClock::key`]: `promised`, `step:review` ...
     pub key: String,
     pub started_at: DateTime<Utc>,
     pub limit: Limit,
@@ -538,14 +538,14 @@ pub struct ClockView {
     pub stopped_at: Option<DateTime<Utc>>,
     pub provisional: bool,
     pub explanation: String,
-    /// [`Clock::not_before`]: an open clock is overdue only from the later of this and
+    /// [`DeadlineClock::not_before`]: an open clock is overdue only from the later of this and
     /// `due_at`. Absent in views written before it existed.
     #[serde(default)]
     pub not_before: Option<DateTime<Utc>>,
 }
 
 impl ClockView {
-    /// Whether the clock counts as overdue at `now` (as [`Clock::is_overdue`]).
+    /// Whether the clock counts as overdue at `now` (as [`DeadlineClock::is_overdue`]).
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         match self.status.as_str() {
             "stopped_late" => true,
@@ -557,8 +557,8 @@ impl ClockView {
     }
 }
 
-impl From<&Clock> for ClockView {
-    fn from(c: &Clock) -> Self {
+impl From<&DeadlineClock> for ClockView {
+    fn from(c: &DeadlineClock) -> Self {
         let (status, stopped_at) = match c.status {
             ClockStatus::Running => ("running", None),
             ClockStatus::Paused => ("paused", None),

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::clock::ClockView;
 use crate::ids::EventId;
@@ -109,6 +109,52 @@ impl fmt::Display for Level {
     }
 }
 
+/// What a warning's `detail` column holds (JSON), written and read only through this type:
+/// the words of the warning and where they came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningDetail {
+    /// The warning in words.
+    #[serde(default, deserialize_with = "text")]
+    pub message: String,
+    /// The configuration that decided it (`default`, `department:market`, `matter:...`).
+    #[serde(default, deserialize_with = "text")]
+    pub config: String,
+    /// The key of the due instant or clock it is about (`promised`, `approaching:promised`,
+    /// `step:review`); none for a rule of the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
+    /// The explanation of that clock's deadline, as the case's view gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// Whether that deadline was provisional; written by the deadline rules only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisional: Option<bool>,
+    /// The record that raised it, for a rule of the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// For the red card a yellow card's passed correction due raised: that yellow card's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yellow_card: Option<i64>,
+}
+
+/// A text field of a stored detail; a null (written by older builds) reads as empty.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+impl WarningDetail {
+    /// The JSON the `detail` column stores.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The detail a stored `detail` column holds; one that does not have this shape reads as
+    /// empty (the warning still shows, without words).
+    pub fn from_json(json: &serde_json::Value) -> Self {
+        Self::deserialize(json).unwrap_or_default()
+    }
+}
+
 /// A warning the rules decided to raise, before it is stored (and deduplicated by
 /// case, rule and level).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +208,46 @@ pub fn warnings_for_late_clocks(clocks: &[ClockView]) -> Vec<WarningDraft> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warning_detail_round_trips_and_reads_old_or_odd_columns() {
+        let full = WarningDetail {
+            message: "m".into(),
+            config: "department:market".into(),
+            clock: Some("approaching:promised".into()),
+            explanation: Some("e".into()),
+            provisional: Some(false),
+            event_id: Some("ev-1".into()),
+            yellow_card: Some(7),
+        };
+        assert_eq!(WarningDetail::from_json(&full.to_json()), full);
+        let bare = WarningDetail {
+            message: "m".into(),
+            ..WarningDetail::default()
+        };
+        assert_eq!(
+            bare.to_json(),
+            serde_json::json!({"message": "m", "config": ""})
+        );
+        let old =
+            serde_json::json!({"message": "m", "config": null, "clock": null, "yellow_card": 3});
+        assert_eq!(
+            WarningDetail::from_json(&old),
+            WarningDetail {
+                message: "m".into(),
+                yellow_card: Some(3),
+                ..WarningDetail::default()
+            }
+        );
+        assert_eq!(
+            WarningDetail::from_json(&serde_json::json!({"message": 1})),
+            WarningDetail::default()
+        );
+        assert_eq!(
+            WarningDetail::from_json(&serde_json::json!({})),
+            WarningDetail::default()
+        );
+    }
 
     #[test]
     fn names_round_trip() {

@@ -12,6 +12,9 @@
 
 use std::fmt;
 
+use crate::jurisdiction;
+use crate::warning::Level;
+
 /// Where a warning stands in the correction workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WarningState {
@@ -61,6 +64,12 @@ impl WarningState {
             self,
             WarningState::Raised | WarningState::Acknowledged | WarningState::Escalated
         )
+    }
+
+    /// The states in which the department still owes a response ([`Self::awaits_answer`]), in
+    /// workflow order: the one list the store renders into its SQL.
+    pub fn awaiting_answer() -> impl Iterator<Item = WarningState> {
+        Self::ALL.into_iter().filter(|s| s.awaits_answer())
     }
 
     /// Whether no transition leaves this state.
@@ -144,6 +153,40 @@ pub fn transition(from: WarningState, action: Action) -> Result<WarningState, Tr
     }
 }
 
+/// What a card's correction due that passed unanswered does (docs/design.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassedCorrection<'a> {
+    /// A yellow card: its case gets a red card of the same rule.
+    RedCard,
+    /// A red card: escalated (by the rules themselves) to the supervision office of region
+    /// `to`, one level up from the office holding it, with a new correction due there.
+    Escalate { to: &'a str },
+    /// A red card at the top office (a province): nobody to hand it to, the due just ends.
+    End,
+    /// Nothing: a reminder, or a card the department answered meanwhile.
+    Nothing,
+}
+
+/// What the passed correction due of a card of `level` in `state`, held by the supervision
+/// office of region `office`, does.
+pub fn on_passed_correction_due(
+    level: Level,
+    state: WarningState,
+    office: &str,
+) -> PassedCorrection<'_> {
+    if !state.awaits_answer() {
+        return PassedCorrection::Nothing;
+    }
+    match level {
+        Level::YellowCard => PassedCorrection::RedCard,
+        Level::RedCard => match jurisdiction::parent_region(office) {
+            Some(to) => PassedCorrection::Escalate { to },
+            None => PassedCorrection::End,
+        },
+        Level::Reminder => PassedCorrection::Nothing,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +246,31 @@ mod tests {
         assert_eq!(WarningState::parse("open"), None);
         let waiting: Vec<_> = S::ALL.into_iter().filter(|s| s.awaits_answer()).collect();
         assert_eq!(waiting, [S::Raised, S::Acknowledged, S::Escalated]);
+        assert_eq!(WarningState::awaiting_answer().collect::<Vec<_>>(), waiting);
+    }
+
+    #[test]
+    fn a_passed_correction_due_gives_a_red_card_escalates_or_ends() {
+        use PassedCorrection as P;
+        for state in S::ALL {
+            let waiting = state.awaits_answer();
+            let cases = [
+                (Level::Reminder, "330106", P::Nothing),
+                (Level::YellowCard, "330106", P::RedCard),
+                (Level::YellowCard, "33", P::RedCard),
+                (Level::RedCard, "330106", P::Escalate { to: "3301" }),
+                (Level::RedCard, "3301", P::Escalate { to: "33" }),
+                (Level::RedCard, "33", P::End),
+            ];
+            for (level, office, want) in cases {
+                let want = if waiting { want } else { P::Nothing };
+                assert_eq!(
+                    on_passed_correction_due(level, state, office),
+                    want,
+                    "{level} {state} at {office}"
+                );
+            }
+        }
     }
 
     #[test]

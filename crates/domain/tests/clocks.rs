@@ -5,7 +5,7 @@ mod support;
 
 use egov_domain::calendar::Calendar;
 use egov_domain::case::Case;
-use egov_domain::clock::{Clock, ClockKind, ClockStatus, clocks, due_instants};
+use egov_domain::clock::{ClockKind, ClockStatus, DeadlineClock, clocks, due_instants};
 use egov_domain::matter::MatterKind;
 use support::{at, matter, story};
 
@@ -14,14 +14,14 @@ fn clocks_of(
     promised: u32,
     statutory: u32,
     steps: &[(&str, &str)],
-) -> Vec<Clock> {
+) -> Vec<DeadlineClock> {
     let m = matter(kind, promised, statutory);
     let records = story(steps);
     let case = Case::replay(&records.iter().collect::<Vec<_>>(), &m).expect("story replays");
     clocks(&case, &m, &Calendar::china())
 }
 
-fn clock(clocks: &[Clock], key: &str) -> Clock {
+fn clock(clocks: &[DeadlineClock], key: &str) -> DeadlineClock {
     clocks
         .iter()
         .find(|c| c.key() == key)
@@ -326,7 +326,7 @@ use egov_domain::matter::Matter;
 use egov_domain::record::{Outcome, RecordBody, SuspensionKind};
 use support::{at as local, plain, records};
 
-fn replay(m: &Matter, steps: Vec<(&str, RecordBody)>) -> Vec<Clock> {
+fn replay(m: &Matter, steps: Vec<(&str, RecordBody)>) -> Vec<DeadlineClock> {
     let records = records(steps);
     let case = Case::replay(&records.iter().collect::<Vec<_>>(), m).expect("story replays");
     clocks(&case, m, &Calendar::china())
@@ -357,7 +357,7 @@ fn approval() -> RecordBody {
     }
 }
 
-fn stopped(c: &Clock) -> Option<bool> {
+fn stopped(c: &DeadlineClock) -> Option<bool> {
     match c.status {
         ClockStatus::Stopped { on_time, .. } => Some(on_time),
         _ => None,

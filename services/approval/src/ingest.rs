@@ -20,11 +20,11 @@ use egov_domain::ids::{CaseNo, EventId};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
 use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft};
+use egov_domain::warning::WarningDetail;
 use egov_proto::approval::v1 as pb;
 use egov_runtime::clock::SharedClock;
 use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, NewWarning, StoreError, StoredRecord};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::catalogue::{CaseMatter, Catalogue, version_in_force};
 use crate::error::ApiError;
@@ -176,12 +176,14 @@ pub fn record_warning(case: &Case, draft: WarningDraft, now: DateTime<Utc>) -> N
         matter_code: case.matter_code.to_string(),
         due_at: draft.clock.is_some().then_some(draft.due_at),
         raised_at: now,
-        detail: json!({
-            "message": draft.message,
-            "config": draft.config.to_string(),
-            "event_id": draft.event_id.as_ref().map(|e| e.as_str()),
-            "clock": draft.clock,
-        }),
+        detail: WarningDetail {
+            message: draft.message,
+            config: draft.config.to_string(),
+            event_id: draft.event_id.map(|e| e.as_str().to_owned()),
+            clock: draft.clock,
+            ..WarningDetail::default()
+        }
+        .to_json(),
     }
 }
 
@@ -243,7 +245,7 @@ impl Ingestor {
     pub fn due_rows(
         &self,
         case: &Case,
-        clocks: &[egov_domain::clock::Clock],
+        clocks: &[egov_domain::clock::DeadlineClock],
         calendar: &Calendar,
         effective: &EffectiveRules,
         now: DateTime<Utc>,

@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use egov_domain::case::{Case, CaseState};
-use egov_domain::clock::{Clock, ClockStatus, ClockView};
+use egov_domain::clock::{ClockStatus, ClockView, DeadlineClock};
 use egov_proto::approval::v1 as pb;
 use egov_proto::convert::clock_to_proto;
 use egov_store::{CaseRow, StoredRecord};
 use pbjson_types::Timestamp;
 
 /// The stored projection of a case; `version` is set by the store.
-pub fn case_row(case: &Case, clocks: &[Clock], now: DateTime<Utc>) -> CaseRow {
+pub fn case_row(case: &Case, clocks: &[DeadlineClock], now: DateTime<Utc>) -> CaseRow {
     let views: Vec<ClockView> = clocks.iter().map(ClockView::from).collect();
     CaseRow {
         case_no: case.case_no.to_string(),
@@ -25,7 +25,7 @@ pub fn case_row(case: &Case, clocks: &[Clock], now: DateTime<Utc>) -> CaseRow {
         next_due_at: clocks
             .iter()
             .filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Paused))
-            .map(Clock::judged_at)
+            .map(DeadlineClock::judged_at)
             .min(),
         overdue: clocks.iter().any(|c| c.is_overdue(now)),
         provisional: clocks.iter().any(|c| c.deadline.provisional),
@@ -58,7 +58,7 @@ fn closed_at(case: &Case) -> Option<DateTime<Utc>> {
 /// The full wire case, from a replay of its records.
 pub fn case_to_proto(
     case: &Case,
-    clocks: &[Clock],
+    clocks: &[DeadlineClock],
     records: Vec<pb::StoredRecord>,
     catalogue_version: i64,
     now: DateTime<Utc>,

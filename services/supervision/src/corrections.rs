@@ -6,7 +6,8 @@
 //!   `EffectiveRules::correction_due` (3 working days by default) on the bundled China
 //!   calendar (`Calendar::china()`; the matter's own calendar is not consulted yet);
 //! - it fires the correction dues that passed unanswered (the card still raised or
-//!   acknowledged, or escalated and not yet acknowledged at its new office): a yellow card gives
+//!   acknowledged, or escalated and not yet acknowledged at its new office), carrying out what
+//!   the domain decides (`egov_domain::workflow::on_passed_correction_due`): a yellow card gives
 //!   its case a red card of the same rule (one per case, rule and level, like every warning),
 //!   a red card is escalated by actor "system" to the supervision office one level up of the
 //!   office holding it (`330106 -> 3301 -> 33`), with a new correction due there; at the top
@@ -19,9 +20,9 @@ use egov_domain::calendar::Calendar;
 use egov_domain::ids::{DepartmentCode, MatterCode};
 use egov_domain::jurisdiction;
 use egov_domain::rules::{EffectiveRules, Level, RuleConfig};
-use egov_domain::workflow::{self, Action, WarningState};
+use egov_domain::warning::WarningDetail;
+use egov_domain::workflow::{self, Action, PassedCorrection, WarningState};
 use egov_store::{NewWarning, Reassignment, StoreError, WarningRow};
-use serde_json::json;
 
 use crate::error::ApiError;
 use crate::service::Supervision;
@@ -188,20 +189,19 @@ async fn stamp(s: &Supervision) -> Result<(), WorkerError> {
     }
 }
 
-/// Escalates `card`, a red card whose correction due passed unanswered, one office up, with
-/// a new due there; at the top office the due just ends. Only from the card exactly as read
-/// (its state, office and due): if anything moved it meanwhile (another instance fired the
-/// same due, a supervisor escalated it, the department answered) this does nothing.
+/// Hands `card`, a red card whose correction due passed unanswered, to the office of region
+/// `above` with a new due there, or, at the top office (`above` None), just ends the due. Only
+/// from the card exactly as read (its state, office and due): if anything moved it meanwhile
+/// (another instance fired the same due, a supervisor escalated it, the department answered)
+/// this does nothing.
 async fn escalate_passed_due(
     s: &Supervision,
     card: &WarningRow,
+    above: Option<&str>,
     due: &str,
     now: DateTime<Utc>,
 ) -> Result<(), WorkerError> {
-    if !WarningState::parse(&card.state).is_some_and(WarningState::awaits_answer) {
-        return Ok(());
-    }
-    let (new_state, office, new_due, reason) = match jurisdiction::parent_region(&card.office) {
+    let (new_state, office, new_due, reason) = match above {
         Some(above) => (
             WarningState::Escalated.as_str(),
             above,
@@ -257,14 +257,20 @@ async fn escalate_passed_due(
     Ok(())
 }
 
-/// Fires the passed correction due of `card`.
+/// Carries out what the domain decides for the passed correction due of `card`
+/// ([`workflow::on_passed_correction_due`]); a card whose level or state this build does not
+/// know is left alone.
 async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<(), WorkerError> {
+    let (Some(level), Some(state)) = (Level::parse(&card.level), WarningState::parse(&card.state))
+    else {
+        return Ok(());
+    };
     let due = card
         .correction_due_at
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
-    match Level::parse(&card.level) {
-        Some(Level::YellowCard) => {
+    match workflow::on_passed_correction_due(level, state, &card.office) {
+        PassedCorrection::RedCard => {
             let red = NewWarning {
                 case_no: card.case_no.clone(),
                 rule: card.rule.clone(),
@@ -274,23 +280,27 @@ async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<
                 matter_code: card.matter_code.clone(),
                 due_at: card.due_at,
                 raised_at: now,
-                detail: json!({
-                    "message": format!(
+                detail: WarningDetail {
+                    message: format!(
                         "case {}: the correction due {due} of yellow card {} passed unanswered",
                         card.case_no, card.id
                     ),
-                    "config": card.detail.get("config").cloned().unwrap_or_default(),
-                    "clock": card.detail.get("clock").cloned().unwrap_or_default(),
-                    "explanation": card.detail.get("explanation").cloned().unwrap_or_default(),
-                    "yellow_card": card.id,
-                }),
+                    provisional: None,
+                    event_id: None,
+                    yellow_card: Some(card.id),
+                    ..WarningDetail::from_json(&card.detail)
+                }
+                .to_json(),
             };
             let raised = s.store().insert_warnings(&[red]).await?;
             tracing::info!(case_no = %card.case_no, yellow = card.id, red = ?raised.first().map(|w| w.id),
                 "a yellow card's correction due passed: red card");
         }
-        Some(Level::RedCard) => escalate_passed_due(s, card, &due, now).await?,
-        _ => {}
+        PassedCorrection::Escalate { to } => {
+            escalate_passed_due(s, card, Some(to), &due, now).await?
+        }
+        PassedCorrection::End => escalate_passed_due(s, card, None, &due, now).await?,
+        PassedCorrection::Nothing => {}
     }
     Ok(())
 }

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use egov_domain::clock::ClockView;
 use egov_domain::ids::{DepartmentCode, MatterCode};
-use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft};
+use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft, approaching_deadline};
+use egov_domain::warning::WarningDetail;
 use egov_store::{CaseRow, DueInstant, Firing, NewWarning};
-use serde_json::json;
 
 /// The clocks stored in a case's projection (`{"clocks": [ClockView...]}`, written by the
 /// approval platform). A view that does not parse is logged and read as no clocks: the due
@@ -27,12 +27,6 @@ pub fn clock_views(row: &CaseRow) -> Vec<ClockView> {
             Vec::new()
         }
     }
-}
-
-/// The clock a due instant is about: `approaching:promised` is the reminder before the
-/// `promised` deadline.
-fn clock_key(due_key: &str) -> &str {
-    due_key.strip_prefix("approaching:").unwrap_or(due_key)
 }
 
 /// The rules as configured for the case of `row` (its matter and department); the built-in
@@ -64,13 +58,16 @@ fn new_warning(
         matter_code: row.matter_code.clone(),
         due_at: Some(draft.due_at),
         raised_at: now,
-        detail: json!({
-            "message": draft.message,
-            "config": draft.config.to_string(),
-            "clock": draft.clock,
-            "explanation": view.map(|v| v.explanation.as_str()).unwrap_or_default(),
-            "provisional": view.is_some_and(|v| v.provisional),
-        }),
+        detail: WarningDetail {
+            message: draft.message,
+            config: draft.config.to_string(),
+            clock: draft.clock,
+            explanation: Some(view.map(|v| v.explanation.clone()).unwrap_or_default()),
+            provisional: Some(view.is_some_and(|v| v.provisional)),
+            event_id: None,
+            yellow_card: None,
+        }
+        .to_json(),
     }
 }
 
@@ -96,13 +93,13 @@ pub fn firing(
     };
     let views = clock_views(row);
     // A step started again has a view per span: the running one is the one that came due.
-    let key = clock_key(&due.clock);
+    let key = approaching_deadline::clock_key(&due.clock);
     let view = views
         .iter()
         .find(|v| v.key == key && v.status == "running")
         .or_else(|| views.iter().find(|v| v.key == key));
     let deadline = view.map_or(due.due_at, |v| v.due_at);
-    if due.clock.starts_with("approaching:") && deadline <= now {
+    if approaching_deadline::matches(&due.clock) && deadline <= now {
         // A reminder is worth nothing once the deadline has passed (a case pushed late): the
         // deadline's own warning says it all.
         return Firing { due, warning: None };
@@ -139,6 +136,8 @@ pub fn late_warnings(row: &CaseRow, rules: &RuleConfig, now: DateTime<Utc>) -> V
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn at(t: &str) -> DateTime<Utc> {

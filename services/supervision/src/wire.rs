@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use egov_domain::jurisdiction;
-use egov_domain::warning::{Level, Rule};
+use egov_domain::rules::approaching_deadline;
+use egov_domain::warning::{Level, Rule, WarningDetail};
 use egov_proto::approval::v1::DeadlineClockKind;
 use egov_proto::supervision::v1 as pb;
 use egov_store::{Page, WarningFilter, WarningPosition, WarningRow, WarningTransitionRow};
@@ -36,7 +37,7 @@ fn state_to_proto(state: &str) -> pb::WarningState {
 /// The kind of the clock a warning is about and, for a step clock, the step, from the
 /// clock key kept in the warning's detail (`promised`, `approaching:promised`, `step:review`).
 fn clock_to_proto(key: &str) -> (DeadlineClockKind, String) {
-    let key = key.strip_prefix("approaching:").unwrap_or(key);
+    let key = approaching_deadline::clock_key(key);
     if let Some(step) = key.strip_prefix("step:") {
         return (DeadlineClockKind::Step, step.to_owned());
     }
@@ -55,19 +56,12 @@ fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
     Some(Timestamp::from(t))
 }
 
-fn detail_str<'a>(row: &'a WarningRow, key: &str) -> &'a str {
-    row.detail
-        .get(key)
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-}
-
 /// The warning's message; when a department's or a matter's configuration (not the defaults)
 /// decided it, followed by ` (configuration: department:market)`, naming that configuration.
-fn message_of(row: &WarningRow) -> String {
-    let message = detail_str(row, "message");
-    match detail_str(row, "config") {
-        "" | "default" => message.to_owned(),
+fn message_of(detail: &WarningDetail) -> String {
+    let message = &detail.message;
+    match detail.config.as_str() {
+        "" | "default" => message.clone(),
         config => format!("{message} (configuration: {config})"),
     }
 }
@@ -78,8 +72,9 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
     let rule = Rule::parse(&row.rule).map_or(pb::WarningRule::Unspecified, pb::WarningRule::from);
     let level =
         Level::parse(&row.level).map_or(pb::WarningLevel::Unspecified, pb::WarningLevel::from);
-    let (clock_kind, step) = clock_to_proto(detail_str(row, "clock"));
-    let message = message_of(row);
+    let detail = WarningDetail::from_json(&row.detail);
+    let (clock_kind, step) = clock_to_proto(detail.clock.as_deref().unwrap_or_default());
+    let message = message_of(&detail);
     let history = if with_history {
         vec![pb::WarningTransition {
             state: pb::WarningState::Raised.into(),
@@ -105,7 +100,7 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
         due_at: row.due_at.and_then(ts),
         raised_at: ts(row.raised_at),
         message,
-        clock_explanation: detail_str(row, "explanation").to_owned(),
+        clock_explanation: detail.explanation.unwrap_or_default(),
         clock_kind: clock_kind.into(),
         step,
         correction_due_at: row.correction_due_at.and_then(ts),

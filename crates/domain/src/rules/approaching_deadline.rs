@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::calendar::Calendar;
-use crate::clock::{Clock, ClockKind, approaching_at};
+use crate::clock::{ClockKind, DeadlineClock, approaching_at};
 use crate::limit::Limit;
 use crate::warning::{Level, Rule};
 
@@ -65,11 +65,17 @@ pub fn matches(key: &str) -> bool {
     key.starts_with(PREFIX)
 }
 
+/// The clock a due instant is about: `approaching:promised` is the reminder before the
+/// `promised` deadline; any other key is its clock's own.
+pub fn clock_key(key: &str) -> &str {
+    key.strip_prefix(PREFIX).unwrap_or(key)
+}
+
 /// When the reminder before a running promised (or same-day) clock is due, or None: another
 /// kind of clock, a limit already within the threshold when it started, or a reminder that
 /// would not come before the clock is judged.
 pub fn reminder_at(
-    clock: &Clock,
+    clock: &DeadlineClock,
     cal: &Calendar,
     approaching: &Approaching,
 ) -> Option<DateTime<Utc>> {
@@ -83,4 +89,25 @@ pub fn reminder_at(
     // neither is it reminded of.
     let at = clock.not_before.map_or(at, |t| t.max(at));
     (at < clock.judged_at()).then_some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reminder_key_names_the_clock_it_comes_before() {
+        assert!(matches("approaching:promised"));
+        assert_eq!(clock_key("approaching:promised"), "promised");
+        assert_eq!(clock_key("approaching:immediate"), "immediate");
+        for own in [
+            "promised",
+            "statutory",
+            "step:review",
+            "suspension:planned_end",
+        ] {
+            assert!(!matches(own), "{own}");
+            assert_eq!(clock_key(own), own);
+        }
+    }
 }

@@ -272,7 +272,7 @@ pub fn on_record(
 /// when that changes for a case ([`RuleConfig::due_scope_of_change`]), recompute them.
 pub fn due_instants(
     case: &Case,
-    clocks: &[clock::Clock],
+    clocks: &[clock::DeadlineClock],
     calendar: &Calendar,
     config: &EffectiveRules,
 ) -> Vec<DueInstant> {
