@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod clock;
 pub mod error;
 pub mod shutdown;

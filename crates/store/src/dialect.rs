@@ -95,7 +95,9 @@ pub(crate) trait Dialect: sqlx::Database {
 
     /// Appends to `sql` the condition "row after (`tx`, `n`) and safe to hand to a follower"
     /// for a stream ordered by [`Dialect::stream_order`] whose sequence column is `n_col`.
-    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64);
+    /// `floor` is a horizon this store has already proven ([`crate::Store`] keeps the largest):
+    /// the condition never hands out less than it did before.
+    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64, floor: i64);
 
     /// Appends to `sql` the condition "row after (`tx`, `n`)", whether or not it is safe to
     /// hand to a follower yet (a row held back behind an open transaction counts too).
@@ -108,8 +110,9 @@ pub(crate) trait Dialect: sqlx::Database {
     /// position handed out so far), for its state changes.
     const BUMP_WARNING: &'static str;
 
-    /// The condition "row safe to hand to a follower" alone (no lower bound).
-    fn stream_visible() -> &'static str;
+    /// Appends the condition "row safe to hand to a follower" alone (no lower bound), never
+    /// below the proven horizon `floor`.
+    fn stream_visible(sql: &mut Sql, floor: i64);
 
     /// Inserts a calendar's days.
     async fn insert_days(

@@ -15,9 +15,16 @@
 //! Transaction ids are cluster-wide, and `pg_snapshot_xmin` counts the writing transactions of
 //! every database of the server: a slow `CREATE DATABASE` or a long batch job of another
 //! application held every follower back (seen as a record stream "caught up" with nothing in
-//! it, and warnings late, while other databases were busy). The horizon [`VISIBLE`] therefore
+//! it, and warnings late, while other databases were busy). The horizon [`HORIZON`] therefore
 //! waits only for transactions that can have written rows here; see its comment for why it
 //! still never skips a row.
+//!
+//! That horizon can step back for a moment: a transaction of another database that commits
+//! between the snapshot and the status check is counted as one that may have written here
+//! (nothing is known of it any more). A horizon once computed stays valid (the transactions
+//! below it have ended for good), so each store keeps the largest it has proven, raised by
+//! every position it hands out, and the condition is never below it: a head read after a
+//! record was streamed does not fall behind that record.
 
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -44,7 +51,7 @@ use crate::rows::{RawWarning, warning_columns};
 /// here. Ids of `pg_stat_activity` are 32-bit; an xid of `s`'s in-progress list is matched on its
 /// low 32 bits, which is unambiguous among transactions running at once. Not covered: prepared
 /// (two-phase) transactions, which have no backend; egov never prepares one.
-const VISIBLE: &str = "tx < (SELECT least(pg_snapshot_xmax(s)::text::bigint, \
+const HORIZON: &str = "(SELECT least(pg_snapshot_xmax(s)::text::bigint, \
      (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x \
        WHERE pg_xact_status(x) IS DISTINCT FROM 'in progress' \
           OR x::text::bigint % 4294967296 IN \
@@ -85,9 +92,10 @@ impl Dialect for Postgres {
         format!("{column} = ANY({param})")
     }
 
-    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
+    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64, floor: i64) {
         Self::stream_beyond(sql, n_col, tx, n);
-        sql.push(" AND ").push(VISIBLE);
+        sql.push(" AND ");
+        Self::stream_visible(sql, floor);
     }
 
     fn stream_beyond(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
@@ -109,8 +117,12 @@ impl Dialect for Postgres {
     const BUMP_WARNING: &'static str =
         "tx = pg_current_xact_id()::text::bigint, pos = nextval('warnings_pos')";
 
-    fn stream_visible() -> &'static str {
-        VISIBLE
+    fn stream_visible(sql: &mut Sql, floor: i64) {
+        sql.push("tx < greatest(")
+            .bind(Arg::I64(floor))
+            .push(", ")
+            .push(HORIZON)
+            .push(")");
     }
 
     async fn insert_days(

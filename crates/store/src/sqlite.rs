@@ -89,7 +89,7 @@ impl Dialect for Sqlite {
         format!("{column} IN (SELECT value FROM json_each({param}))")
     }
 
-    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64) {
+    fn stream_after(sql: &mut Sql, n_col: &str, tx: i64, n: i64, _floor: i64) {
         // Writers are serialized: every committed row is safe to hand out.
         Self::stream_beyond(sql, n_col, tx, n);
     }
@@ -108,8 +108,8 @@ impl Dialect for Sqlite {
 
     const BUMP_WARNING: &'static str = "pos = (SELECT max(pos) FROM warnings) + 1";
 
-    fn stream_visible() -> &'static str {
-        "TRUE"
+    fn stream_visible(sql: &mut Sql, _floor: i64) {
+        sql.push("TRUE");
     }
 
     async fn insert_days(

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -87,6 +88,9 @@ pub(crate) struct Inner {
     records: watch::Sender<u64>,
     /// Raised after each write that stored new warnings, likewise.
     warnings: watch::Sender<u64>,
+    /// The largest stream horizon proven so far (PostgreSQL; see `pg.rs`): every transaction
+    /// below it that could write here has ended. Raised by each position handed out.
+    horizon: AtomicI64,
 }
 
 #[derive(Debug)]
@@ -192,8 +196,22 @@ impl Store {
                 pool,
                 records: watch::Sender::new(0),
                 warnings: watch::Sender::new(0),
+                horizon: AtomicI64::new(0),
             }),
         })
+    }
+
+    /// The stream horizon this store has proven so far (see `Inner::horizon`).
+    pub(crate) fn horizon_floor(&self) -> i64 {
+        self.inner.horizon.load(Ordering::Relaxed)
+    }
+
+    /// Notes that a row written by transaction `tx` was handed out as visible: every
+    /// transaction up to it has ended, so later reads never hand out less.
+    pub(crate) fn saw_visible(&self, tx: i64) {
+        self.inner
+            .horizon
+            .fetch_max(tx.saturating_add(1), Ordering::Relaxed);
     }
 
     /// Which database this store talks to.

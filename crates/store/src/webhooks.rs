@@ -228,13 +228,15 @@ impl Store {
             // The head read after the hook's row was written: a warning not in it is beyond
             // the cursor (on PostgreSQL, its transaction was still running when the head was
             // read), so it cannot be left behind by a hook that commits later.
-            let head: Option<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT tx, pos FROM warnings WHERE {} ORDER BY {} LIMIT 1",
-                Db::stream_visible(),
-                Db::stream_order("pos", true)
-            )))
-            .fetch_optional(&mut *tx)
-            .await?;
+            let mut sql = Sql::new("SELECT tx, pos FROM warnings WHERE ");
+            Db::stream_visible(&mut sql, self.horizon_floor());
+            sql.push(" ORDER BY ")
+                .push(&Db::stream_order("pos", true))
+                .push(" LIMIT 1");
+            let Sql { text, args } = sql;
+            let head: Option<(i64, i64)> = bind_args!(sqlx::query_as(AssertSqlSafe(text)), &args)
+                .fetch_optional(&mut *tx)
+                .await?;
             let head = head.map_or(WarningPosition::START, |(t, n)| WarningPosition::new(t, n));
             sqlx::query(INSERT_CURSOR_IF_ABSENT)
                 .bind(DELIVERIES_CURSOR)

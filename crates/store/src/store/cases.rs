@@ -320,7 +320,7 @@ impl Store {
         }
         let raws: Vec<RawRecord> = on_db!(self, |pool, Db| {
             let mut sql = Sql::new(format!("SELECT {RECORD_COLUMNS} FROM records WHERE TRUE"));
-            Db::stream_after(&mut sql, "seq", after.tx(), after.n());
+            Db::stream_after(&mut sql, "seq", after.tx(), after.n(), self.horizon_floor());
             sql.push(" ORDER BY ")
                 .push(&Db::stream_order("seq", false))
                 .push(" LIMIT ")
@@ -330,6 +330,9 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        if let Some(last) = raws.last() {
+            self.saw_visible(last.position().tx());
+        }
         raws.into_iter()
             .map(|raw| Ok((raw.position(), raw.into_record()?)))
             .collect()
@@ -353,15 +356,20 @@ impl Store {
     /// ([`LogPosition::START`] when none): a follower that starts here sees only new records.
     pub async fn log_head(&self) -> Result<LogPosition> {
         let head: Option<(i64, i64)> = on_db!(self, |pool, Db| {
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT tx, seq FROM records WHERE {} ORDER BY {} LIMIT 1",
-                Db::stream_visible(),
-                Db::stream_order("seq", true)
-            )))
-            .fetch_optional(pool)
-            .await?
+            let mut sql = Sql::new("SELECT tx, seq FROM records WHERE ");
+            Db::stream_visible(&mut sql, self.horizon_floor());
+            sql.push(" ORDER BY ")
+                .push(&Db::stream_order("seq", true))
+                .push(" LIMIT 1");
+            let Sql { text, args } = sql;
+            bind_args!(sqlx::query_as(AssertSqlSafe(text)), &args)
+                .fetch_optional(pool)
+                .await?
         });
-        Ok(head.map_or(LogPosition::START, |(tx, seq)| LogPosition::new(tx, seq)))
+        Ok(head.map_or(LogPosition::START, |(tx, seq)| {
+            self.saw_visible(tx);
+            LogPosition::new(tx, seq)
+        }))
     }
 
     /// A wake-up for every commit that stores records (see [`Notifications`]). `Some` on

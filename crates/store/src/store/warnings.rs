@@ -101,15 +101,18 @@ impl Store {
     /// ([`WarningPosition::START`] when none).
     pub async fn warnings_head(&self) -> Result<WarningPosition> {
         let head: Option<(i64, i64)> = on_db!(self, |pool, Db| {
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT tx, pos FROM warnings WHERE {} ORDER BY {} LIMIT 1",
-                Db::stream_visible(),
-                Db::stream_order("pos", true)
-            )))
-            .fetch_optional(pool)
-            .await?
+            let mut sql = Sql::new("SELECT tx, pos FROM warnings WHERE ");
+            Db::stream_visible(&mut sql, self.horizon_floor());
+            sql.push(" ORDER BY ")
+                .push(&Db::stream_order("pos", true))
+                .push(" LIMIT 1");
+            let Sql { text, args } = sql;
+            bind_args!(sqlx::query_as(AssertSqlSafe(text)), &args)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(head.map_or(WarningPosition::START, |(tx, id)| {
+            self.saw_visible(tx);
             WarningPosition::new(tx, id)
         }))
     }
@@ -131,7 +134,7 @@ impl Store {
     ) -> Result<Vec<WarningRow>> {
         let raws: Vec<RawWarning> = on_db!(self, |pool, Db| {
             let mut sql = Sql::new(format!("SELECT {WARNING_COLUMNS} FROM warnings WHERE TRUE"));
-            Db::stream_after(&mut sql, "pos", after.tx(), after.n());
+            Db::stream_after(&mut sql, "pos", after.tx(), after.n(), self.horizon_floor());
             warning_filter(&mut sql, filter);
             sql.push(" ORDER BY ")
                 .push(&Db::stream_order("pos", false))
@@ -142,6 +145,9 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        if let Some(last) = raws.last() {
+            self.saw_visible(last.tx);
+        }
         convert(raws, RawWarning::into_row)
     }
 
