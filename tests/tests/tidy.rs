@@ -10,11 +10,6 @@ use std::path::{Path, PathBuf};
 /// wire format (docs/design.md §5).
 const DOMAIN_ALLOWED: [&str; 4] = ["chrono", "serde", "serde_json", "thiserror"];
 
-/// Files allowed to spawn on the bare runtime inside the platforms' crates, and why: the
-/// webhook sender's attempts in flight are waited for by the sender itself at shutdown (its
-/// move into the tracked set is left for a later change).
-const UNTRACKED_SPAWNS_ALLOWED: [&str; 1] = ["services/supervision/src/webhooks/deliver/send.rs"];
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -201,7 +196,7 @@ fn the_platforms_spawn_only_into_their_tracked_tasks() {
         let platform = ["services/approval/src/", "services/supervision/src/"]
             .iter()
             .any(|dir| path.starts_with(dir));
-        if !platform || UNTRACKED_SPAWNS_ALLOWED.contains(&path.as_str()) {
+        if !platform {
             continue;
         }
         for (n, line) in code_lines(&text) {

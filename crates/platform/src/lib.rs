@@ -7,7 +7,7 @@
 //! the platforms the [`Settings`] ask for and binds the port (0 in tests), exposing its
 //! address; [`Platforms::run_until_stopped`] starts the workers, serves until the shutdown
 //! signal, then drains in order: the calls in flight within the grace period, then every
-//! tracked task (the workers in start order: the approval platform's commit relay and rule
+//! tracked task (the workers in start order: the approval platform's rule configuration
 //! follower, the due loop, the log follower, the webhook deliverer, the scores follower; then
 //! the streams' tasks and relays), and closes the store it opened.
 //!

@@ -16,11 +16,12 @@ use egov_proto::approval::v1 as pb;
 use egov_proto::approval::v1::approval_service_server::ApprovalService;
 use egov_proto::limits;
 use egov_runtime::clock::SharedClock;
+use egov_runtime::pulse::{Channel, Pulse};
 use egov_runtime::shutdown::Shutdown;
 use egov_runtime::tasks::Tasks;
 use egov_store::{CaseFilter, LogPosition, Page, Store, UpsertOutcome};
 use futures::Stream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -34,7 +35,7 @@ use crate::view::{case_row_to_proto, case_to_proto, stored_record_to_proto};
 mod follow;
 mod stream;
 
-use follow::{CaseScope, follow_rule_config, relay_commits};
+use follow::{CaseScope, follow_rule_config};
 use stream::client_fault;
 
 /// Most items in one batch call; larger batches are refused so one call cannot hold a
@@ -48,18 +49,16 @@ const STREAM_IN_FLIGHT: usize = 3;
 const DEFAULT_PAGE: u32 = 50;
 /// How often a follower looks for new records when nothing wakes it (SQLite, other processes).
 const POLL_INTERVAL: Duration = Duration::from_millis(1000);
-/// The longest wait before looking again at records held back by an open transaction.
-const MAX_RECHECK: Duration = Duration::from_millis(200);
 
 /// The approval platform's state shared by all calls.
 #[derive(Debug, Clone)]
 pub struct Approval {
     ingestor: Ingestor,
     clock: SharedClock,
-    /// Bumped when records were committed, by this process or (on PostgreSQL, through ONE
+    /// Beats when records were committed, by this process or (on PostgreSQL, through ONE
     /// shared LISTEN connection) by any other: what wakes every `FollowRecords` stream, so a
     /// stream costs no database connection of its own.
-    committed: Arc<watch::Sender<u64>>,
+    records: Arc<Pulse>,
     shutdown: Shutdown,
     /// Where its workers and the tasks of its streams run, drained at shutdown.
     tasks: Tasks,
@@ -76,9 +75,9 @@ fn page(size: i32, token: String) -> Page {
 
 impl Approval {
     /// The platform on `store`, judging records by `rules` (the record rules fire at ingest,
-    /// and the due instants follow its reminder thresholds). Its workers (the commit relay, the
-    /// rule configuration's follower) and every stream's tasks run in `tasks` and end on
-    /// `shutdown`. Built by the composition root (`crates/platform`) only.
+    /// and the due instants follow its reminder thresholds). Its worker (the rule
+    /// configuration's follower), the commit relay its first stream starts, and every stream's
+    /// tasks run in `tasks` and end on `shutdown`. Built by the composition root (`crates/platform`) only.
     pub async fn with_rules(
         store: Store,
         clock: SharedClock,
@@ -87,13 +86,6 @@ impl Approval {
         rules: RuleConfig,
     ) -> Result<Self, ApiError> {
         let catalogue = Catalogue::open(store.clone()).await?;
-        let committed = Arc::new(watch::Sender::new(0));
-        if let Some(notifications) = store.listen_for_records().await? {
-            tasks.worker(
-                "commit relay",
-                relay_commits(notifications, committed.clone(), shutdown.clone()),
-            );
-        }
         let ingestor = Ingestor::with_rules(catalogue, clock.clone(), rules);
         tasks.worker(
             "rule configuration follower",
@@ -102,7 +94,7 @@ impl Approval {
         Ok(Self {
             ingestor,
             clock,
-            committed,
+            records: Arc::new(Pulse::new(Channel::Records)),
             shutdown,
             tasks,
         })
@@ -122,7 +114,7 @@ impl Approval {
             .iter()
             .any(|r| r.status == pb::RecordStatus::Stored as i32)
         {
-            self.committed.send_modify(|n| *n = n.wrapping_add(1));
+            self.records.beat();
         }
         Ok(results)
     }

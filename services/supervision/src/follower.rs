@@ -5,15 +5,16 @@
 //!
 //! Each batch's warnings and the new cursor are written in ONE transaction
 //! (`advance_cursor_with_warnings`), so a restart resumes exactly after the last batch done:
-//! nothing lost, nothing raised twice.
+//! nothing lost, nothing raised twice. It runs in the one follow loop, `egov_runtime::follow`.
 
 use std::collections::HashSet;
 
+use egov_runtime::follow::{Follower, Step, Wake, follow};
 use egov_store::{LogPosition, NewWarning, Store};
 
 use crate::raise;
 use crate::service::Supervision;
-use crate::workers::{BATCH, Recheck, WorkerError, beat};
+use crate::workers::{BATCH, WorkerError};
 
 /// The follower's name in the store's consumer cursors.
 pub(crate) const CONSUMER: &str = "supervision.log";
@@ -26,60 +27,66 @@ async fn cursor(store: &Store) -> Result<LogPosition, WorkerError> {
     }
 }
 
+/// The log follower's state between steps: its position, persisted with each batch.
+struct LogFollower<'a> {
+    s: &'a Supervision,
+    after: LogPosition,
+}
+
+impl Follower for LogFollower<'_> {
+    type Error = WorkerError;
+
+    async fn step(&mut self) -> Result<Step, WorkerError> {
+        let (s, store) = (self.s, self.s.store());
+        let entries = store.read_log(self.after, BATCH).await?;
+        let Some(&(last, _)) = entries.last() else {
+            return Ok(Step::Empty);
+        };
+        let mut seen = HashSet::new();
+        let case_nos: Vec<String> = entries
+            .iter()
+            .filter(|(_, r)| seen.insert(r.case_no.as_str()))
+            .map(|(_, r)| r.case_no.clone())
+            .collect();
+        // The cases as they are now, not as of each record: a clock stopped late by an
+        // earlier record is still stopped late, and its warning is raised once.
+        let rows = store.get_case_rows(&case_nos).await?;
+        let now = s.clock().now();
+        let rules = s.rules();
+        let warnings: Vec<NewWarning> = rows
+            .iter()
+            .flat_map(|row| raise::late_warnings(row, &rules, now))
+            .collect();
+        let raised = store
+            .advance_cursor_with_warnings(CONSUMER, &last.to_string(), &warnings)
+            .await?;
+        self.after = last;
+        s.progress().batch(&s.progress().log_batches, raised.len());
+        s.progress().log_done(last);
+        tracing::debug!(
+            records = entries.len(),
+            cases = rows.len(),
+            raised = raised.len(),
+            position = %last,
+            "followed the log"
+        );
+        Ok(Step::Read)
+    }
+
+    /// Records committed but held back (PostgreSQL) are read again soon.
+    async fn pending(&mut self) -> Result<bool, WorkerError> {
+        Ok(self.s.store().log_pending(self.after).await?)
+    }
+}
+
 /// One life of the follower: returns on shutdown, or with the first error.
 pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
-    let store = s.store();
     // Subscribed before the first read, so a commit made meanwhile still wakes the follower.
-    let mut records = s.records_pulse().await?;
-    let mut shutdown = s.shutdown();
-    let mut after = cursor(store).await?;
+    let wake = Wake::new()
+        .pulse(s.records_pulse().await?)
+        .kick(&s.progress().log_kick);
+    let after = cursor(s.store()).await?;
     s.progress().log_done(after);
-    let mut recheck = Recheck::new(s.options().fallback_poll);
-    loop {
-        if shutdown.is_triggered() {
-            return Ok(());
-        }
-        let entries = store.read_log(after, BATCH).await?;
-        if let Some(&(last, _)) = entries.last() {
-            let mut seen = HashSet::new();
-            let case_nos: Vec<String> = entries
-                .iter()
-                .filter(|(_, r)| seen.insert(r.case_no.as_str()))
-                .map(|(_, r)| r.case_no.clone())
-                .collect();
-            // The cases as they are now, not as of each record: a clock stopped late by an
-            // earlier record is still stopped late, and its warning is raised once.
-            let rows = store.get_case_rows(&case_nos).await?;
-            let now = s.clock().now();
-            let rules = s.rules();
-            let warnings: Vec<NewWarning> = rows
-                .iter()
-                .flat_map(|row| raise::late_warnings(row, &rules, now))
-                .collect();
-            let raised = store
-                .advance_cursor_with_warnings(CONSUMER, &last.to_string(), &warnings)
-                .await?;
-            after = last;
-            s.progress().batch(&s.progress().log_batches, raised.len());
-            s.progress().log_done(after);
-            tracing::debug!(
-                records = entries.len(),
-                cases = rows.len(),
-                raised = raised.len(),
-                position = %after,
-                "followed the log"
-            );
-            recheck.reset();
-            continue;
-        }
-        // Nothing readable: records committed but held back (PostgreSQL) are read again soon.
-        let wait = recheck.wait(store.log_pending(after).await?);
-        tokio::select! {
-            biased;
-            () = shutdown.wait() => return Ok(()),
-            () = beat(&mut records) => recheck.reset(),
-            () = s.progress().log_kick.notified() => recheck.reset(),
-            () = tokio::time::sleep(wait) => {}
-        }
-    }
+    let mut follower = LogFollower { s, after };
+    follow(&mut follower, wake, s.shutdown(), s.options().fallback_poll).await
 }

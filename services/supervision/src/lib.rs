@@ -17,7 +17,8 @@
 //!   loop runs to stamp cards with their correction due and fire the dues passed unanswered.
 //! - [`raise`]: from a due instant or a late clock and the case's row to the warning stored.
 //! - [`wire`]: warnings and request filters on the wire.
-//! - `pulse`: one store subscription per channel, shared by the workers and the streams.
+//! - the followers run in the one follow loop, `egov_runtime::follow`, woken by one store
+//!   subscription per channel (`egov_runtime::pulse`) shared by the workers and the streams.
 //! - [`error`]: the shared mapping from errors to gRPC statuses (`egov_runtime::error`).
 //! - [`webhooks`]: warnings POSTed, signed, to registered HTTP receivers (SMS or e-mail
 //!   gateways) through an outbox: the registry's RPCs, the deliverer (a worker that
@@ -42,7 +43,6 @@
 pub mod corrections;
 pub mod error;
 mod follower;
-mod pulse;
 pub mod raise;
 mod scheduler;
 pub mod scores;

@@ -11,23 +11,29 @@
 //! Unlike the log follower and the warning streams, the loop reads due instants with plain
 //! reads, not through the stream horizon of PostgreSQL (rows held back behind transactions
 //! still open): a wake-up by a commit sees what the commit stored, so it needs no quick
-//! second look (`workers::Recheck`).
+//! second look (`egov_runtime::follow::Recheck`), and it sleeps on its own timer, not in the
+//! follow loop.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use egov_runtime::follow::Wake;
 use egov_store::{CaseRow, Firing};
 
 use crate::raise;
 use crate::service::Supervision;
-use crate::workers::{BATCH, WorkerError, beat};
+use crate::workers::{BATCH, WorkerError};
 
 /// One life of the loop: returns on shutdown, or with the first store error.
 pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     // Subscribed before the first look, so a commit made meanwhile still wakes the loop.
-    let mut records = s.records_pulse().await?;
+    let records = s.records_pulse().await?;
     // New cards (of either platform) need their correction due stamped.
-    let mut warnings = s.warnings_pulse().await?;
+    let warnings = s.warnings_pulse().await?;
+    let mut wake = Wake::new()
+        .pulse(records)
+        .pulse(warnings)
+        .kick(&s.progress().due_kick);
     let mut shutdown = s.shutdown();
     let clock = s.clock();
     loop {
@@ -59,9 +65,7 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
             biased;
             () = shutdown.wait() => return Ok(()),
             () = sleep => {}
-            () = beat(&mut records) => {}
-            () = beat(&mut warnings) => {}
-            () = s.progress().due_kick.notified() => {}
+            () = wake.woken() => {}
             () = tokio::time::sleep(s.options().fallback_poll) => {}
         }
     }

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::supervision_service_server::SupervisionService;
 use egov_runtime::clock::SharedClock;
+use egov_runtime::follow::{Follower, Step, Wake, follow};
+use egov_runtime::pulse::{Channel, Pulse};
 use egov_runtime::shutdown::Shutdown;
 use egov_runtime::tasks::Tasks;
 use egov_store::{LogPosition, Page, Store, StoreError, WarningFilter, WarningPosition};
@@ -19,9 +21,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::error::ApiError;
-use crate::pulse::{Channel, Pulse};
 use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto, warning_with_history};
-use crate::workers::{BATCH, Progress, Recheck, SupervisionOptions, WorkerStats, beat};
+use crate::workers::{BATCH, Progress, SupervisionOptions, WorkerStats};
 use egov_domain::jurisdiction::check_region;
 use egov_domain::workflow::Action;
 
@@ -39,6 +40,43 @@ struct RulesInForce {
     /// When the database was last asked (wall time).
     checked: Option<std::time::Instant>,
 }
+/// One `StreamWarnings` call: the warnings after its position, sent as they are read.
+struct WarningStream<'a> {
+    store: &'a Store,
+    after: WarningPosition,
+    filter: &'a WarningFilter,
+    tx: &'a mpsc::Sender<Result<pb::StreamWarningsResponse, Status>>,
+}
+
+impl Follower for WarningStream<'_> {
+    type Error = ApiError;
+
+    async fn step(&mut self) -> Result<Step, ApiError> {
+        let rows = self
+            .store
+            .read_warnings(self.after, self.filter, STREAM_READ)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Step::Empty);
+        }
+        for row in rows {
+            let msg = pb::StreamWarningsResponse {
+                warning: Some(warning_to_proto(&row, false)),
+            };
+            if self.tx.send(Ok(msg)).await.is_err() {
+                return Ok(Step::Done); // the client hung up
+            }
+            self.after = row.position;
+        }
+        Ok(Step::Read)
+    }
+
+    /// Warnings stored but held back (PostgreSQL) are read again soon.
+    async fn pending(&mut self) -> Result<bool, ApiError> {
+        Ok(self.store.warnings_pending(self.after, self.filter).await?)
+    }
+}
+
 /// Store pages a `ListWarnings` call reads at most when it picks rows by several rules or
 /// states, so a sparse match cannot keep one call busy; the page then comes back short, with
 /// a token to go on.
@@ -298,50 +336,26 @@ impl Supervision {
 
     async fn stream_into(
         &self,
-        mut after: WarningPosition,
+        after: WarningPosition,
         filter: &WarningFilter,
         tx: &mpsc::Sender<Result<pb::StreamWarningsResponse, Status>>,
     ) -> Result<(), ApiError> {
-        let store = self.store();
         // Subscribed before the first read: a warning stored meanwhile is either in the read
         // or wakes the stream.
-        let mut stored = self
+        let stored = self
             .inner
             .warnings
-            .subscribe(store, &self.inner.shutdown, &self.inner.tasks)
+            .subscribe(self.store(), &self.inner.shutdown, &self.inner.tasks)
             .await?;
-        let mut shutdown = self.shutdown();
-        let mut recheck = Recheck::new(self.inner.options.fallback_poll);
-        loop {
-            if shutdown.is_triggered() {
-                return Ok(());
-            }
-            let rows = store.read_warnings(after, filter, STREAM_READ).await?;
-            let read = rows.len();
-            for row in rows {
-                let msg = pb::StreamWarningsResponse {
-                    warning: Some(warning_to_proto(&row, false)),
-                };
-                if tx.send(Ok(msg)).await.is_err() {
-                    return Ok(()); // the client hung up
-                }
-                after = row.position;
-            }
-            if read > 0 {
-                recheck.reset();
-                continue;
-            }
-            // Nothing readable: warnings stored but held back (PostgreSQL) are read again
-            // soon.
-            let wait = recheck.wait(store.warnings_pending(after, filter).await?);
-            tokio::select! {
-                biased;
-                () = shutdown.wait() => return Ok(()),
-                () = tx.closed() => return Ok(()),
-                () = beat(&mut stored) => recheck.reset(),
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+        let wake = Wake::new().pulse(stored).until(tx.closed());
+        let mut stream = WarningStream {
+            store: self.store(),
+            after,
+            filter,
+            tx,
+        };
+        let poll = self.inner.options.fallback_poll;
+        follow(&mut stream, wake, self.shutdown(), poll).await
     }
 
     /// One page of warnings. When several rules or states are asked for, the store's pages

@@ -1,17 +1,19 @@
 //! The background workers of the platform, as a unit: starting them (`spawn`, in the
-//! platform's tracked tasks), keeping each alive across transient store errors, and reporting how far they got
-//! ([`Progress`], [`WorkerStats`]) so tests and health checks can wait for them instead of
-//! sleeping. The loops themselves are [`crate::scheduler`], [`crate::follower`] and the
-//! webhook deliverer ([`crate::webhooks::deliver`]).
+//! platform's tracked tasks), keeping each alive across transient store errors
+//! (`egov_runtime::follow::keep_alive`), and reporting how far they got ([`Progress`],
+//! [`WorkerStats`]) so tests and health checks can wait for them instead of sleeping. The
+//! loops themselves are [`crate::scheduler`], [`crate::follower`], the scores follower
+//! ([`crate::scores::follower`]) and the webhook deliverer ([`crate::webhooks::deliver`]); the
+//! followers run in the one follow loop, `egov_runtime::follow`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use egov_runtime::follow::{self, Failure};
 use egov_store::{LogPosition, StoreError};
 use tokio::sync::{Notify, watch};
-use tokio::time::Instant;
 
 use crate::service::Supervision;
 
@@ -21,7 +23,7 @@ pub struct SupervisionOptions {
     /// How often a worker or a warning stream looks again when nothing woke it (wall time):
     /// commits by other processes on SQLite are not notified, and a notification can be lost
     /// while a listener reconnects. Default 1 s. (Rows committed but held back behind an open
-    /// transaction on PostgreSQL are looked for sooner; see `Recheck`.)
+    /// transaction on PostgreSQL are looked for sooner; see `egov_runtime::follow::Recheck`.)
     pub fallback_poll: Duration,
     /// Whether the due loop runs the correction workflow's timers ([`crate::corrections`]):
     /// stamping cards with their correction due, a red card for a yellow card left
@@ -50,9 +52,6 @@ impl SupervisionOptions {
     }
 }
 
-/// How long a worker waits before retrying after a store error.
-const BACKOFF: Duration = Duration::from_secs(1);
-
 /// The most due instants or log records one batch (one transaction) handles.
 pub(crate) const BATCH: u32 = 1000;
 
@@ -65,6 +64,13 @@ pub(crate) enum WorkerError {
     /// help, but giving up would stop the platform raising late warnings; the log says why.
     #[error("the persisted cursor {0:?} is not a log position")]
     Cursor(String),
+}
+
+impl Failure for WorkerError {
+    /// A closed store is final: the process is shutting down.
+    fn is_final(&self) -> bool {
+        matches!(self, WorkerError::Store(StoreError::Closed))
+    }
 }
 
 /// Starts the workers of one [`Supervision`] in its tracked tasks, in the order shutdown
@@ -95,34 +101,17 @@ pub(crate) fn spawn(supervision: &Supervision) {
     });
 }
 
-/// Runs `pass` until it returns normally (shutdown), retrying after every error but a closed
-/// store, which is final.
-async fn keep_alive<F, Fut>(name: &'static str, s: &Supervision, mut pass: F)
+/// Runs `pass` in [`follow::keep_alive`], counting its errors in [`WorkerStats::errors`].
+async fn keep_alive<F, Fut>(name: &'static str, s: &Supervision, pass: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), WorkerError>>,
 {
-    let mut shutdown = s.shutdown();
-    tracing::info!(worker = name, "started");
-    loop {
-        match pass().await {
-            Ok(()) => break,
-            Err(WorkerError::Store(StoreError::Closed)) => {
-                tracing::error!(worker = name, "the store is closed; stopping");
-                break;
-            }
-            Err(error) => {
-                s.progress().errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(worker = name, %error, retry_in = ?BACKOFF, "failed; retrying");
-                tokio::select! {
-                    biased;
-                    () = shutdown.wait() => break,
-                    () = tokio::time::sleep(BACKOFF) => {}
-                }
-            }
-        }
-    }
-    tracing::info!(worker = name, "stopped");
+    let errors = &s.progress().errors;
+    let failed = || {
+        errors.fetch_add(1, Ordering::Relaxed);
+    };
+    follow::keep_alive(name, s.shutdown(), failed, pass).await;
 }
 
 /// How far the workers of one [`Supervision`] got, and a way to make them look now.
@@ -208,68 +197,4 @@ pub struct WorkerStats {
     pub raised: u64,
     /// Passes that failed (and were retried after a pause).
     pub errors: u64,
-}
-
-/// The first pause before a reader looks again for rows still held back.
-const RECHECK_FIRST: Duration = Duration::from_millis(10);
-/// The longest such pause.
-const RECHECK_MAX: Duration = Duration::from_millis(200);
-
-/// How long a reader (the log follower, a warning stream) waits after a read that returned
-/// nothing new.
-///
-/// On PostgreSQL a read returns only rows older than every transaction still open on the
-/// server (`Store::read_log`): the notification of a commit can come while some unrelated
-/// transaction holds the new rows back, and nothing notifies when it ends. So when the store
-/// says rows are pending after the reader's position, it looks again soon, after 10 ms, then
-/// 20, 40, ... up to 200 ms apart, until rows arrive or one fallback poll has passed since the
-/// first such look; then the fallback poll takes over until something arrives or a
-/// notification starts a new round. With nothing pending (idle) it waits for the fallback
-/// poll, or a notification, as before: no busy loop.
-#[derive(Debug)]
-pub(crate) struct Recheck {
-    poll: Duration,
-    /// The next short pause.
-    pause: Duration,
-    /// When this round of short pauses ends; `None` until it starts.
-    until: Option<Instant>,
-}
-
-impl Recheck {
-    pub fn new(poll: Duration) -> Self {
-        Recheck {
-            poll,
-            pause: RECHECK_FIRST,
-            until: None,
-        }
-    }
-
-    /// Rows arrived, or a notification came: a later pending read starts a new round.
-    pub fn reset(&mut self) {
-        self.pause = RECHECK_FIRST;
-        self.until = None;
-    }
-
-    /// How long to wait before the next read, after one that returned nothing; `pending`
-    /// says whether the store holds rows after the reader's position all the same.
-    pub fn wait(&mut self, pending: bool) -> Duration {
-        if !pending {
-            return self.poll;
-        }
-        let now = Instant::now();
-        let until = *self.until.get_or_insert(now + self.poll);
-        if now >= until {
-            return self.poll;
-        }
-        let pause = self.pause.min(until - now);
-        self.pause = (self.pause * 2).min(RECHECK_MAX);
-        pause
-    }
-}
-
-/// Resolves on the next change of a pulse; never, if the pulse can no longer change.
-pub(crate) async fn beat(pulse: &mut watch::Receiver<u64>) {
-    if pulse.changed().await.is_err() {
-        std::future::pending::<()>().await;
-    }
 }

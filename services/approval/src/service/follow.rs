@@ -1,6 +1,9 @@
 //! The follow stream (`FollowRecords`): stored records after a position, then every new one
-//! as commits wake it, filtered by the follower's scope; and the two background loops that
-//! keep an instance current (commit notifications, the stored rule configuration).
+//! as commits wake it, filtered by the follower's scope, in the one follow loop
+//! (`egov_runtime::follow`); and the background loop that keeps an instance on the stored rule
+//! configuration.
+
+use egov_runtime::follow::{Follower, Step, Wake, follow};
 
 use super::*;
 
@@ -24,97 +27,123 @@ impl Approval {
 
     pub(super) async fn follow_into(
         &self,
-        mut after: LogPosition,
+        after: LogPosition,
         until_caught_up: bool,
         scope: CaseScope,
         tx: &mpsc::Sender<Result<pb::FollowRecordsResponse, Status>>,
     ) -> Result<(), Status> {
-        // Whether each case seen is in scope: a case's region and department never change.
-        let mut in_scope: HashMap<String, bool> = HashMap::new();
         let store = self.store();
-        let mut committed = self.committed.subscribe();
-        let mut shutdown = self.shutdown.clone();
+        // Subscribed before the first read: a record committed meanwhile is either in the
+        // read or wakes the stream.
+        let committed = self
+            .records
+            .subscribe(store, &self.shutdown, &self.tasks)
+            .await
+            .map_err(ApiError::from)?;
         let head = if until_caught_up {
             Some(store.log_head().await.map_err(ApiError::from)?)
         } else {
             None
         };
-        let mut held_back = Duration::ZERO;
-        loop {
-            let entries = store.read_log(after, 500).await.map_err(ApiError::from)?;
-            let empty = entries.is_empty();
-            if !scope.is_everything() {
-                if in_scope.len() > SCOPE_CACHE {
-                    in_scope.clear();
-                }
-                let unknown: Vec<String> = entries
-                    .iter()
-                    .map(|(_, s)| &s.case_no)
-                    .filter(|c| !in_scope.contains_key(*c))
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                if !unknown.is_empty() {
-                    for row in store
-                        .get_case_rows(&unknown)
-                        .await
-                        .map_err(ApiError::from)?
-                    {
-                        let keep = scope.keeps(&row.region, &row.department);
-                        in_scope.insert(row.case_no, keep);
-                    }
-                }
+        let mut stream = RecordStream {
+            store,
+            after,
+            head,
+            scope,
+            in_scope: HashMap::new(),
+            tx,
+        };
+        let wake = Wake::new().pulse(committed).until(tx.closed());
+        follow(&mut stream, wake, self.shutdown.clone(), POLL_INTERVAL).await
+    }
+}
+
+/// One `FollowRecords` call: the records after its position in its scope, sent as they are
+/// read; until the head it started at, if it asked to stop when caught up.
+struct RecordStream<'a> {
+    store: &'a Store,
+    after: LogPosition,
+    head: Option<LogPosition>,
+    scope: CaseScope,
+    /// Whether each case seen is in scope: a case's region and department never change.
+    in_scope: HashMap<String, bool>,
+    tx: &'a mpsc::Sender<Result<pb::FollowRecordsResponse, Status>>,
+}
+
+impl Follower for RecordStream<'_> {
+    type Error = Status;
+
+    async fn step(&mut self) -> Result<Step, Status> {
+        let store = self.store;
+        let entries = store
+            .read_log(self.after, 500)
+            .await
+            .map_err(ApiError::from)?;
+        let empty = entries.is_empty();
+        if !self.scope.is_everything() {
+            if self.in_scope.len() > SCOPE_CACHE {
+                self.in_scope.clear();
             }
-            for (position, stored) in entries {
-                if head.is_some_and(|h| position > h) {
-                    return Ok(());
-                }
-                if !scope.is_everything()
-                    && !in_scope.get(&stored.case_no).copied().unwrap_or(false)
+            let unknown: Vec<String> = entries
+                .iter()
+                .map(|(_, s)| &s.case_no)
+                .filter(|c| !self.in_scope.contains_key(*c))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                for row in store
+                    .get_case_rows(&unknown)
+                    .await
+                    .map_err(ApiError::from)?
                 {
-                    after = position;
-                    continue;
+                    let keep = self.scope.keeps(&row.region, &row.department);
+                    self.in_scope.insert(row.case_no, keep);
                 }
-                let record = stored_to_domain(&stored)?;
-                let msg = pb::FollowRecordsResponse {
-                    record: Some(stored_record_to_proto(
-                        &stored,
-                        &record,
-                        stored.seq as u64,
-                        position.to_string(),
-                    )),
-                };
-                if tx.send(Ok(msg)).await.is_err() {
-                    return Ok(()); // the follower hung up
-                }
-                after = position;
-            }
-            if !empty {
-                continue;
-            }
-            if head.is_some() {
-                return Ok(());
-            }
-            // Nothing readable: either nothing new, or records held back behind a transaction
-            // still open on the server (PostgreSQL reads only below the oldest one). Held back,
-            // look again soon; otherwise wait to be woken, with a slow poll for wake-ups that
-            // cannot be notified (other processes on SQLite, a notification lost on reconnect).
-            let pending = store.log_pending(after).await.map_err(ApiError::from)?;
-            let wait = if pending {
-                held_back = (held_back * 2).clamp(Duration::from_millis(10), MAX_RECHECK);
-                held_back
-            } else {
-                held_back = Duration::ZERO;
-                POLL_INTERVAL
-            };
-            tokio::select! {
-                _ = committed.changed() => {}
-                () = shutdown.wait() => return Ok(()),
-                () = tx.closed() => return Ok(()),
-                () = tokio::time::sleep(wait) => {}
             }
         }
+        for (position, stored) in entries {
+            if self.head.is_some_and(|h| position > h) {
+                return Ok(Step::Done);
+            }
+            if !self.scope.is_everything()
+                && !self.in_scope.get(&stored.case_no).copied().unwrap_or(false)
+            {
+                self.after = position;
+                continue;
+            }
+            let record = stored_to_domain(&stored)?;
+            let msg = pb::FollowRecordsResponse {
+                record: Some(stored_record_to_proto(
+                    &stored,
+                    &record,
+                    stored.seq as u64,
+                    position.to_string(),
+                )),
+            };
+            if self.tx.send(Ok(msg)).await.is_err() {
+                return Ok(Step::Done); // the follower hung up
+            }
+            self.after = position;
+        }
+        if !empty {
+            return Ok(Step::Read);
+        }
+        if self.head.is_some() {
+            return Ok(Step::Done);
+        }
+        Ok(Step::Empty)
+    }
+
+    /// Nothing readable: either nothing new, or records held back behind a transaction still
+    /// open on the server (PostgreSQL reads only below the oldest one), looked for again soon.
+    async fn pending(&mut self) -> Result<bool, Status> {
+        Ok(self
+            .store
+            .log_pending(self.after)
+            .await
+            .map_err(ApiError::from)?)
     }
 }
 
@@ -144,27 +173,6 @@ pub(super) async fn follow_rule_config(ingestor: Ingestor, mut shutdown: Shutdow
             }
             Ok(_) => {}
             Err(error) => tracing::debug!(%error, "cannot read the rule configuration"),
-        }
-    }
-}
-
-/// Forwards the store's commit notifications to the in-process signal until shutdown.
-pub(super) async fn relay_commits(
-    mut notifications: egov_store::Notifications,
-    committed: Arc<watch::Sender<u64>>,
-    mut shutdown: Shutdown,
-) {
-    loop {
-        tokio::select! {
-            received = notifications.recv() => match received {
-                Ok(()) => committed.send_modify(|n| *n = n.wrapping_add(1)),
-                Err(error) => {
-                    // The followers' slow poll covers the gap while the listener recovers.
-                    tracing::warn!(%error, "record notifications failed; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            },
-            () = shutdown.wait() => return,
         }
     }
 }

@@ -14,13 +14,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use egov_runtime::follow::{Follower, Step, Wake, follow};
 use egov_store::scores::{ScoreBatch, ScoreFacts};
 use egov_store::{LogPosition, Store, WarningFilter, WarningPosition};
 
 use crate::error::ApiError;
 use crate::scores::{case_facts, merge_regions, warning_facts};
 use crate::service::Supervision;
-use crate::workers::{BATCH, Recheck, WorkerError, beat};
+use crate::workers::{BATCH, WorkerError};
 
 /// The follower's cursor in the record log.
 pub const LOG_CURSOR: &str = "scores.log";
@@ -137,35 +138,38 @@ pub(crate) async fn pass(s: &Supervision) -> Result<usize, WorkerError> {
     Ok(log_batch(s).await? + warnings_batch(s).await?)
 }
 
-/// One life of the follower: returns on shutdown, or with the first error.
-pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
-    let store = s.store();
-    // Subscribed before the first read, so a commit made meanwhile still wakes the follower.
-    let mut records = s.records_pulse().await?;
-    let mut warnings = s.warnings_pulse().await?;
-    let mut shutdown = s.shutdown();
-    let mut recheck = Recheck::new(s.options().fallback_poll);
-    loop {
-        if shutdown.is_triggered() {
-            return Ok(());
-        }
-        if pass(s).await? > 0 {
-            recheck.reset();
-            continue;
-        }
-        let pending = store.log_pending(log_cursor(store).await?).await?
+/// The scores follower: its two cursors are read back from the store at each pass, which the
+/// tools' `settle` and `drain` run as well.
+struct ScoresFollower<'a>(&'a Supervision);
+
+impl Follower for ScoresFollower<'_> {
+    type Error = WorkerError;
+
+    async fn step(&mut self) -> Result<Step, WorkerError> {
+        Ok(if pass(self.0).await? > 0 {
+            Step::Read
+        } else {
+            Step::Empty
+        })
+    }
+
+    async fn pending(&mut self) -> Result<bool, WorkerError> {
+        let store = self.0.store();
+        Ok(store.log_pending(log_cursor(store).await?).await?
             || store
                 .warnings_pending(warnings_cursor(store).await?, &WarningFilter::default())
-                .await?;
-        let wait = recheck.wait(pending);
-        tokio::select! {
-            biased;
-            () = shutdown.wait() => return Ok(()),
-            () = beat(&mut records) => recheck.reset(),
-            () = beat(&mut warnings) => recheck.reset(),
-            () = tokio::time::sleep(wait) => {}
-        }
+                .await?)
     }
+}
+
+/// One life of the follower: returns on shutdown, or with the first error.
+pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
+    // Subscribed before the first read, so a commit made meanwhile still wakes the follower.
+    let wake = Wake::new()
+        .pulse(s.records_pulse().await?)
+        .pulse(s.warnings_pulse().await?);
+    let poll = s.options().fallback_poll;
+    follow(&mut ScoresFollower(s), wake, s.shutdown(), poll).await
 }
 
 /// Runs passes until one reads nothing: everything readable now is in the rollups (rows that

@@ -21,7 +21,7 @@
 //!   delivered webhook whose outcome is lost would be sent again.
 //!
 //! On shutdown the sender starts nothing new and waits for the attempts in flight (each ends
-//! within [`TIMEOUT`]), so none is cut off after the receiver got it but before its outcome
+//! within [`TIMEOUT`]; they run in the platform's tracked set, which the drain waits for too), so none is cut off after the receiver got it but before its outcome
 //! was recorded: the delivery would then be sent again after the restart.
 
 use std::collections::HashMap;
@@ -46,7 +46,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::service::Supervision;
 use crate::webhooks::signature::{self, DELIVERY_HEADER, SIGNATURE_HEADER};
-use crate::workers::{BATCH, Recheck, WorkerError, beat};
+use crate::workers::{BATCH, WorkerError};
 
 mod enqueue;
 mod http;

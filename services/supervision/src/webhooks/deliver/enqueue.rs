@@ -1,6 +1,8 @@
 //! The follower: the warning stream read by its persisted cursor, one delivery enqueued per
 //! matching active hook in the transaction that moves the cursor.
 
+use egov_runtime::follow::{self, Follower, Wake};
+
 use super::*;
 
 /// Whether `warning` passes the filters of `hook` (department, region subtree, lowest level).
@@ -93,65 +95,87 @@ async fn active_hooks(store: &Store) -> Result<Vec<WebhookRow>, WorkerError> {
         .collect())
 }
 
+/// The webhook follower's state between steps: its position, persisted with each batch.
+struct Enqueuer<'a> {
+    s: &'a Supervision,
+    after: WarningPosition,
+    all: WarningFilter,
+}
+
+impl Enqueuer<'_> {
+    /// Records that the follower enqueued through `position` (and persisted it).
+    fn moved_to(&mut self, position: WarningPosition) {
+        self.after = position;
+        self.s
+            .deliverer()
+            .followed_through
+            .send_replace(Some(position));
+    }
+}
+
+impl Follower for Enqueuer<'_> {
+    type Error = WorkerError;
+
+    async fn step(&mut self) -> Result<follow::Step, WorkerError> {
+        let (s, store) = (self.s, self.s.store());
+        let (rows, hooks) =
+            match next_step(store, self.after, &self.all, std::future::ready(())).await? {
+                Step::Skip(head) => {
+                    // Nothing to enqueue: skip the warnings instead of reading them (most
+                    // platforms have no hook, and the due loop's bursts need the database).
+                    store
+                        .enqueue_deliveries(CONSUMER, &head.to_string(), &[], s.clock().now())
+                        .await?;
+                    self.moved_to(head);
+                    return Ok(follow::Step::Read);
+                }
+                Step::Batch { rows, hooks } => (rows, hooks),
+            };
+        let Some(last) = rows.last().map(|w| w.position) else {
+            return Ok(follow::Step::Empty);
+        };
+        let pairs: Vec<(i64, i64)> = rows
+            .iter()
+            .flat_map(|w| hooks.iter().filter(|h| matches(h, w)).map(|h| (h.id, w.id)))
+            .collect();
+        let added = store
+            .enqueue_deliveries(CONSUMER, &last.to_string(), &pairs, s.clock().now())
+            .await?;
+        self.moved_to(last);
+        if added > 0 {
+            s.deliverer().kick.notify_one();
+        }
+        tracing::debug!(
+            warnings = rows.len(),
+            added,
+            position = %last,
+            "webhook deliveries enqueued"
+        );
+        Ok(follow::Step::Read)
+    }
+
+    /// Warnings held back behind an open transaction (PostgreSQL) are read again soon.
+    async fn pending(&mut self) -> Result<bool, WorkerError> {
+        Ok(self
+            .s
+            .store()
+            .warnings_pending(self.after, &self.all)
+            .await?)
+    }
+}
+
 /// One life of the follower: returns on shutdown, or with the first error.
 pub(crate) async fn follow(s: &Supervision) -> Result<(), WorkerError> {
-    let store = s.store();
     let d = s.deliverer();
     // Subscribed before the first read, so a warning stored meanwhile still wakes it.
-    let mut warnings = s.warnings_pulse().await?;
-    let mut shutdown = s.shutdown();
-    let mut after = cursor(store).await?;
-    d.followed_through.send_replace(Some(after));
-    let mut recheck = Recheck::new(s.options().fallback_poll);
-    let all = WarningFilter::default();
-    loop {
-        if shutdown.is_triggered() {
-            return Ok(());
-        }
-        let (rows, hooks) = match next_step(store, after, &all, std::future::ready(())).await? {
-            Step::Skip(head) => {
-                // Nothing to enqueue: skip the warnings instead of reading them (most
-                // platforms have no hook, and the due loop's bursts need the database).
-                store
-                    .enqueue_deliveries(CONSUMER, &head.to_string(), &[], s.clock().now())
-                    .await?;
-                after = head;
-                d.followed_through.send_replace(Some(after));
-                continue;
-            }
-            Step::Batch { rows, hooks } => (rows, hooks),
-        };
-        if let Some(last) = rows.last().map(|w| w.position) {
-            let pairs: Vec<(i64, i64)> = rows
-                .iter()
-                .flat_map(|w| hooks.iter().filter(|h| matches(h, w)).map(|h| (h.id, w.id)))
-                .collect();
-            let added = store
-                .enqueue_deliveries(CONSUMER, &last.to_string(), &pairs, s.clock().now())
-                .await?;
-            after = last;
-            d.followed_through.send_replace(Some(after));
-            if added > 0 {
-                d.kick.notify_one();
-            }
-            tracing::debug!(
-                warnings = rows.len(),
-                added,
-                position = %after,
-                "webhook deliveries enqueued"
-            );
-            recheck.reset();
-            continue;
-        }
-        // Nothing readable: warnings held back behind an open transaction (PostgreSQL) are
-        // read again soon.
-        let wait = recheck.wait(store.warnings_pending(after, &all).await?);
-        tokio::select! {
-            biased;
-            () = shutdown.wait() => return Ok(()),
-            () = beat(&mut warnings) => recheck.reset(),
-            () = d.follow_kick.notified() => recheck.reset(),
-            () = tokio::time::sleep(wait) => {}
-        }
-    }
+    let wake = Wake::new()
+        .pulse(s.warnings_pulse().await?)
+        .kick(&d.follow_kick);
+    let mut enqueuer = Enqueuer {
+        s,
+        after: WarningPosition::START,
+        all: WarningFilter::default(),
+    };
+    enqueuer.moved_to(cursor(s.store()).await?);
+    follow::follow(&mut enqueuer, wake, s.shutdown(), s.options().fallback_poll).await
 }

@@ -1,10 +1,11 @@
 //! The sender: due deliveries claimed per hook within the slots it has, each attempt on a
-//! task of its own, its outcome recorded before its lease ends.
+//! task of its own in the platform's tracked set, its outcome recorded before its lease ends.
 
 use super::*;
 
 /// One life of the sender: returns on shutdown (after the attempts in flight ended), or with
-/// the first error (attempts in flight go on; they run on tasks of their own).
+/// the first error (attempts in flight go on; they run on tasks of their own, in the
+/// platform's tracked set, which shutdown drains after the workers).
 pub(crate) async fn send(s: &Supervision) -> Result<(), WorkerError> {
     let store = s.store();
     let d = s.deliverer();
@@ -43,9 +44,9 @@ pub(crate) async fn send(s: &Supervision) -> Result<(), WorkerError> {
                     per_hook: d.per_hook.clone(),
                     supervision: s.clone(),
                 };
-                let (s, hook) = (s.clone(), hook.clone());
-                tokio::spawn(async move {
-                    attempt(&s, &hook, delivery, lease_ends).await;
+                let (owner, hook) = (s.clone(), hook.clone());
+                s.tasks().spawn(async move {
+                    attempt(&owner, &hook, delivery, lease_ends).await;
                     drop(slot);
                 });
                 started += 1;

@@ -1,5 +1,6 @@
-//! One store subscription per channel and process, fanned out to every waiter: the two
-//! workers wait for new records, every `StreamWarnings` call waits for new warnings. On
+//! One store subscription per channel and process, fanned out to every waiter: the
+//! supervision workers and every `FollowRecords` stream wait for new records, every
+//! `StreamWarnings` call waits for new warnings. On
 //! PostgreSQL each `listen_for_*` holds a connection of its own, so a subscription per stream
 //! would cost a connection per supervisor's dashboard; here it costs one per channel.
 //!
@@ -10,8 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use egov_runtime::shutdown::Shutdown;
-use egov_runtime::tasks::Tasks;
+use crate::shutdown::Shutdown;
+use crate::tasks::Tasks;
 use egov_store::{Notifications, Store, StoreError};
 use tokio::sync::{Mutex, watch};
 
@@ -94,6 +95,12 @@ impl Pulse {
         }
         Ok(self.beats.subscribe())
     }
+
+    /// Wakes every waiter now, for a commit this process made: no need to wait for the
+    /// store's notification of it.
+    pub fn beat(&self) {
+        self.beats.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 /// Forwards the store's notifications to the pulse until shutdown or the store closes.
@@ -112,7 +119,7 @@ async fn relay(
         };
         match received {
             Ok(()) => {
-                beats.send_modify(|n| *n += 1);
+                beats.send_modify(|n| *n = n.wrapping_add(1));
             }
             Err(StoreError::Closed) => return,
             Err(error) => {
@@ -132,7 +139,7 @@ async fn relay(
                     match channel.listen(&store).await {
                         Ok(Some(again)) => {
                             notifications = again;
-                            beats.send_modify(|n| *n += 1);
+                            beats.send_modify(|n| *n = n.wrapping_add(1));
                             break;
                         }
                         Ok(None) | Err(StoreError::Closed) => return,
