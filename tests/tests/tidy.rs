@@ -2,13 +2,23 @@
 //! see them: every `.rs` file opens with its `//!` header; `crates/domain` has no normal
 //! dependency outside its allow-list; sqlx appears only in `crates/store`; only the
 //! composition root (`crates/platform`) assembles a server or starts the platforms' workers;
-//! and the platforms spawn their tasks only through their tracked set.
+//! the platforms spawn their tasks only through their tracked set; and no source file grows
+//! past [`MAX_LINES`].
 
 use std::path::{Path, PathBuf};
 
 /// The normal dependencies `crates/domain` may have: pure libraries, no I/O, no runtime, no
 /// wire format (docs/design.md §5).
 const DOMAIN_ALLOWED: [&str; 4] = ["chrono", "serde", "serde_json", "thiserror"];
+
+/// The most lines a source file may have: a longer one has a seam to be split along. Tests
+/// (files in a `tests` or `benches` directory, a `tests.rs` module) are exempt, and so are the
+/// data tables in [`LONG_DATA_TABLES`].
+const MAX_LINES: usize = 700;
+
+/// Source files that are data tables, allowed past [`MAX_LINES`]: none today (the city's office
+/// templates, `crates/sim/src/city/offices.rs`, are the largest and fit).
+const LONG_DATA_TABLES: [&str; 0] = [];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -112,6 +122,29 @@ fn every_source_file_opens_with_its_header() {
     assert!(
         missing.is_empty(),
         "files without a `//!` first line saying what they own: {missing:?}"
+    );
+}
+
+#[test]
+fn no_source_file_is_longer_than_its_seams_allow() {
+    let long: Vec<String> = sources()
+        .into_iter()
+        .filter(|(path, _)| {
+            let test = path
+                .split('/')
+                .any(|part| part == "tests" || part == "benches")
+                || path.ends_with("/tests.rs");
+            !test && !LONG_DATA_TABLES.contains(&path.as_str())
+        })
+        .filter_map(|(path, text)| {
+            let lines = text.lines().count();
+            (lines > MAX_LINES).then(|| format!("{path}: {lines} lines"))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "source files over {MAX_LINES} lines (split them along their seams into submodules): \
+         {long:?}"
     );
 }
 
