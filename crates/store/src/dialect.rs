@@ -160,6 +160,22 @@ pub(crate) trait Dialect: sqlx::Database {
     /// Wakes listeners of `channel` when the transaction commits (PostgreSQL NOTIFY; nothing
     /// on SQLite, whose listeners are woken in-process).
     async fn notify(conn: &mut Self::Connection, channel: &str) -> Result<()>;
+
+    /// Takes the transaction-scoped lock `key`, `shared` or exclusive (PostgreSQL advisory
+    /// locks; nothing on SQLite, whose `BEGIN IMMEDIATE` already serializes writers).
+    async fn lock(conn: &mut Self::Connection, key: i64, shared: bool) -> Result<()>;
+
+    /// Appended to a subquery that picks rows to claim: concurrent claimers skip each other's
+    /// rows on PostgreSQL (`FOR UPDATE SKIP LOCKED`); SQLite serializes writers.
+    const SKIP_LOCKED: &'static str;
+
+    /// SQL for "`column` is one of the integer ids bound as a JSON array in `param`", so a
+    /// list is one parameter whatever its size.
+    fn one_of_json_ids(column: &str, param: &str) -> String;
+
+    /// Inserts a pending webhook delivery, due at `$2`, for each (hook id, warning id) pair of
+    /// the JSON array bound as `$1`, skipping pairs already stored.
+    const INSERT_DELIVERIES: &'static str;
 }
 
 /// A parameter of a built statement.

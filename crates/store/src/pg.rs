@@ -312,6 +312,28 @@ impl Dialect for Postgres {
             .await?;
         Ok(())
     }
+
+    async fn lock(conn: &mut PgConnection, key: i64, shared: bool) -> Result<()> {
+        let sql = if shared {
+            "SELECT pg_advisory_xact_lock_shared($1)"
+        } else {
+            "SELECT pg_advisory_xact_lock($1)"
+        };
+        sqlx::query(sql).bind(key).execute(conn).await?;
+        Ok(())
+    }
+
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    fn one_of_json_ids(column: &str, param: &str) -> String {
+        format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text({param}::jsonb)::bigint))")
+    }
+
+    const INSERT_DELIVERIES: &'static str = "INSERT INTO webhook_deliveries \
+             (hook_id, warning_id, next_attempt_at, created_at) \
+         SELECT (p->>0)::bigint, (p->>1)::bigint, $2, $2 \
+         FROM jsonb_array_elements($1::jsonb) AS p \
+         ON CONFLICT (hook_id, warning_id) DO NOTHING";
 }
 
 /// Binds the 13 case columns as arrays, in the order of the statements above.

@@ -22,7 +22,6 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::dialect::{Dialect, Keys};
 use crate::error::{Result, StoreError};
-use crate::model::Backend;
 use crate::rows::micros;
 use crate::store::{Store, UPSERT_CURSOR, on_db};
 use crate::{LogPosition, WarningPosition};
@@ -304,15 +303,9 @@ impl Store {
     /// Recomputes the daily rollups from the stored facts, in ONE transaction (fact writers
     /// wait for it). Returns the number of rollup rows.
     pub async fn rebuild_score_rollups(&self) -> Result<u64> {
-        let pg = self.backend() == Backend::Postgres;
         Ok(on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
-            if pg {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(SCORES_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            Db::lock(&mut tx, SCORES_LOCK, false).await?;
             sqlx::query("DELETE FROM score_daily")
                 .execute(&mut *tx)
                 .await?;

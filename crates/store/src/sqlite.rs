@@ -332,6 +332,24 @@ impl Dialect for Sqlite {
     async fn notify(_conn: &mut SqliteConnection, _channel: &str) -> Result<()> {
         Ok(())
     }
+
+    async fn lock(_conn: &mut SqliteConnection, _key: i64, _shared: bool) -> Result<()> {
+        Ok(())
+    }
+
+    const SKIP_LOCKED: &'static str = "";
+
+    fn one_of_json_ids(column: &str, param: &str) -> String {
+        format!("{column} IN (SELECT value FROM json_each({param}))")
+    }
+
+    // `WHERE TRUE` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join
+    // of the SELECT.
+    const INSERT_DELIVERIES: &'static str = "INSERT INTO webhook_deliveries \
+             (hook_id, warning_id, next_attempt_at, created_at) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), $2, $2 \
+         FROM json_each($1) WHERE TRUE \
+         ON CONFLICT (hook_id, warning_id) DO NOTHING";
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::dialect::{Arg, Dialect, Sql, bind_args};
 use crate::error::{Result, StoreError};
-use crate::model::{Backend, Page};
+use crate::model::Page;
 use crate::position::{WarningPosition, decode_token, encode_token};
 use crate::rows::micros;
 use crate::store::{Store, UPSERT_CURSOR, on_db};
@@ -341,20 +341,16 @@ impl Store {
         // The ids bound as one JSON array, whatever their number.
         let ids = serde_json::to_string(hook_ids)
             .map_err(|e| StoreError::InvalidInput(e.to_string().into()))?;
-        let sql = match self.backend() {
-            Backend::Postgres => {
-                "SELECT hook_id, state, count(*) FROM webhook_deliveries \
-                 WHERE hook_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint)) \
-                 GROUP BY hook_id, state"
-            }
-            Backend::Sqlite => {
-                "SELECT hook_id, state, count(*) FROM webhook_deliveries \
-                 WHERE hook_id IN (SELECT value FROM json_each($1)) \
-                 GROUP BY hook_id, state"
-            }
-        };
-        let rows: Vec<(i64, String, i64)> = on_db!(self, |pool| {
-            sqlx::query_as(sql).bind(&ids).fetch_all(pool).await?
+        let rows: Vec<(i64, String, i64)> = on_db!(self, |pool, Db| {
+            let sql = format!(
+                "SELECT hook_id, state, count(*) FROM webhook_deliveries WHERE {} \
+                 GROUP BY hook_id, state",
+                Db::one_of_json_ids("hook_id", "$1")
+            );
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(&ids)
+                .fetch_all(pool)
+                .await?
         });
         let mut counts: HashMap<i64, DeliveryCounts> = HashMap::new();
         for (hook_id, state, n) in rows {
@@ -382,7 +378,6 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<u64> {
         let at = micros(at);
-        let backend = self.backend();
         on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
             let mut added = 0;
@@ -406,26 +401,7 @@ impl Store {
                     let json =
                         serde_json::to_string(&hooks.iter().zip(&warnings).collect::<Vec<_>>())
                             .map_err(|e| StoreError::InvalidInput(e.to_string().into()))?;
-                    let sql = match backend {
-                        Backend::Postgres => {
-                            "INSERT INTO webhook_deliveries \
-                                 (hook_id, warning_id, next_attempt_at, created_at) \
-                             SELECT (p->>0)::bigint, (p->>1)::bigint, $2, $2 \
-                             FROM jsonb_array_elements($1::jsonb) AS p \
-                             ON CONFLICT (hook_id, warning_id) DO NOTHING"
-                        }
-                        // `WHERE TRUE` tells SQLite's parser that ON CONFLICT belongs to the
-                        // INSERT, not to a join of the SELECT.
-                        Backend::Sqlite => {
-                            "INSERT INTO webhook_deliveries \
-                                 (hook_id, warning_id, next_attempt_at, created_at) \
-                             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-                                 $2, $2 \
-                             FROM json_each($1) WHERE TRUE \
-                             ON CONFLICT (hook_id, warning_id) DO NOTHING"
-                        }
-                    };
-                    added = sqlx::query(sql)
+                    added = sqlx::query(Db::INSERT_DELIVERIES)
                         .bind(json)
                         .bind(at)
                         .execute(&mut *tx)
@@ -464,20 +440,17 @@ impl Store {
         }
         let wall = micros(Utc::now());
         let until = wall + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let skip_locked = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = $4 \
-             WHERE id IN (SELECT id FROM webhook_deliveries \
-                 WHERE hook_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
-                 AND (leased_until IS NULL OR leased_until <= $3) \
-                 ORDER BY next_attempt_at, id LIMIT $5{skip_locked}) \
-             AND EXISTS (SELECT 1 FROM webhooks h WHERE h.id = $1 AND h.active) \
-             RETURNING {DELIVERY_COLUMNS}"
-        );
-        let mut rows: Vec<DeliveryRow> = on_db!(self, |pool| {
+        let mut rows: Vec<DeliveryRow> = on_db!(self, |pool, Db| {
+            let sql = format!(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = $4 \
+                 WHERE id IN (SELECT id FROM webhook_deliveries \
+                     WHERE hook_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
+                     AND (leased_until IS NULL OR leased_until <= $3) \
+                     ORDER BY next_attempt_at, id LIMIT $5{skip_locked}) \
+                 AND EXISTS (SELECT 1 FROM webhooks h WHERE h.id = $1 AND h.active) \
+                 RETURNING {DELIVERY_COLUMNS}",
+                skip_locked = Db::SKIP_LOCKED
+            );
             sqlx::query_as(AssertSqlSafe(sql))
                 .bind(hook_id)
                 .bind(micros(due_by))

@@ -20,16 +20,10 @@ impl Store {
             }
         }
         let facts: Vec<&ScoreFacts> = by_key.into_values().collect();
-        let pg = self.backend() == Backend::Postgres;
         let at = micros(batch.at);
         let applied = on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
-            if pg {
-                sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-                    .bind(SCORES_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            Db::lock(&mut tx, SCORES_LOCK, true).await?;
             // 1. Claim the keys whose stored version is not newer; the others are left alone.
             let mut accepted: Vec<&ScoreFacts> = Vec::with_capacity(facts.len());
             for chunk in facts.chunks(CHUNK) {

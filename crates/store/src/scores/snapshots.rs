@@ -17,17 +17,11 @@ impl Store {
     where
         F: FnOnce(&[(String, CounterValues)]) -> std::result::Result<String, String> + Send,
     {
-        let pg = self.backend() == Backend::Postgres;
         let computed_at = micros(new.computed_at);
         let sums = sums();
         on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
-            if pg {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(SCORES_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            Db::lock(&mut tx, SCORES_LOCK, false).await?;
             let current: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(version) FROM score_snapshots WHERE period = $1")
                     .bind(new.period)
