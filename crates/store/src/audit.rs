@@ -145,6 +145,18 @@ pub enum AuditBreakKind {
     Gap,
 }
 
+impl std::fmt::Display for AuditBreakKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuditBreakKind::ContentChanged => {
+                "content changed: the row no longer hashes to its stored hash"
+            }
+            AuditBreakKind::LinkBroken => "link broken: the row does not link to the row before it",
+            AuditBreakKind::Gap => "gap: rows before it were deleted",
+        })
+    }
+}
+
 /// The first row where the audit chain does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditBreak {

@@ -112,6 +112,22 @@ pub enum ChainBreakKind {
     HeadMismatch,
 }
 
+impl std::fmt::Display for ChainBreakKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChainBreakKind::ContentChanged => {
+                "content changed: the record no longer hashes to its stored hash"
+            }
+            ChainBreakKind::LinkBroken => {
+                "link broken: the record does not link to the record before it (one deleted or reordered)"
+            }
+            ChainBreakKind::HeadMismatch => {
+                "head mismatch: the case's head does not match its last record (records at the end deleted)"
+            }
+        })
+    }
+}
+
 /// What verification needs of one stored record.
 #[derive(Debug)]
 pub(crate) struct Link<'a> {
