@@ -124,7 +124,8 @@ pub fn audit_hash(
 pub struct AuditFilter {
     /// Acts of this principal.
     pub principal: Option<String>,
-    /// Acts of this RPC (full method name).
+    /// Acts of this RPC: its full method name (`/pkg.Service/Method`), or, without a `/`, its
+    /// method name alone (`CloseWarning`).
     pub action: Option<String>,
     /// Acts that ended so ("OK", "PERMISSION_DENIED", ...).
     pub outcome: Option<String>,
@@ -268,8 +269,21 @@ impl Store {
             sql.push(" AND seq > ").bind(Arg::I64(after));
         }
         sql.eq("principal", filter.principal.as_deref())
-            .eq("action", filter.action.as_deref())
             .eq("outcome", filter.outcome.as_deref());
+        match filter.action.as_deref() {
+            Some(action) if !action.contains('/') => {
+                let escaped = action
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                sql.push(" AND action LIKE ")
+                    .bind(Arg::Text(format!("%/{escaped}")))
+                    .push(" ESCAPE '\\'");
+            }
+            action => {
+                sql.eq("action", action);
+            }
+        }
         if let Some(since) = filter.since {
             sql.push(" AND at >= ").bind(Arg::Time(micros(since)));
         }
