@@ -82,6 +82,16 @@ async fn appends_chain_in_order_and_list_by_filter(store: Store) {
         ..AuditFilter::default()
     };
     assert_eq!(list(window).await, [2]);
+    let by_method = AuditFilter {
+        action: Some("CloseWarning".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(list(by_method).await, [1, 2]);
+    let wildcard = AuditFilter {
+        action: Some("%".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(list(wildcard).await, Vec::<i64>::new());
 
     let (first, next) = store
         .list_audit(&AuditFilter::default(), Page::first(3))

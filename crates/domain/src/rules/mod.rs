@@ -470,6 +470,7 @@ mod tests {
                 ("irregular_fee", "red_card"),
                 ("procedure_anomaly", "yellow_card"),
                 ("certificate_overdue", "yellow_card"),
+                ("integrity", "red_card"),
             ]
         );
     }
