@@ -211,7 +211,7 @@ async fn record_alarms(
     }
     let case_nos: Vec<String> = broken.iter().map(|r| r.case_no.clone()).collect();
     let rows = s.store().get_case_rows(&case_nos).await?;
-    let level = integrity::DEFAULT_LEVEL;
+    let level = integrity::level(&s.rules());
     let now = s.clock().now();
     let mut warnings = Vec::with_capacity(broken.len());
     for report in broken {
@@ -263,7 +263,7 @@ async fn audit_alarm(s: &Supervision, broken: &AuditBreak) -> Result<NewWarning,
         [one] => one.clone(),
         _ => String::new(),
     };
-    let level = integrity::DEFAULT_LEVEL;
+    let level = integrity::level(&s.rules());
     let now = s.clock().now();
     let draft = integrity::audit_chain_broken(level, broken.seq, &what, now);
     Ok(new_warning(

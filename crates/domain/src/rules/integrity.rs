@@ -13,11 +13,24 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::rules::ConfigSource;
+use crate::rules::{ConfigSource, RuleConfig};
 use crate::warning::{Level, Rule, WarningDraft};
 
 pub const RULE: Rule = Rule::Integrity;
 pub const DEFAULT_LEVEL: Level = Level::RedCard;
+
+/// The level an integrity warning is raised at: the configuration's `defaults` section says
+/// (a department's or a matter's layer does not apply: a broken chain is no department's or
+/// matter's), else [`DEFAULT_LEVEL`].
+pub fn level(config: &RuleConfig) -> Level {
+    config
+        .spec()
+        .defaults
+        .levels
+        .get(&RULE)
+        .copied()
+        .unwrap_or(DEFAULT_LEVEL)
+}
 
 /// The prefix of the pseudo case number of an audit chain break.
 pub const AUDIT_CASE_PREFIX: &str = "audit-log#";
