@@ -29,10 +29,12 @@ pub enum Rule {
     IrregularFee,
     ProcedureAnomaly,
     CertificateOverdue,
+    /// Not a rule of the law: a hash chain broke (docs/design.md §9).
+    Integrity,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::ApproachingDeadline,
         Rule::PromisedLimitPassed,
         Rule::StatutoryLimitPassed,
@@ -45,6 +47,7 @@ impl Rule {
         Rule::IrregularFee,
         Rule::ProcedureAnomaly,
         Rule::CertificateOverdue,
+        Rule::Integrity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Rule {
             Rule::IrregularFee => "irregular_fee",
             Rule::ProcedureAnomaly => "procedure_anomaly",
             Rule::CertificateOverdue => "certificate_overdue",
+            Rule::Integrity => "integrity",
         }
     }
 

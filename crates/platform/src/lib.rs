@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod serve;
 pub mod testing;
 
@@ -35,6 +36,7 @@ use egov_supervision::{Supervision, SupervisionOptions};
 use tonic::service::Routes;
 use tonic::transport::server::Router;
 
+pub use crate::audit::StoreAuditSink;
 use crate::serve::Bound;
 pub use crate::serve::ConnectionLimits;
 

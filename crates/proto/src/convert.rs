@@ -458,6 +458,7 @@ impl From<Rule> for spb::WarningRule {
             Rule::IrregularFee => W::IrregularFee,
             Rule::ProcedureAnomaly => W::ProcedureAnomaly,
             Rule::CertificateOverdue => W::CertificateOverdue,
+            Rule::Integrity => W::Integrity,
         }
     }
 }

@@ -27,19 +27,32 @@ pub fn record_hash(
     body_json: &str,
 ) -> String {
     let occurred_at = occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    fields_hash(&[
+        Some(LAYOUT),
+        Some(prev_hash),
+        Some(event_id),
+        Some(case_no),
+        Some(&occurred_at),
+        Some(source),
+        Some(kind),
+        Some(body_json),
+    ])
+}
+
+/// The hex SHA-256 of a list of fields, each preceded by its length as 8 bytes big-endian (an
+/// absent field by `u64::MAX`, which no present field's length can be), so no two different
+/// field lists hash the same bytes. The one canonical encoding of both chains (the record log
+/// here, the audit log in `crate::audit`).
+pub(crate) fn fields_hash(fields: &[Option<&str>]) -> String {
     let mut hasher = Sha256::new();
-    for field in [
-        LAYOUT,
-        prev_hash,
-        event_id,
-        case_no,
-        &occurred_at,
-        source,
-        kind,
-        body_json,
-    ] {
-        hasher.update((field.len() as u64).to_be_bytes());
-        hasher.update(field.as_bytes());
+    for field in fields {
+        match field {
+            Some(field) => {
+                hasher.update((field.len() as u64).to_be_bytes());
+                hasher.update(field.as_bytes());
+            }
+            None => hasher.update(u64::MAX.to_be_bytes()),
+        }
     }
     hex(&hasher.finalize())
 }
@@ -80,6 +93,8 @@ pub struct ChainBreak {
     /// The first record (in log order) that fails; `None` when every stored record chains but
     /// the case's head does not match the last one (records at the end were deleted).
     pub seq: Option<i64>,
+    /// That record's `event_id` (`None` with `seq`).
+    pub event_id: Option<String>,
     /// What fails there.
     pub kind: ChainBreakKind,
 }
@@ -95,6 +110,22 @@ pub enum ChainBreakKind {
     /// The case's stored head hash or record count does not match the log: records at the end
     /// were deleted (or the case row was changed).
     HeadMismatch,
+}
+
+impl std::fmt::Display for ChainBreakKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChainBreakKind::ContentChanged => {
+                "content changed: the record no longer hashes to its stored hash"
+            }
+            ChainBreakKind::LinkBroken => {
+                "link broken: the record does not link to the record before it (one deleted or reordered)"
+            }
+            ChainBreakKind::HeadMismatch => {
+                "head mismatch: the case's head does not match its last record (records at the end deleted)"
+            }
+        })
+    }
 }
 
 /// What verification needs of one stored record.
@@ -145,6 +176,7 @@ pub(crate) fn verify<'a>(
         if let Some(kind) = kind {
             broken = Some(ChainBreak {
                 seq: Some(link.seq),
+                event_id: Some(link.event_id.to_owned()),
                 kind,
             });
         }
@@ -153,6 +185,7 @@ pub(crate) fn verify<'a>(
     if broken.is_none() && (expected_prev != head_hash || i64::try_from(records) != Ok(version)) {
         broken = Some(ChainBreak {
             seq: None,
+            event_id: None,
             kind: ChainBreakKind::HeadMismatch,
         });
     }

@@ -83,6 +83,11 @@ pub(crate) trait Dialect: sqlx::Database {
     /// them (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already excludes other writers.
     const FOR_UPDATE: &'static str;
 
+    /// Run first in a transaction that appends to the audit log, so appenders take turns and
+    /// each chains to the row the one before committed: PostgreSQL locks the table against
+    /// other writers (readers go on); SQLite's `BEGIN IMMEDIATE` already serializes writers.
+    const LOCK_AUDIT: Option<&'static str>;
+
     /// Begins a transaction that writes. SQLite takes the write lock up front, so a
     /// read-then-write transaction cannot fail half-way on a lock upgrade.
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>>;

@@ -16,6 +16,8 @@
 //!   streams, and page tokens.
 //! - [`jurisdiction`]: the registry of regions and departments.
 //! - [`chain`]: the hash chain over each case's records and its verification.
+//! - [`audit`]: the audit log (who did what), append-only and hash-chained in one chain,
+//!   and its verification.
 //! - [`notify`]: [`Notifications`], the wake-up on commit.
 //! - `rows`: raw rows as the databases return them, and write-side normalisation
 //!   (microsecond timestamps, compact JSON text).
@@ -41,6 +43,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod chain;
 mod dialect;
 pub mod error;
@@ -57,6 +60,7 @@ pub mod testing;
 pub mod url;
 pub mod webhooks;
 
+pub use audit::{AuditBreak, AuditBreakKind, AuditFilter, AuditRow, NewAudit};
 pub use chain::{ChainBreak, ChainBreakKind, ChainReport};
 pub use error::{Result, StoreError};
 pub use jurisdiction::{DepartmentRow, RegionRow};

@@ -78,6 +78,8 @@ impl Encode<'_, Postgres> for Keys<'_> {
 impl Dialect for Postgres {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
 
+    const LOCK_AUDIT: Option<&'static str> = Some("LOCK TABLE audit_log IN EXCLUSIVE MODE");
+
     async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>> {
         Ok(pool.begin().await?)
     }

@@ -76,6 +76,8 @@ fn bind_case<'q>(query: Query<'q>, c: &CaseIns<'_>) -> Query<'q> {
 impl Dialect for Sqlite {
     const FOR_UPDATE: &'static str = "";
 
+    const LOCK_AUDIT: Option<&'static str> = None;
+
     async fn begin_write(pool: &Pool<Sqlite>) -> Result<Transaction<'static, Sqlite>> {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }

@@ -129,6 +129,7 @@ mod catalogue;
 mod commit_plan;
 mod cursors;
 mod due;
+mod integrity;
 mod warnings;
 mod workflow;
 
@@ -281,7 +282,7 @@ fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 /// Cuts the extra row fetched to know whether another page follows.
-fn paginate<T>(
+pub(crate) fn paginate<T>(
     mut rows: Vec<T>,
     size: u32,
     token: impl Fn(&T) -> String,

@@ -436,3 +436,29 @@ pub async fn raw_record_inserts(url: &str, rows: &[RawRecord]) -> Duration {
     }
     started.elapsed()
 }
+
+/// Runs `sql` (an UPDATE or DELETE of `records` or `audit_log`) as someone with database access
+/// would to tamper with the logs: past the append-only triggers, which are dropped or disabled
+/// for good. Only for tests of the hash chains' detection.
+///
+/// # Panics
+/// When the SQL fails.
+pub async fn tamper(store: &Store, sql: &str) {
+    let unprotect = match store.backend() {
+        Backend::Postgres => {
+            "ALTER TABLE records DISABLE TRIGGER USER; ALTER TABLE audit_log DISABLE TRIGGER USER"
+        }
+        Backend::Sqlite => {
+            "DROP TRIGGER IF EXISTS records_no_update; DROP TRIGGER IF EXISTS records_no_delete; \
+             DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete"
+        }
+    };
+    store
+        .execute_raw(unprotect)
+        .await
+        .unwrap_or_else(|e| panic!("tamper: cannot lift the append-only triggers: {e}"));
+    store
+        .execute_raw(sql)
+        .await
+        .unwrap_or_else(|e| panic!("tamper: {sql}: {e}"));
+}

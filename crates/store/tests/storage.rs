@@ -747,6 +747,7 @@ async fn hash_chain_detects_changed_and_deleted_records(store: Store) {
         report.broken,
         Some(ChainBreak {
             seq: Some(seq("C-BODY-2")),
+            event_id: Some("C-BODY-2".to_owned()),
             kind: ChainBreakKind::ContentChanged
         })
     );
@@ -755,6 +756,7 @@ async fn hash_chain_detects_changed_and_deleted_records(store: Store) {
         report.broken,
         Some(ChainBreak {
             seq: Some(seq("C-MID-3")),
+            event_id: Some("C-MID-3".to_owned()),
             kind: ChainBreakKind::LinkBroken
         })
     );
@@ -764,6 +766,7 @@ async fn hash_chain_detects_changed_and_deleted_records(store: Store) {
         report.broken,
         Some(ChainBreak {
             seq: None,
+            event_id: None,
             kind: ChainBreakKind::HeadMismatch
         })
     );
@@ -778,6 +781,29 @@ async fn hash_chain_detects_changed_and_deleted_records(store: Store) {
         store.verify_chain("nope").await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // In bulk, by pages of cases or a set of cases, each case as alone.
+    let mut bulk = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .verify_chains(after.as_deref(), 3)
+            .await
+            .expect("verify a page");
+        let Some(last) = page.last() else { break };
+        after = Some(last.case_no.clone());
+        bulk.extend(page);
+    }
+    let mut one_by_one = Vec::new();
+    for case_no in ["C-BODY", "C-MID", "C-OK", "C-TAIL"] {
+        one_by_one.push(store.verify_chain(case_no).await.expect("verify"));
+    }
+    assert_eq!(bulk, one_by_one);
+    let set = store
+        .verify_cases(&["C-TAIL".into(), "nope".into(), "C-BODY".into()])
+        .await
+        .expect("verify a set");
+    assert_eq!(set, [one_by_one[0].clone(), one_by_one[3].clone()]);
 }
 
 async fn log_is_append_only(store: Store) {

@@ -14,6 +14,8 @@ mod webhooks;
 pub use scores::*;
 pub use warnings::*;
 pub use webhooks::*;
+mod audit;
+pub use audit::{AuditArgs, DatabaseArgs, VerifyArgs};
 
 /// Shown after the top-level help: the shortest path from nothing to a live warning.
 const GETTING_STARTED: &str = "\
@@ -30,6 +32,8 @@ or step by step, in two terminals, from the repository root:
   egov webhook add http://127.0.0.1:8080/egov --secret \"$S\"  # warnings POSTed, signed, to an SMS/e-mail gateway
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
   egov scores --period 2026-Q4 --region 3301       # departments ranked: indicators, scores, bottom two (--csv, --json)
+  egov audit --outcome PERMISSION_DENIED           # who did what: the audit log (reads the database)
+  egov verify                                      # check the record log's and the audit log's hash chains
 
 Supervision rules: levels and thresholds (docs/design.md §3) are built in; `egov up --rules FILE` (also
 `approval serve`, `supervision serve`; env EGOV_RULES) overrides them per matter and department
@@ -110,6 +114,13 @@ pub enum Command {
     /// The departments and the region each belongs to: import and list them.
     #[command(subcommand)]
     Departments(RegistryCommand),
+    /// The audit log: who did what (every state-changing call and every refused one), with
+    /// filters by principal, action, outcome and time. Reads the database directly.
+    Audit(AuditArgs),
+    /// Check the hash chains of the record log (every case) and of the audit log; exits 1
+    /// naming the first broken item (case and record, or audit row) and what is wrong, 0 with a
+    /// summary when every chain holds. Reads the database directly.
+    Verify(VerifyArgs),
 }
 
 /// Import or list a registry (regions or departments).

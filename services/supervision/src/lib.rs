@@ -24,6 +24,9 @@
 //!   gateways) through an outbox: the registry's RPCs, the deliverer (a worker that
 //!   follows the warning stream by cursor `supervision.webhooks` and sends, retrying with
 //!   backoff), and the signature receivers check.
+//! - [`integrity`]: the integrity worker, which re-verifies the hash chains of the record log
+//!   and the audit log (cursors `integrity.log`, `integrity.audit`, and a sweep at start and
+//!   daily) and raises an `integrity` warning when a link breaks (docs/design.md §9).
 //! - [`scores`]: performance scores (docs/design.md §4): the scores follower (a worker keeping the
 //!   daily rollups up to date by cursors `scores.log` and `scores.warnings`), periods closed
 //!   and recomputed, and the `ScoresService` RPCs.
@@ -43,6 +46,7 @@
 pub mod corrections;
 pub mod error;
 mod follower;
+pub mod integrity;
 pub mod raise;
 mod scheduler;
 pub mod scores;

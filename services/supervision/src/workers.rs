@@ -3,8 +3,9 @@
 //! (`egov_runtime::follow::keep_alive`), and reporting how far they got ([`Progress`],
 //! [`WorkerStats`]) so tests and health checks can wait for them instead of sleeping. The
 //! loops themselves are [`crate::scheduler`], [`crate::follower`], the scores follower
-//! ([`crate::scores::follower`]) and the webhook deliverer ([`crate::webhooks::deliver`]); the
-//! followers run in the one follow loop, `egov_runtime::follow`.
+//! ([`crate::scores::follower`]), the webhook deliverer ([`crate::webhooks::deliver`]) and the
+//! integrity worker ([`crate::integrity`]); the followers run in the one follow loop,
+//! `egov_runtime::follow`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +31,10 @@ pub struct SupervisionOptions {
     /// unanswered, escalating an unanswered red card. Default true; tests of the raise alone
     /// turn it off so that their clocks can run for weeks without the workflow's cards.
     pub corrections: bool,
+    /// How long the integrity worker waits (wall time) after one sweep of every hash chain
+    /// before the next ([`crate::integrity`]; the first runs at start). Default a day: a
+    /// sweep reads the whole record log once.
+    pub integrity_sweep: Duration,
 }
 
 impl Default for SupervisionOptions {
@@ -37,6 +42,7 @@ impl Default for SupervisionOptions {
         SupervisionOptions {
             fallback_poll: Duration::from_secs(1),
             corrections: true,
+            integrity_sweep: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -99,10 +105,14 @@ pub(crate) fn spawn(supervision: &Supervision) {
     tasks.worker("scores follower", async move {
         keep_alive("scores follower", &s, || crate::scores::follower::run(&s)).await;
     });
+    let s = supervision.clone();
+    tasks.worker("integrity", async move {
+        crate::integrity::run(&s).await;
+    });
 }
 
 /// Runs `pass` in [`follow::keep_alive`], counting its errors in [`WorkerStats::errors`].
-async fn keep_alive<F, Fut>(name: &'static str, s: &Supervision, pass: F)
+pub(crate) async fn keep_alive<F, Fut>(name: &'static str, s: &Supervision, pass: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), WorkerError>>,
@@ -131,6 +141,9 @@ pub(crate) struct Progress {
     pub log_batches: AtomicU64,
     pub raised: AtomicU64,
     pub errors: AtomicU64,
+    pub integrity_breaks: AtomicU64,
+    pub integrity_checked: AtomicU64,
+    pub integrity_sweeps: AtomicU64,
 }
 
 impl Progress {
@@ -144,6 +157,9 @@ impl Progress {
             log_batches: AtomicU64::new(0),
             raised: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            integrity_breaks: AtomicU64::new(0),
+            integrity_checked: AtomicU64::new(0),
+            integrity_sweeps: AtomicU64::new(0),
         }
     }
 
@@ -182,6 +198,9 @@ impl Progress {
             log_batches: self.log_batches.load(Ordering::Relaxed),
             raised: self.raised.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
+            integrity_breaks: self.integrity_breaks.load(Ordering::Relaxed),
+            integrity_checked: self.integrity_checked.load(Ordering::Relaxed),
+            integrity_sweeps: self.integrity_sweeps.load(Ordering::Relaxed),
         }
     }
 }
@@ -197,4 +216,11 @@ pub struct WorkerStats {
     pub raised: u64,
     /// Passes that failed (and were retried after a pause).
     pub errors: u64,
+    /// Broken hash chains the integrity worker found (each also logged as an error and raised
+    /// as an `integrity` warning); the same break found again by a later sweep counts again.
+    pub integrity_breaks: u64,
+    /// Case chains the integrity worker verified.
+    pub integrity_checked: u64,
+    /// Sweeps of every chain the integrity worker completed.
+    pub integrity_sweeps: u64,
 }

@@ -1,7 +1,8 @@
 //! Every supervision rule of docs/design.md §3, one module each, named after the rule and citing
 //! its source in its module doc, with the thresholds and levels as configuration ([`config`]).
 //!
-//! Two kinds of rules, two entry points:
+//! Two kinds of rules, two entry points (and [`integrity`], which judges the platforms' own
+//! stored chains, not a case, raised by the supervision platform's integrity worker):
 //!
 //! - **Record rules** look at one record as it joins a case, judging the case before and after
 //!   it: [`on_record`]. They are [`repeated_correction`], [`missing_reasons`],
@@ -29,6 +30,7 @@ pub mod approaching_deadline;
 pub mod certificate_overdue;
 pub mod config;
 pub mod extension_abuse;
+pub mod integrity;
 pub mod irregular_fee;
 pub mod missing_reasons;
 pub mod procedure_anomaly;
@@ -70,6 +72,7 @@ pub fn default_level(rule: Rule) -> Level {
         Rule::IrregularFee => irregular_fee::DEFAULT_LEVEL,
         Rule::ProcedureAnomaly => procedure_anomaly::DEFAULT_LEVEL,
         Rule::CertificateOverdue => certificate_overdue::DEFAULT_LEVEL,
+        Rule::Integrity => integrity::DEFAULT_LEVEL,
     }
 }
 
@@ -467,6 +470,7 @@ mod tests {
                 ("irregular_fee", "red_card"),
                 ("procedure_anomaly", "yellow_card"),
                 ("certificate_overdue", "yellow_card"),
+                ("integrity", "red_card"),
             ]
         );
     }

@@ -44,6 +44,8 @@ pub enum Rule {
     ProcedureAnomaly,
     /// No certificate within 10 working days of approval.
     CertificateOverdue,
+    /// A hash chain broke: a stored record or an audit row was changed outside the platforms.
+    Integrity,
 }
 
 /// Filters shared by `watch` and `warnings`.

@@ -9,6 +9,7 @@ use crate::cli::{
 };
 use jurisdiction::Registry;
 
+pub mod audit;
 pub mod case;
 pub mod demo;
 pub mod import;
@@ -41,6 +42,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Warning(command) => warnings::transition(command).await,
         Command::Webhook(command) => webhook::run(command).await,
         Command::Status(args) => status::run(args).await,
+        Command::Audit(args) => audit::list(args).await,
+        Command::Verify(args) => audit::verify(args).await,
         Command::Rules(RulesCommand::Show(args)) => rules::show(args).await,
         Command::Rules(RulesCommand::Set(args)) => rules::set(args).await,
         Command::Scores(args) => match args.command {

@@ -44,6 +44,7 @@ pub fn rule(r: Rule) -> spb::WarningRule {
         Rule::IrregularFee => W::IrregularFee,
         Rule::ProcedureAnomaly => W::ProcedureAnomaly,
         Rule::CertificateOverdue => W::CertificateOverdue,
+        Rule::Integrity => W::Integrity,
     }
 }
 

@@ -157,6 +157,10 @@ pub fn warning_facts(
         tracing::warn!(id = w.id, rule = %w.rule, level = %w.level, "a warning of an unknown rule or level; not scored");
         return None;
     };
+    if rule == Rule::Integrity {
+        // A broken chain is no department's act (docs/design.md §9).
+        return None;
+    }
     let due = w.first_correction_due_at.or_else(|| {
         let effective = match (
             MatterCode::parse(w.matter_code.clone()),
