@@ -28,6 +28,9 @@ pub struct SupervisionOptions {
     /// unanswered, escalating an unanswered red card. Default true; tests of the raise alone
     /// turn it off so that their clocks can run for weeks without the workflow's cards.
     pub corrections: bool,
+    /// Destinations webhooks may reach although they are not public (`--webhook-allow`);
+    /// empty by default: public addresses only (issue 12; `webhooks::destination`).
+    pub webhook_allow: crate::webhooks::destination::WebhookAllow,
 }
 
 impl Default for SupervisionOptions {
@@ -35,6 +38,7 @@ impl Default for SupervisionOptions {
         SupervisionOptions {
             fallback_poll: Duration::from_secs(1),
             corrections: true,
+            webhook_allow: Default::default(),
         }
     }
 }

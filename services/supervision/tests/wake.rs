@@ -42,6 +42,7 @@ fn options() -> SupervisionOptions {
     SupervisionOptions {
         fallback_poll: NO_POLL,
         corrections: false,
+        ..SupervisionOptions::default()
     }
 }
 

@@ -489,6 +489,7 @@ async fn the_due_loop_wakes_on_the_clock_and_on_commits_alone(backend: Backend) 
     let options = SupervisionOptions {
         fallback_poll: std::time::Duration::from_secs(3600),
         corrections: false,
+        ..SupervisionOptions::default()
     };
     let mut s = spawn_supervision_with(store.clone(), clock.clone(), options).await;
     within("the first pass", s.supervision.fired_through(clock.now())).await;
