@@ -178,13 +178,24 @@ pub fn check(settings: &TlsSettings) -> Result<(), TlsError> {
     Material::read(settings)?.config(settings).map(drop)
 }
 
+/// Why `found` does not load, for the log.
+fn bad_reason(settings: &TlsSettings, found: &Result<Material, String>) -> String {
+    match found {
+        Ok(material) => material
+            .config(settings)
+            .err()
+            .map_or_else(String::new, |e| e.to_string()),
+        Err(error) => error.clone(),
+    }
+}
+
 /// The TLS configuration in force, and what it was loaded from.
 #[derive(Debug)]
 pub(crate) struct Reloading {
     settings: TlsSettings,
     current: RwLock<(Material, Arc<ServerConfig>)>,
-    /// The material (or the read error's text) last found bad, so it is logged once.
-    last_bad: Mutex<Option<Result<Material, String>>>,
+    /// The material (or the read error's text) last found bad, and whether it was logged.
+    last_bad: Mutex<Option<(Result<Material, String>, bool)>>,
 }
 
 impl Reloading {
@@ -205,7 +216,9 @@ impl Reloading {
     }
 
     /// Reads the files again and, when they changed and load, puts them in force. Answers
-    /// whether the configuration changed.
+    /// whether the configuration changed. A bad set of files is logged as an error when a
+    /// second look finds it unchanged: a rotation that renames the key, then the certificate,
+    /// may be seen between the two, and is no error.
     pub fn reload(&self) -> bool {
         let found = Material::read(&self.settings).map_err(|e| e.to_string());
         let mut last_bad = self.last_bad.lock().unwrap_or_else(|e| e.into_inner());
@@ -215,7 +228,16 @@ impl Reloading {
             *last_bad = None;
             return false;
         }
-        if last_bad.as_ref() == Some(&found) {
+        if let Some((bad, logged)) = last_bad.as_mut()
+            && *bad == found
+        {
+            if !*logged {
+                *logged = true;
+                tracing::error!(
+                    error = %bad_reason(&self.settings, &found),
+                    "the changed TLS files do not load; the previous certificate stays in force"
+                );
+            }
             return false;
         }
         let loaded = found.clone().and_then(|m| {
@@ -234,11 +256,8 @@ impl Reloading {
                 true
             }
             Err(error) => {
-                tracing::error!(
-                    %error,
-                    "the changed TLS files do not load; the previous certificate stays in force"
-                );
-                *last_bad = Some(found);
+                tracing::debug!(%error, "the changed TLS files do not load (yet)");
+                *last_bad = Some((found, false));
                 false
             }
         }
@@ -265,5 +284,64 @@ impl Reloading {
             }
             self.reload();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+        (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+    }
+
+    /// A bad new file keeps the configuration in force; a good one replaces it; files are
+    /// compared by content, so rewriting the same bytes changes nothing.
+    #[test]
+    fn reloading_takes_good_files_only() {
+        let dir = std::env::temp_dir().join(format!("egov-tls-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = TlsSettings::new(dir.join("cert.pem"), dir.join("key.pem"));
+        let (cert, key) = pair("one.example");
+        std::fs::write(&settings.cert, &cert).unwrap();
+        std::fs::write(&settings.key, &key).unwrap();
+        let reloading = Reloading::load(settings.clone()).expect("a good pair loads");
+        let in_force = || reloading.current.read().unwrap().1.clone();
+        let first = in_force();
+        assert!(!reloading.reload(), "unchanged files");
+
+        std::fs::write(&settings.key, "-----BEGIN PRIVATE KEY-----\nbroken").unwrap();
+        assert!(!reloading.reload(), "a broken key is not taken");
+        assert!(!reloading.reload(), "nor when looked at again");
+        assert!(
+            Arc::ptr_eq(&first, &in_force()),
+            "the old configuration stays"
+        );
+
+        let (other_cert, _) = pair("two.example");
+        std::fs::write(&settings.key, &key).unwrap();
+        std::fs::write(&settings.cert, &other_cert).unwrap();
+        assert!(
+            !reloading.reload(),
+            "a certificate that does not fit the key"
+        );
+        assert!(Arc::ptr_eq(&first, &in_force()));
+
+        let (cert, key) = pair("three.example");
+        std::fs::write(&settings.cert, &cert).unwrap();
+        std::fs::write(&settings.key, &key).unwrap();
+        assert!(reloading.reload(), "a good new pair is taken");
+        assert!(!Arc::ptr_eq(&first, &in_force()));
+
+        std::fs::remove_file(&settings.key).unwrap();
+        assert!(!reloading.reload(), "a missing file keeps the old pair");
+        let e = check(&settings).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--tls-key") && e.contains("cannot read it"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
