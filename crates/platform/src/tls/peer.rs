@@ -93,7 +93,7 @@ enum State {
         /// The whole handshake must end by then.
         deadline: Pin<Box<Sleep>>,
     },
-    Ready(Box<tokio_rustls::server::TlsStream<Admitted>>),
+    Ready(tokio_rustls::server::TlsStream<Admitted>),
     Failed,
 }
 
@@ -141,7 +141,7 @@ impl TlsConn {
                         .insert(addr, ClientCertificate { subject });
                     self.registered = true;
                 }
-                self.state = State::Ready(Box::new(stream));
+                self.state = State::Ready(stream);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => {
@@ -165,7 +165,7 @@ impl TlsConn {
 
     fn stream(&mut self) -> Pin<&mut tokio_rustls::server::TlsStream<Admitted>> {
         match &mut self.state {
-            State::Ready(stream) => Pin::new(stream.as_mut()),
+            State::Ready(stream) => Pin::new(stream),
             _ => unreachable!("polled only after the handshake"),
         }
     }
@@ -247,7 +247,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
             Conn::Tls(tls) => match &mut tls.state {
-                State::Ready(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+                State::Ready(stream) => Pin::new(stream).poll_shutdown(cx),
                 // Nothing to close politely before the handshake ended.
                 _ => Poll::Ready(Ok(())),
             },
