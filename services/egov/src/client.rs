@@ -68,6 +68,14 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn unreachable(target: &Target, e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
+    if target.tls().is_some() {
+        return anyhow!(
+            "cannot reach the egov platform at {target} over TLS ({}): is it running, does \
+             --ca hold the CA that signed its certificate, and does the certificate name the \
+             host of --target? A platform with --client-ca also needs --tls-cert and --tls-key",
+            root_cause(e)
+        );
+    }
     anyhow!(
         "cannot reach the egov platform at {target} ({}): is `egov up` running? Start it in \
          another terminal, or point --target (or EGOV_TARGET) at a running platform",
