@@ -160,6 +160,9 @@ async fn create_webhook_to_the_database_port_on_loopback_is_refused(backend: Bac
     refused_at_creation(&mut w, "http://[::1]:5432/", "loopback").await;
     refused_at_creation(&mut w, "http://[::ffff:127.0.0.1]:5432/", "loopback").await;
     refused_at_creation(&mut w, "http://0.0.0.0:5432/", "unspecified").await;
+    // Loopback spelled as the resolver reads it: resolved, then refused.
+    refused_at_creation(&mut w, "http://2130706433:5432/", "loopback").await;
+    refused_at_creation(&mut w, "http://0x7f.1:5432/", "loopback").await;
     assert!(hooks(&mut w).await.webhooks.is_empty());
     w.the_end().await;
 }
