@@ -55,6 +55,9 @@ pub struct Platforms {
     seen: Vec<spb::Warning>,
     /// The rule configuration both platforms run with.
     rules: RuleConfig,
+    /// How the supervision platform runs when (re)started: without the correction
+    /// workflow's timers, webhooks to public addresses only, unless a story says otherwise.
+    pub supervision_options: SupervisionOptions,
 }
 
 impl Platforms {
@@ -73,6 +76,20 @@ impl Platforms {
         matters: Vec<apb::Matter>,
     ) -> Platforms {
         let mut w = Self::start_approval(backend, now, rules, matters).await;
+        w.start_supervision().await;
+        w
+    }
+
+    /// [`Platforms::start`] with the supervision platform running `options` (webhooks to
+    /// receivers on loopback: `egov_platform::testing::local_webhooks`).
+    pub async fn start_with_options(
+        backend: Backend,
+        now: &str,
+        options: SupervisionOptions,
+    ) -> Platforms {
+        let mut w =
+            Self::start_approval(backend, now, RuleConfig::default(), vec![the_matter()]).await;
+        w.supervision_options = options;
         w.start_supervision().await;
         w
     }
@@ -110,6 +127,7 @@ impl Platforms {
             desk: None,
             seen: Vec::new(),
             rules,
+            supervision_options: SupervisionOptions::without_corrections(),
         }
     }
 
@@ -270,7 +288,7 @@ impl Platforms {
         let mut supervision = spawn_supervision_with_rules(
             self.store.clone(),
             self.clock.clone(),
-            SupervisionOptions::without_corrections(),
+            self.supervision_options.clone(),
             self.rules.clone(),
         )
         .await;

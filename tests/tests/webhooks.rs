@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use egov_approval::testing::fixtures::*;
 use egov_domain::record::RecordBody;
-use egov_platform::testing::PATIENCE;
+use egov_platform::testing::{PATIENCE, local_webhooks};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as pb;
 use egov_store::Backend;
+use egov_supervision::SupervisionOptions;
 use egov_tests::*;
 use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::{BodyExt, Full};
@@ -41,6 +42,17 @@ const SECRET: &str = "s3cret-for-the-sms-gateway";
 /// The most rounds of "move the clock past every pause, let the deliverer work" a story
 /// waits for its deliveries.
 const MAX_ROUNDS: usize = 40;
+
+/// Both platforms, the supervision platform allowing webhooks to the receivers on loopback
+/// (by the allow-list, as an admin's `--webhook-allow 127.0.0.1` would).
+async fn start(backend: Backend) -> Platforms {
+    Platforms::start_with_options(
+        backend,
+        "2024-03-04 09:00",
+        local_webhooks(SupervisionOptions::without_corrections()),
+    )
+    .await
+}
 
 // ----- a receiver ----------------------------------------------------------------------------
 
@@ -414,7 +426,7 @@ fn assert_each_accepted_once(receiver: &Receiver, warnings: &[pb::Warning]) {
 /// retried (same delivery id, attempt counted up), and the operator sees the attempts.
 async fn a_receiver_failing_half_the_time_gets_every_warning_exactly_once(backend: Backend) {
     const N: usize = 30;
-    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut w = start(backend).await;
     let receiver = Receiver::start(Mode::FailEveryOther).await;
     let hook = hook_to(&mut w, receiver.url()).await;
     assert_eq!(hook.max_attempts, 20);
@@ -504,7 +516,7 @@ async fn a_dead_receiver_delays_neither_the_stream_nor_other_hooks(backend: Back
     // a loaded machine has ample room. Timed from the stored records, not including the
     // approval platform's write.
     const STREAM_BOUND: Duration = Duration::from_secs(5);
-    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut w = start(backend).await;
     let (dead_url, hanging) = black_hole().await;
     let dead = hook_to(&mut w, dead_url).await;
     let refused_hook = hook_to(&mut w, refusing().await).await;
@@ -583,7 +595,7 @@ async fn a_dead_receiver_delays_neither_the_stream_nor_other_hooks(backend: Back
 
 /// Filters: lowest level, department, region subtree, and both at once.
 async fn filters_pick_by_department_region_and_level(backend: Backend) {
-    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut w = start(backend).await;
     let mut hooks = Vec::new();
     for request in [
         // 0: yellow and red cards
@@ -692,7 +704,7 @@ async fn filters_pick_by_department_region_and_level(backend: Backend) {
 /// The registry over gRPC: what is refused (naming the field), what is listed (never the
 /// secret), removal.
 async fn the_registry_answers_over_grpc(backend: Backend) {
-    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut w = start(backend).await;
     let client = &mut w.supervision().client;
     let https = client
         .create_webhook(pb::CreateWebhookRequest {
@@ -783,7 +795,7 @@ async fn the_registry_answers_over_grpc(backend: Backend) {
 /// warnings raised while it is stopped (record rules are judged by the approval platform),
 /// are delivered after it starts again, each once, under the same delivery ids.
 async fn pending_deliveries_survive_a_restart(backend: Backend) {
-    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut w = start(backend).await;
     let receiver = Receiver::start(Mode::Always(503)).await;
     let hook = hook_to(&mut w, receiver.url()).await;
     w.push_at("2024-03-04 10:00", refusals("RS", 10, "2024-03-04 10:00"))
@@ -844,6 +856,7 @@ async fn a_hook_gets_every_warning_raised_after_it_however_late_the_deliverer_st
 ) {
     const N: usize = 12;
     let mut w = Platforms::start_before_supervision(backend, "2024-03-04 09:00").await;
+    w.supervision_options = local_webhooks(SupervisionOptions::without_corrections());
     w.push_at("2024-03-04 09:30", refusals("EARLY", 3, "2024-03-04 09:30"))
         .await;
     // Readable before the hook is created, so that its creation sees them in the stream.

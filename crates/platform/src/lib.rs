@@ -20,6 +20,7 @@
 pub mod audit;
 mod serve;
 pub mod testing;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,11 +35,12 @@ use egov_runtime::tasks::Tasks;
 use egov_store::{Store, StoreError, StoreOptions};
 use egov_supervision::{Supervision, SupervisionOptions};
 use tonic::service::Routes;
-use tonic::transport::server::Router;
 
 pub use crate::audit::StoreAuditSink;
-use crate::serve::Bound;
 pub use crate::serve::ConnectionLimits;
+use crate::serve::{Bound, Tls};
+use crate::tls::{CertificateProbe, ClientCertificates, PeerCertificates, Reloading};
+pub use crate::tls::{TlsError, TlsSettings};
 
 /// How long in-flight calls, then the background tasks, get to finish after shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -122,6 +124,12 @@ pub struct Settings {
     pub grace: Duration,
     /// Limits on the clients' connections (per peer, silent ones, keepalive).
     pub connections: ConnectionLimits,
+    /// TLS on the port (mutual with a client CA), reloaded when its files change; None:
+    /// plaintext, as `egov up` and the demo serve on loopback.
+    pub tls: Option<TlsSettings>,
+    /// Tests only: records the client certificate each call carried (see
+    /// [`testing::CertificateProbe`]).
+    pub certificate_probe: Option<CertificateProbe>,
 }
 
 impl Settings {
@@ -138,6 +146,8 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             grace: DEFAULT_GRACE,
             connections: ConnectionLimits::default(),
+            tls: None,
+            certificate_probe: None,
         }
     }
 }
@@ -153,6 +163,8 @@ pub enum BuildError {
     Approval(#[source] ApiError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, #[source] std::io::Error),
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[source] TlsError),
 }
 
 /// The platforms of one process, bound and ready to serve.
@@ -173,6 +185,9 @@ pub struct Platforms {
     rules_version: Option<i64>,
     grace: Duration,
     connections: ConnectionLimits,
+    /// TLS on the port, when the settings ask for it.
+    tls: Option<Tls>,
+    certificate_probe: Option<CertificateProbe>,
 }
 
 impl Platforms {
@@ -217,7 +232,19 @@ impl Platforms {
             listen,
             grace,
             connections,
+            tls,
+            certificate_probe,
         } = settings;
+        // Before anything starts: a certificate that does not load is a start-up error.
+        let tls = tls
+            .map(|settings| {
+                Reloading::load(settings).map(|reloading| Tls {
+                    reloading: std::sync::Arc::new(reloading),
+                    peers: std::sync::Arc::new(PeerCertificates::default()),
+                })
+            })
+            .transpose()
+            .map_err(BuildError::Tls)?;
         let (rules_version, rules) = match rules {
             Rules::Adopt(file) => {
                 let (version, rules) = egov_approval::rule_config::adopt(store, file)
@@ -281,6 +308,8 @@ impl Platforms {
             rules_version,
             grace,
             connections,
+            tls,
+            certificate_probe,
         })
     }
 
@@ -329,8 +358,15 @@ impl Platforms {
         self.shutdown.clone()
     }
 
-    /// Every service of this process on one router: the one place to wrap them all.
-    fn routes(&self) -> Router {
+    /// Whether the port speaks TLS.
+    pub fn tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Every service of this process on one router: the one place to wrap them all. The
+    /// outermost layer hands each call the subject of its peer's verified client certificate
+    /// (mutual TLS), for the layers inside it.
+    fn routes(&self) -> serve::Layered {
         let mut routes = Routes::builder();
         if let Some(approval) = &self.approval {
             routes.add_service(egov_approval::grpc_service(approval.clone()));
@@ -343,7 +379,15 @@ impl Platforms {
                 ));
         }
         // Keepalive pings find connections whose peer went away without closing them.
+        let certificates = ClientCertificates {
+            peers: self
+                .tls
+                .as_ref()
+                .map_or_else(Default::default, |tls| tls.peers.clone()),
+            probe: self.certificate_probe.clone(),
+        };
         tonic::transport::Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(certificates))
             .http2_keepalive_interval(Some(self.connections.keepalive_interval))
             .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
             .add_routes(routes.routes())
@@ -360,6 +404,10 @@ impl Platforms {
         if let Some(supervision) = &self.supervision {
             supervision.spawn_workers();
         }
+        if let Some(tls) = &self.tls {
+            self.tasks
+                .spawn(tls.reloading.clone().watch(self.shutdown.clone()));
+        }
         let trigger = self.trigger.clone();
         let forward = tokio::spawn(async move {
             stop.wait().await;
@@ -367,7 +415,13 @@ impl Platforms {
         });
         let served = self
             .bound
-            .serve(routes, self.shutdown.clone(), self.grace, self.connections)
+            .serve(
+                routes,
+                self.shutdown.clone(),
+                self.grace,
+                self.connections,
+                self.tls.clone(),
+            )
             .await;
         forward.abort();
         match &served {

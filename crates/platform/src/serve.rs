@@ -3,6 +3,8 @@
 //! then stops accepting, lets in-flight calls finish within a grace period, and returns. The
 //! accept loop limits the connections of each peer address and closes connections that send
 //! nothing within a handshake timeout, so idle sockets cannot lock out every other client.
+//! With TLS ([`crate::tls`]) each admitted connection is wrapped for its handshake, which
+//! runs on the connection's own task within the same timeout.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +21,25 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::server::{Connected, Router, TcpConnectInfo};
 
 use egov_runtime::shutdown::Shutdown;
+
+use crate::tls::{Conn, PeerCertificates, Reloading};
+
+/// The router as served: every service behind the layer that hands each call its client
+/// certificate ([`crate::tls::ClientCertificates`]), outermost.
+pub(crate) type Layered = Router<
+    tower_layer::Stack<
+        tonic::service::InterceptorLayer<crate::tls::ClientCertificates>,
+        tower_layer::Identity,
+    >,
+>;
+
+/// TLS for the accept loop: the configuration in force, and where verified client
+/// certificates are kept.
+#[derive(Debug, Clone)]
+pub(crate) struct Tls {
+    pub reloading: Arc<Reloading>,
+    pub peers: Arc<PeerCertificates>,
+}
 
 /// Limits on the clients' connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +108,7 @@ impl Drop for Slot {
 
 /// An admitted connection: holds its peer's slot, and fails its reads when the peer stays
 /// silent past the handshake timeout (hyper then closes it).
-struct Admitted {
+pub(crate) struct Admitted {
     stream: TcpStream,
     _slot: Slot,
     /// Until the first byte arrives.
@@ -175,10 +196,11 @@ impl Bound {
     /// Serves `router` until `shutdown` fires, then drains for at most `grace`.
     pub async fn serve(
         self,
-        router: Router,
+        router: Layered,
         shutdown: Shutdown,
         grace: Duration,
         limits: ConnectionLimits,
+        tls: Option<Tls>,
     ) -> Result<(), tonic::transport::Error> {
         let addr = self.addr;
         let peers = Arc::new(Peers::default());
@@ -197,10 +219,21 @@ impl Bound {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
-            Some(Ok(Admitted {
+            let admitted = Admitted {
                 stream,
                 _slot: slot,
                 silent_until: Some(Box::pin(tokio::time::sleep(limits.handshake_timeout))),
+            };
+            Some(Ok(match &tls {
+                // The configuration in force now: a reloaded certificate serves from the
+                // next connection on.
+                Some(tls) => Conn::tls(
+                    admitted,
+                    &tls.reloading.acceptor(),
+                    tokio::time::sleep(limits.handshake_timeout),
+                    tls.peers.clone(),
+                ),
+                None => Conn::Plain(admitted),
             }))
         });
         let mut stop = shutdown.clone();

@@ -20,6 +20,7 @@ use egov_supervision::{Supervision, SupervisionOptions};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+pub use crate::tls::CertificateProbe;
 use crate::{Database, Platforms, Rules, Serve, Settings};
 
 /// How long a test waits for something that should happen at once before it fails.
@@ -38,6 +39,15 @@ pub fn settings(serve: Serve, store: Store, clock: &ManualClock) -> Settings {
     Settings {
         grace: GRACE,
         ..Settings::new(serve, Database::Store(store), clock.shared())
+    }
+}
+
+/// `options` letting webhooks reach receivers on loopback (127.0.0.0/8 and ::1), as the
+/// tests' receivers listen: production refuses them unless `--webhook-allow` names them.
+pub fn local_webhooks(options: SupervisionOptions) -> SupervisionOptions {
+    SupervisionOptions {
+        webhook_allow: egov_supervision::webhooks::destination::WebhookAllow::loopback(),
+        ..options
     }
 }
 

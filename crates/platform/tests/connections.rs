@@ -1,6 +1,7 @@
 //! Hostile connections at the root's accept loop: one peer address may hold only so many
 //! connections (more are closed on accept, while other clients are served), and a connection
-//! that sends nothing is closed after the handshake timeout.
+//! that sends nothing (or, with TLS, does not finish its handshake) is closed after the
+//! handshake timeout.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -115,4 +116,77 @@ async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
         .await
         .expect("the server task")
         .expect("served and stopped");
+}
+
+/// With TLS, the handshake timeout bounds the whole handshake, not only its first byte: a
+/// client that starts a ClientHello and stalls is closed, as is a silent one, while a client
+/// that completes it is served.
+#[tokio::test]
+async fn a_stalled_tls_handshake_is_closed_after_the_handshake_timeout() {
+    let dir = std::env::temp_dir().join(format!("egov-tls-stall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("a certificate");
+    std::fs::write(dir.join("cert.pem"), cert.pem()).expect("write");
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write");
+    let platforms = Platforms::build(Settings {
+        connections: ConnectionLimits {
+            handshake_timeout: Duration::from_millis(500),
+            ..ConnectionLimits::default()
+        },
+        tls: Some(egov_platform::TlsSettings::new(
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+        )),
+        ..Settings::new(
+            Serve::Approval,
+            Database::Store(fresh_store(Backend::Sqlite).await),
+            ManualClock::new("2024-03-04T01:00:00Z".parse().expect("an instant")).shared(),
+        )
+    })
+    .await
+    .expect("the platform starts");
+    let addr = platforms.addr();
+    let (trigger, stop) = shutdown::channel();
+    let serving = tokio::spawn(platforms.run_until_stopped(stop));
+
+    // A TLS record header announcing a ClientHello of 255 bytes, and nothing more.
+    let mut stalled = TcpStream::connect(addr).await.expect("the port accepts");
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0xff, 0x01])
+        .await
+        .expect("send the start of a handshake");
+    assert!(
+        closed_within(&mut stalled, Duration::from_secs(5)).await,
+        "a handshake stalled after its first bytes is closed"
+    );
+    let mut silent = TcpStream::connect(addr).await.expect("the port accepts");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)).await,
+        "a silent connection is closed"
+    );
+
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(cert.pem()));
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://{addr}"))
+        .expect("an endpoint")
+        .tls_config(tls)
+        .expect("TLS")
+        .connect()
+        .await
+        .expect("a client completing the handshake connects");
+    ApprovalServiceClient::new(channel)
+        .list_cases(apb::ListCasesRequest::default())
+        .await
+        .expect("and is served");
+
+    trigger.trigger();
+    serving
+        .await
+        .expect("the server task")
+        .expect("served and stopped");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -29,7 +29,7 @@ or step by step, in two terminals, from the repository root:
   egov watch                                       # warnings as they are raised
   egov warnings --level red                        # the red cards
   egov warning ack 12 --actor li --reason \"seen\"   # the correction workflow: ack|answer|close|escalate
-  egov webhook add http://127.0.0.1:8080/egov --secret \"$S\"  # warnings POSTed, signed, to an SMS/e-mail gateway
+  egov webhook add http://sms.example/egov --secret \"$S\"    # warnings POSTed, signed, to an SMS/e-mail gateway
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
   egov scores --period 2026-Q4 --region 3301       # departments ranked: indicators, scores, bottom two (--csv, --json)
   egov audit --outcome PERMISSION_DENIED           # who did what: the audit log (reads the database)
@@ -42,6 +42,12 @@ example is crates/domain/data/rules.example.json. The configuration lives in the
 given at start wins and is recorded as a new version; without one the stored one is in force.
 `egov rules show` and `egov rules set FILE` read and change it on a running platform. A warning decided by a department's or a
 matter's configuration ends with (configuration: department:market).
+
+Production: serve over TLS with `--tls-cert FILE --tls-key FILE` (add `--client-ca FILE` for mutual
+TLS), reloaded when the files change; clients then take `--target https://HOST:PORT --ca FILE`
+(and `--tls-cert/--tls-key` for a client certificate). Webhooks reach public addresses only unless
+`--webhook-allow` names a host or network (a gateway on 127.0.0.1: `--webhook-allow 127.0.0.1`).
+See deploy/README.md.
 
 Exit codes: 0 success; 1 failure, or an import with rejected lines; 2 invalid command line or
 settings. Logs go to stderr (RUST_LOG overrides the default level, e.g. RUST_LOG=debug).";
@@ -281,6 +287,37 @@ pub struct ServerArgs {
     /// bound (exit 2 naming the bad field). Default: the built-in configuration.
     #[arg(long, env = "EGOV_SCORES", value_name = "FILE")]
     pub scores: Option<PathBuf>,
+    /// Serve gRPC over TLS with this certificate chain (PEM, the server's certificate
+    /// first); needs --tls-key. The files are looked at every 5 s (and at once on SIGHUP): a
+    /// renewed certificate serves new connections without a restart, and a bad new file
+    /// keeps the old one in force (logged as an error). Clients then use https:// and --ca.
+    #[arg(long, env = "EGOV_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1); keep it mode 0600.
+    #[arg(long, env = "EGOV_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: clients must present a certificate signed by this CA (PEM bundle); its
+    /// subject (common name, or first DNS name) identifies the client, e.g. a service
+    /// centre's system. Needs --tls-cert.
+    #[arg(
+        long,
+        env = "EGOV_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub client_ca: Option<PathBuf>,
+    /// Non-public webhook destinations to allow, comma-separated: host names, addresses or
+    /// networks (sms-gateway.internal,10.20.0.0/16). By default webhooks reach public
+    /// addresses only: loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7),
+    /// link-local and cloud metadata addresses are refused, when a hook is created and
+    /// again for the addresses each delivery connects to.
+    #[arg(
+        long,
+        env = "EGOV_WEBHOOK_ALLOW",
+        value_name = "LIST",
+        value_delimiter = ','
+    )]
+    pub webhook_allow: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -373,6 +410,27 @@ pub struct ClientArgs {
         value_name = "URL"
     )]
     pub target: String,
+    /// The CA certificate (PEM) that signed the platform's TLS certificate; needed for an
+    /// https:// --target.
+    #[arg(long, env = "EGOV_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A client certificate (PEM) for a platform that asks for one (mutual TLS); needs
+    /// --tls-key.
+    #[arg(
+        long = "tls-cert",
+        env = "EGOV_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of the client certificate (PEM).
+    #[arg(
+        long = "tls-key",
+        env = "EGOV_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::settings::Target;
 
@@ -17,12 +17,21 @@ const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Opens a connection to `target`, failing with advice when nothing answers there.
 pub async fn connect(target: &Target) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(target.as_str().to_owned())
+    let mut endpoint = Endpoint::from_shared(target.as_str().to_owned())
         .map_err(|e| anyhow!("--target {target}: {e}"))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    if let Some(tls) = target.tls() {
+        let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca));
+        if let Some((cert, key)) = &tls.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| anyhow!("--target {target}: cannot set up TLS: {}", root_cause(&e)))?;
+    }
     endpoint
         .connect()
         .await
@@ -59,6 +68,14 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn unreachable(target: &Target, e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
+    if target.tls().is_some() {
+        return anyhow!(
+            "cannot reach the egov platform at {target} over TLS ({}): is it running, does \
+             --ca hold the CA that signed its certificate, and does the certificate name the \
+             host of --target? A platform with --client-ca also needs --tls-cert and --tls-key",
+            root_cause(e)
+        );
+    }
     anyhow!(
         "cannot reach the egov platform at {target} ({}): is `egov up` running? Start it in \
          another terminal, or point --target (or EGOV_TARGET) at a running platform",

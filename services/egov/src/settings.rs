@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use egov_domain::rules::{RuleConfig, strip_json_comments};
 use egov_domain::scores::ScoreConfig;
-use egov_platform::ConnectionLimits;
+use egov_platform::{ConnectionLimits, TlsSettings};
 use egov_store::{Password, redact_url};
+use egov_supervision::webhooks::destination::WebhookAllow;
 
 use crate::cli::{ClientArgs, ServerArgs};
 
@@ -161,6 +162,10 @@ pub struct ServerSettings {
     pub rules: Option<RuleConfig>,
     /// The score configuration given with `--scores`; None: the built-in one.
     pub scores: Option<ScoreConfig>,
+    /// TLS on the port (`--tls-cert`, `--tls-key`, `--client-ca`), checked to load.
+    pub tls: Option<TlsSettings>,
+    /// Non-public webhook destinations allowed (`--webhook-allow`).
+    pub webhook_allow: WebhookAllow,
 }
 
 impl ServerSettings {
@@ -210,9 +215,34 @@ impl ServerSettings {
             Some(path) => Some(load_scores(path)?),
             None => None,
         };
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = TlsSettings {
+                    client_ca: args.client_ca.clone(),
+                    ..TlsSettings::new(cert, key)
+                };
+                egov_platform::tls::check(&tls).map_err(|e| invalid(e.to_string()))?;
+                Some(tls)
+            }
+            (None, None) if args.client_ca.is_some() => {
+                return Err(invalid(
+                    "--client-ca: only with --tls-cert and --tls-key (mutual TLS is TLS)",
+                ));
+            }
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "--tls-cert and --tls-key: give both (the certificate and its key)",
+                ));
+            }
+        };
+        let webhook_allow = WebhookAllow::parse(&args.webhook_allow)
+            .map_err(|e| invalid(format!("--webhook-allow: {e}")))?;
         Ok(Self {
             rules,
             scores,
+            tls,
+            webhook_allow,
             database,
             database_password,
             listen,
@@ -282,9 +312,37 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
-/// A checked client target: an `http://` or `https://` URL with a host and port.
+/// TLS of a client connection: the CA that signed the platform's certificate, and a client
+/// certificate for mutual TLS.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientTls {
+    /// The CA certificate(s), PEM.
+    pub ca: Vec<u8>,
+    /// The client's certificate and key, PEM.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+// By hand: a key is never printed.
+impl fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("client_certificate", &self.identity.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A checked client target: an `http://` or `https://` URL with a host and port, and for
+/// https:// the TLS to speak.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target(String);
+pub struct Target {
+    url: String,
+    tls: Option<ClientTls>,
+}
+
+fn read_pem(flag: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path)
+        .map_err(|e| invalid(format!("{flag} {}: cannot read it: {e}", path.display())))
+}
 
 impl Target {
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
@@ -302,11 +360,40 @@ impl Target {
             return Err(bad());
         }
         tonic::transport::Endpoint::from_shared(text.to_owned()).map_err(|_| bad())?;
-        Ok(Self(text.to_owned()))
+        Ok(Self {
+            url: text.to_owned(),
+            tls: None,
+        })
     }
 
     pub fn from_args(args: &ClientArgs) -> Result<Self, ConfigError> {
-        Self::parse(&args.target)
+        let target = Self::parse(&args.target)?;
+        let https = target.url.starts_with("https://");
+        match (&args.ca, https) {
+            (None, false) if args.client_cert.is_none() => Ok(target),
+            (Some(ca), true) => {
+                let ca = read_pem("--ca", ca)?;
+                let identity = match (&args.client_cert, &args.client_key) {
+                    (Some(cert), Some(key)) => {
+                        Some((read_pem("--tls-cert", cert)?, read_pem("--tls-key", key)?))
+                    }
+                    _ => None,
+                };
+                Ok(Self {
+                    tls: Some(ClientTls { ca, identity }),
+                    ..target
+                })
+            }
+            (None, true) => Err(invalid(format!(
+                "--target {}: https:// needs --ca FILE (or EGOV_CA), the CA certificate that \
+                 signed the platform's certificate",
+                target.url
+            ))),
+            (_, false) => Err(invalid(format!(
+                "--ca and --tls-cert are for an https:// --target, not {}",
+                target.url
+            ))),
+        }
     }
 
     /// The URL of a server listening on `addr`, for talking to oneself (a wildcard address is
@@ -321,17 +408,25 @@ impl Target {
             }
             ip => ip,
         };
-        Self(format!("http://{}", SocketAddr::new(ip, addr.port())))
+        Self {
+            url: format!("http://{}", SocketAddr::new(ip, addr.port())),
+            tls: None,
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.url
+    }
+
+    /// The TLS to speak (an https:// target).
+    pub fn tls(&self) -> Option<&ClientTls> {
+        self.tls.as_ref()
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.url)
     }
 }
 

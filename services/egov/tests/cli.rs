@@ -300,6 +300,27 @@ fn bad_settings_fail_with_one_line_and_exit_code_2_without_leaking_secrets() {
             &[],
             "--target",
         ),
+        (
+            &[
+                "up",
+                "--tls-cert",
+                "/nonexistent/server.pem",
+                "--tls-key",
+                "/nonexistent/k",
+            ],
+            &[],
+            "--tls-cert",
+        ),
+        (
+            &["supervision", "serve", "--webhook-allow", "10.0.0.0/99"],
+            &[],
+            "--webhook-allow",
+        ),
+        (
+            &["warnings", "--target", "https://127.0.0.1:50051"],
+            &[],
+            "--ca",
+        ),
     ];
     for (command, env, flag) in checks {
         let mut cmd = egov();

@@ -135,7 +135,13 @@ async fn follow_audit(s: &Supervision) -> Result<(), WorkerError> {
     };
     let mut links = AuditLinks { s, after };
     // The audit log is not notified: new rows are looked for at the fallback poll.
-    follow(&mut links, Wake::new(), s.shutdown(), s.options().fallback_poll).await
+    follow(
+        &mut links,
+        Wake::new(),
+        s.shutdown(),
+        s.options().fallback_poll,
+    )
+    .await
 }
 
 /// The first break among `rows` (read after `after`), checking again the row they link to.

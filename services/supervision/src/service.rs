@@ -130,6 +130,7 @@ impl Supervision {
         options: SupervisionOptions,
         rules: RuleConfig,
     ) -> Self {
+        let webhook_allow = options.webhook_allow.clone();
         Supervision {
             inner: Arc::new(Inner {
                 store,
@@ -145,7 +146,7 @@ impl Supervision {
                     version: None,
                     checked: None,
                 }),
-                deliverer: crate::webhooks::deliver::Deliverer::new(),
+                deliverer: crate::webhooks::deliver::Deliverer::new(webhook_allow),
                 scores: crate::scores::ScoresState::new(),
             }),
         }

@@ -35,6 +35,9 @@ pub struct SupervisionOptions {
     /// before the next ([`crate::integrity`]; the first runs at start). Default a day: a
     /// sweep reads the whole record log once.
     pub integrity_sweep: Duration,
+    /// Destinations webhooks may reach although they are not public (`--webhook-allow`);
+    /// empty by default: public addresses only (issue 12; `webhooks::destination`).
+    pub webhook_allow: crate::webhooks::destination::WebhookAllow,
 }
 
 impl Default for SupervisionOptions {
@@ -43,6 +46,7 @@ impl Default for SupervisionOptions {
             fallback_poll: Duration::from_secs(1),
             corrections: true,
             integrity_sweep: Duration::from_secs(24 * 3600),
+            webhook_allow: Default::default(),
         }
     }
 }

@@ -10,10 +10,13 @@ use super::*;
 /// HMAC-SHA256(secret, "<t>.<body>")>`. A 2xx answer within 10 s delivers; anything else is
 /// retried after 1 s, 2 s, 4 s ... (at most 10 min apart) up to --max-attempts. Only http://
 /// is spoken: for an https:// receiver, run a TLS-terminating relay next to the platform.
+/// Receivers must be public addresses unless the platform's --webhook-allow names them
+/// (loopback, private, link-local and metadata addresses are refused); a failed attempt
+/// keeps the answer's status, never its body; URLs are listed with query values masked.
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
     /// Register a receiver; prints its id. Example:
-    /// egov webhook add http://127.0.0.1:8080/egov --secret "$(openssl rand -hex 16)" --min-level yellow
+    /// egov webhook add http://sms.example/egov --secret "$(openssl rand -hex 16)" --min-level yellow
     Add(WebhookAddArgs),
     /// List the receivers (removed ones too), with their filters and delivery counts.
     List(WebhookListArgs),

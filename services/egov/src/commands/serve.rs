@@ -35,6 +35,15 @@ pub async fn supervision(args: ServerArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Result<ExitCode> {
     let settings = ServerSettings::from_args(args)?;
+    if with_sample && settings.tls.is_some() {
+        // The sample loader talks to the platform as a client over loopback, in plaintext.
+        return Err(crate::settings::ConfigError(
+            "--with-sample: only without --tls-cert; import the sample with `egov matters import` \
+             and `egov import` (with --target https://... --ca FILE) instead"
+                .into(),
+        )
+        .into());
+    }
     let (trigger, stop) = shutdown::channel();
     tokio::spawn(stop_on_signals(trigger));
 
@@ -59,6 +68,11 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         listen: settings.listen,
         grace: settings.grace,
         connections: settings.connections,
+        tls: settings.tls.clone(),
+        supervision: egov_supervision::SupervisionOptions {
+            webhook_allow: settings.webhook_allow.clone(),
+            ..Default::default()
+        },
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
@@ -73,6 +87,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
              port with --listen)",
             settings.listen
         )),
+        BuildError::Tls(e) => crate::settings::ConfigError(e.to_string()).into(),
         other => anyhow::Error::new(other),
     })?;
     if let Some(version) = platforms.rules_version() {
@@ -99,9 +114,22 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
 /// What a person sees on start: where it listens, on which database, and what to try next.
 fn announce(serve: Serve, addr: SocketAddr, settings: &ServerSettings, with_sample: bool) {
     let target = Target::local(addr);
-    println!("egov {} listening on http://{addr}", serve.describe());
+    match &settings.tls {
+        Some(tls) => {
+            let mutual = if tls.client_ca.is_some() {
+                " (mutual: clients present a certificate)"
+            } else {
+                ""
+            };
+            println!(
+                "egov {} listening on https://{addr}{mutual}",
+                serve.describe()
+            );
+        }
+        None => println!("egov {} listening on http://{addr}", serve.describe()),
+    }
     println!("  database: {}", settings.database);
-    if with_sample || serve != Serve::Both {
+    if with_sample || serve != Serve::Both || settings.tls.is_some() {
         return;
     }
     let flag = if target.as_str() == "http://127.0.0.1:50051" {

@@ -37,7 +37,7 @@ use egov_domain::warning::Level;
 use egov_store::{
     DeliveryOutcome, DeliveryRow, Store, WarningFilter, WarningPosition, WarningRow, WebhookRow,
 };
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -45,6 +45,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::service::Supervision;
+use crate::webhooks::destination::{Guard, WebhookAllow};
 use crate::webhooks::signature::{self, DELIVERY_HEADER, SIGNATURE_HEADER};
 use crate::workers::{BATCH, WorkerError};
 
@@ -77,10 +78,12 @@ const FINISH_BACKOFF: Backoff = Backoff {
 pub const PER_HOOK: usize = 4;
 /// The most attempts in flight in all.
 pub const IN_FLIGHT: usize = 32;
-/// The most bytes of a failed answer's body kept as its error.
-const ERROR_BODY: usize = 200;
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// One HTTP/1 client for every hook, pooling connections per host, and the allow-list its
+/// resolver checks names against (addresses in URLs are checked before sending).
+struct HttpClient {
+    client: Client<HttpConnector<Guard>, Full<Bytes>>,
+    guard: Guard,
+}
 
 /// The deliverer's shared state, one per [`Supervision`].
 pub(crate) struct Deliverer {
@@ -99,7 +102,8 @@ pub(crate) struct Deliverer {
     slots: Arc<Semaphore>,
     /// Attempts in flight per hook.
     per_hook: Arc<Mutex<HashMap<i64, usize>>>,
-    /// One HTTP/1 client for every hook, pooling connections per host.
+    /// One HTTP/1 client for every hook; it resolves through the [`Guard`], which refuses
+    /// destinations the allow-list does not permit.
     client: HttpClient,
 }
 
@@ -114,8 +118,9 @@ impl std::fmt::Debug for Deliverer {
 }
 
 impl Deliverer {
-    pub fn new() -> Self {
-        let mut http = HttpConnector::new();
+    pub fn new(allow: WebhookAllow) -> Self {
+        let guard = Guard::new(allow);
+        let mut http = HttpConnector::new_with_resolver(guard.clone());
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
         // Hooks are http:// only (checked when created); a TLS relay does https.
@@ -132,8 +137,13 @@ impl Deliverer {
             followed_through: watch::Sender::new(None),
             slots: Arc::new(Semaphore::new(IN_FLIGHT)),
             per_hook: Arc::new(Mutex::new(HashMap::new())),
-            client,
+            client: HttpClient { client, guard },
         }
+    }
+
+    /// The destinations allowed although not public.
+    pub fn allow(&self) -> &WebhookAllow {
+        self.client.guard.allow()
     }
 
     /// Makes both loops look now (a hook was created or removed).

@@ -33,11 +33,18 @@
 //! `ListWebhookDeliveries`). At most 4 attempts per hook and 32 in all are in flight, each on
 //! a task of its own: a dead receiver delays neither the warnings nor the other hooks.
 //!
+//! Destinations (issue 12, item 6): only public addresses, unless the admin's allow-list
+//! (`--webhook-allow`) names the host or its network, checked when a hook is created and on
+//! the addresses every attempt connects to ([`destination`]). A failed attempt keeps the
+//! answer's status and a short reason, never the receiver's body (it may echo anything the
+//! receiver knows); URLs are listed with their query values and passwords masked.
+//!
 //! Only http:// is spoken: a TLS client (rustls and a crypto backend) would be the heaviest
 //! dependency of the platform, for one feature. For an https:// receiver, run a
 //! TLS-terminating relay (a reverse proxy) next to the platform and point the hook at it.
 
 pub mod deliver;
+pub mod destination;
 pub mod signature;
 
 use std::collections::HashMap;
@@ -216,7 +223,7 @@ pub fn webhook_to_proto(row: &WebhookRow, counts: DeliveryCounts) -> pb::Webhook
         .map_or(pb::WarningLevel::Unspecified, pb::WarningLevel::from);
     pb::Webhook {
         id: row.id.to_string(),
-        url: row.url.clone(),
+        url: destination::mask_url(&row.url),
         department: row.department.clone().unwrap_or_default(),
         region: row.region_prefix.clone().unwrap_or_default(),
         min_level: min_level.into(),
@@ -244,9 +251,26 @@ pub fn delivery_to_proto(row: &DeliveryRow) -> pb::WebhookDelivery {
         state: state.into(),
         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
         delivered_at: row.delivered_at.and_then(ts),
-        last_error: row.last_error.clone().unwrap_or_default(),
+        last_error: row
+            .last_error
+            .as_deref()
+            .map(short_error)
+            .unwrap_or_default(),
         next_attempt_at: row.next_attempt_at.and_then(ts),
         created_at: ts(row.created_at),
+    }
+}
+
+/// A stored error as shown: rows written before issue 12 kept up to 200 characters of the
+/// receiver's answer after its status (`HTTP 500 ...: <body>`), which may hold the
+/// receiver's own secrets; only the status and its reason are shown.
+fn short_error(stored: &str) -> String {
+    match stored.strip_prefix("HTTP ") {
+        Some(rest) => {
+            let status = rest.split_once(':').map_or(rest, |(status, _)| status);
+            format!("HTTP {}", status.trim())
+        }
+        None => stored.to_owned(),
     }
 }
 
@@ -279,14 +303,19 @@ impl Supervision {
         r: pb::CreateWebhookRequest,
     ) -> Result<pb::CreateWebhookResponse, ApiError> {
         let hook = new_webhook(r, self.clock().now())?;
+        let uri: hyper::Uri = hook
+            .url
+            .parse()
+            .map_err(|_| ApiError::invalid("url", "is not a URL"))?;
+        let host = destination::host_of(&uri).unwrap_or_default();
+        self.deliverer()
+            .allow()
+            .check_at_creation(host)
+            .await
+            .map_err(|reason| ApiError::invalid("url", reason))?;
         let row = self.store().create_webhook(&hook).await?;
         // The host only: a receiver's path or query may carry a token of its own.
-        let host = row
-            .url
-            .parse::<hyper::Uri>()
-            .ok()
-            .and_then(|u| u.authority().map(ToString::to_string))
-            .unwrap_or_default();
+        let host = uri.authority().map(ToString::to_string).unwrap_or_default();
         tracing::info!(hook = row.id, %host, "webhook created");
         self.deliverer().wake();
         Ok(pb::CreateWebhookResponse {
@@ -465,6 +494,22 @@ mod tests {
                 ..request()
             }),
             "max_attempts: 101 is not between 1 and 100"
+        );
+    }
+
+    #[test]
+    fn stored_errors_show_no_answer_body() {
+        assert_eq!(
+            short_error("HTTP 500 Internal Server Error: db_password=secret"),
+            "HTTP 500 Internal Server Error"
+        );
+        assert_eq!(
+            short_error("HTTP 503 Service Unavailable"),
+            "HTTP 503 Service Unavailable"
+        );
+        assert_eq!(
+            short_error("cannot connect: refused"),
+            "cannot connect: refused"
         );
     }
 
