@@ -3,7 +3,8 @@
 //!
 //! Three loops, each kept alive on its own:
 //! - the **log follower** (cursor `integrity.log`) reads new records and re-verifies the whole
-//!   chain of every case they joined, so a new link is checked with everything before it;
+//!   chain of every case they joined, so a new link is checked with everything before it (a
+//!   first start begins at the head of each log: the sweep covers what came before);
 //! - the **audit follower** (cursor `integrity.audit`, a `seq`) checks each new audit row, and
 //!   the row it links to, again;
 //! - the **sweep** verifies every case's chain and the whole audit chain at start, and again
@@ -22,7 +23,7 @@ use chrono::{DateTime, Utc};
 use egov_domain::rules::WarningDraft;
 use egov_domain::rules::integrity;
 use egov_domain::warning::WarningDetail;
-use egov_store::{AuditBreak, ChainReport, LogPosition, NewWarning, Store};
+use egov_store::{AuditBreak, ChainReport, NewWarning, Store};
 
 use crate::service::Supervision;
 use crate::workers::{BATCH, Recheck, WorkerError, beat};
@@ -48,8 +49,9 @@ async fn follow_log(s: &Supervision) -> Result<(), WorkerError> {
     let store = s.store();
     let mut records = s.records_pulse().await?;
     let mut shutdown = s.shutdown();
+    // A first start follows from the head: the sweep at start verifies what came before.
     let mut after = match store.get_cursor(LOG_CONSUMER).await? {
-        None => LogPosition::START,
+        None => store.log_head().await?,
         Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token))?,
     };
     let mut recheck = Recheck::new(s.options().fallback_poll);
@@ -91,7 +93,7 @@ async fn follow_audit(s: &Supervision) -> Result<(), WorkerError> {
     let store = s.store();
     let mut shutdown = s.shutdown();
     let mut after: i64 = match store.get_cursor(AUDIT_CONSUMER).await? {
-        None => 0,
+        None => store.audit_before(i64::MAX).await?.map_or(0, |row| row.seq),
         Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token))?,
     };
     loop {
