@@ -3,7 +3,8 @@
 //!
 //! Three loops, each kept alive on its own:
 //! - the **log follower** (cursor `integrity.log`) reads new records and re-verifies the whole
-//!   chain of every case they joined, so a new link is checked with everything before it;
+//!   chain of every case they joined, so a new link is checked with everything before it (a
+//!   first start begins at the head of each log: the sweep covers what came before);
 //! - the **audit follower** (cursor `integrity.audit`, a `seq`) checks each new audit row, and
 //!   the row it links to, again;
 //! - the **sweep** verifies every case's chain and the whole audit chain at start, and again
@@ -87,8 +88,9 @@ impl Follower for LogLinks<'_> {
 async fn follow_log(s: &Supervision) -> Result<(), WorkerError> {
     // Subscribed before the first read, so a commit made meanwhile still wakes the follower.
     let wake = Wake::new().pulse(s.records_pulse().await?);
+    // A first start follows from the head: the sweep at start verifies what came before.
     let after = match s.store().get_cursor(LOG_CONSUMER).await? {
-        None => LogPosition::START,
+        None => s.store().log_head().await?,
         Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token))?,
     };
     let mut links = LogLinks { s, after };
@@ -130,7 +132,11 @@ impl Follower for AuditLinks<'_> {
 
 async fn follow_audit(s: &Supervision) -> Result<(), WorkerError> {
     let after: i64 = match s.store().get_cursor(AUDIT_CONSUMER).await? {
-        None => 0,
+        None => s
+            .store()
+            .audit_before(i64::MAX)
+            .await?
+            .map_or(0, |row| row.seq),
         Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token))?,
     };
     let mut links = AuditLinks { s, after };
