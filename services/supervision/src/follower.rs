@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use egov_runtime::follow::{Follower, Step, Wake, follow};
-use egov_store::{LogPosition, NewWarning, Store};
+use egov_store::{LogEntry, LogPosition, NewWarning, Store};
 
 use crate::raise;
 use crate::service::Supervision;
@@ -25,6 +25,16 @@ async fn cursor(store: &Store) -> Result<LogPosition, WorkerError> {
         None => Ok(LogPosition::START),
         Some(token) => token.parse().map_err(|_| WorkerError::Cursor(token)),
     }
+}
+
+/// The cases a batch of the log touches, each once, in the order first seen.
+pub(crate) fn cases_of(entries: &[LogEntry]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    entries
+        .iter()
+        .filter(|(_, r)| seen.insert(r.case_no.as_str()))
+        .map(|(_, r)| r.case_no.clone())
+        .collect()
 }
 
 /// The log follower's state between steps: its position, persisted with each batch.
@@ -42,12 +52,7 @@ impl Follower for LogFollower<'_> {
         let Some(&(last, _)) = entries.last() else {
             return Ok(Step::Empty);
         };
-        let mut seen = HashSet::new();
-        let case_nos: Vec<String> = entries
-            .iter()
-            .filter(|(_, r)| seen.insert(r.case_no.as_str()))
-            .map(|(_, r)| r.case_no.clone())
-            .collect();
+        let case_nos = cases_of(&entries);
         // The cases as they are now, not as of each record: a clock stopped late by an
         // earlier record is still stopped late, and its warning is raised once.
         let rows = store.get_case_rows(&case_nos).await?;

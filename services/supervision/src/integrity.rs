@@ -16,7 +16,6 @@
 //! one per broken case chain and per broken audit row. A follower's warnings and its cursor are
 //! written in one transaction, as the log follower's are.
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -62,12 +61,7 @@ impl Follower for LogLinks<'_> {
         let Some(&(last, _)) = entries.last() else {
             return Ok(Step::Empty);
         };
-        let mut seen = HashSet::new();
-        let case_nos: Vec<String> = entries
-            .iter()
-            .filter(|(_, r)| seen.insert(r.case_no.as_str()))
-            .map(|(_, r)| r.case_no.clone())
-            .collect();
+        let case_nos = crate::follower::cases_of(&entries);
         let reports = store.verify_cases(&case_nos).await?;
         let warnings = record_alarms(s, &reports).await?;
         store
