@@ -26,17 +26,23 @@ use std::time::Duration;
 use egov_approval::Approval;
 use egov_domain::rules::RuleConfig;
 use egov_domain::scores::ScoreConfig;
+use egov_runtime::access::Principal;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::error::ApiError;
 use egov_runtime::shutdown::{self, Shutdown, ShutdownTrigger};
 use egov_runtime::tasks::Tasks;
 use egov_store::{Store, StoreError, StoreOptions};
 use egov_supervision::{Supervision, SupervisionOptions};
+pub use egov_trust::{Limits, Trust, TrustSettings};
 use tonic::service::Routes;
 use tonic::transport::server::Router;
 
 use crate::serve::Bound;
 pub use crate::serve::ConnectionLimits;
+
+/// The router of one process: every service behind the front hall.
+pub(crate) type Routed =
+    Router<tower::layer::util::Stack<egov_trust::HallLayer, tower::layer::util::Identity>>;
 
 /// How long in-flight calls, then the background tasks, get to finish after shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -120,6 +126,9 @@ pub struct Settings {
     pub grace: Duration,
     /// Limits on the clients' connections (per peer, silent ones, keepalive).
     pub connections: ConnectionLimits,
+    /// Who may call, and what they may do (docs/design.md "Trust"): the policy, the limits per
+    /// credential, the client certificates' principals, the audit sink.
+    pub trust: TrustSettings,
 }
 
 impl Settings {
@@ -136,6 +145,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             grace: DEFAULT_GRACE,
             connections: ConnectionLimits::default(),
+            trust: TrustSettings::default(),
         }
     }
 }
@@ -149,6 +159,8 @@ pub enum BuildError {
     Rules(#[source] ApiError),
     #[error("cannot prepare the approval platform: {0}")]
     Approval(#[source] ApiError),
+    #[error("cannot use the access policy: {0}")]
+    Policy(#[source] egov_trust::PolicyError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, #[source] std::io::Error),
 }
@@ -171,6 +183,8 @@ pub struct Platforms {
     rules_version: Option<i64>,
     grace: Duration,
     connections: ConnectionLimits,
+    /// The front hall every call passes through.
+    trust: Trust,
 }
 
 impl Platforms {
@@ -215,7 +229,9 @@ impl Platforms {
             listen,
             grace,
             connections,
+            trust,
         } = settings;
+        let trust = Trust::new(trust, store.clone(), clock.clone()).map_err(BuildError::Policy)?;
         let (rules_version, rules) = match rules {
             Rules::Adopt(file) => {
                 let (version, rules) = egov_approval::rule_config::adopt(store, file)
@@ -279,6 +295,7 @@ impl Platforms {
             rules_version,
             grace,
             connections,
+            trust,
         })
     }
 
@@ -322,13 +339,36 @@ impl Platforms {
         &self.tasks
     }
 
+    /// The front hall: its policy (the access tests enumerate its actions).
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Issues a bearer token for `principal` (never expiring when `expires_at` is None): the
+    /// local admin credential of `egov up` and the demo, the simulated city's service centres,
+    /// the test clients.
+    pub async fn issue_credential(
+        &self,
+        principal: &Principal,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<egov_trust::Issued, egov_trust::credential::IssueError> {
+        egov_trust::issue(
+            &self.store,
+            principal,
+            "token",
+            self.clock.now(),
+            expires_at,
+        )
+        .await
+    }
+
     /// The platforms' own shutdown signal, for such a task to watch.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
     }
 
     /// Every service of this process on one router: the one place to wrap them all.
-    fn routes(&self) -> Router {
+    fn routes(&self) -> Routed {
         let mut routes = Routes::builder();
         if let Some(approval) = &self.approval {
             routes.add_service(egov_approval::grpc_service(approval.clone()));
@@ -340,10 +380,12 @@ impl Platforms {
                     supervision.clone(),
                 ));
         }
-        // Keepalive pings find connections whose peer went away without closing them.
+        // Keepalive pings find connections whose peer went away without closing them. The
+        // front hall wraps the whole router: no RPC is reached around it.
         tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(self.connections.keepalive_interval))
             .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
+            .layer(self.trust.layer())
             .add_routes(routes.routes())
     }
 

@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::server::{Connected, Router, TcpConnectInfo};
+use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use egov_runtime::shutdown::Shutdown;
 
@@ -175,7 +175,7 @@ impl Bound {
     /// Serves `router` until `shutdown` fires, then drains for at most `grace`.
     pub async fn serve(
         self,
-        router: Router,
+        router: crate::Routed,
         shutdown: Shutdown,
         grace: Duration,
         limits: ConnectionLimits,

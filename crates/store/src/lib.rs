@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod chain;
+pub mod credentials;
 mod dialect;
 pub mod error;
 pub mod jurisdiction;

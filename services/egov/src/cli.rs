@@ -414,14 +414,9 @@ pub struct DemoArgs {
 /// `egov simulate`: the demo's traffic against running platforms, for load tests.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The approval platform (`egov up` serves both platforms on one port).
-    #[arg(
-        long,
-        env = "EGOV_TARGET",
-        default_value = "http://127.0.0.1:50051",
-        value_name = "URL"
-    )]
-    pub target: String,
+    /// The approval platform (`egov up` serves both platforms on one port), and the credential.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// The supervision platform, to count the warnings raised during the run (give --target
     /// again when one `egov up` serves both); without it, warnings are not watched.
     #[arg(long, value_name = "URL")]
@@ -443,8 +438,8 @@ pub struct SimulateArgs {
     pub open_cases: usize,
 }
 
-/// Where a client command finds the platforms.
-#[derive(Debug, Clone, Args)]
+/// Where a client command finds the platforms, and its credential.
+#[derive(Clone, Args)]
 pub struct ClientArgs {
     /// The gRPC address of the platform (`egov up` serves both on one port).
     #[arg(
@@ -454,6 +449,23 @@ pub struct ClientArgs {
         value_name = "URL"
     )]
     pub target: String,
+    /// The bearer token to call with (from `egov tokens create`). Without it, the local admin
+    /// credential that `egov up` or `egov demo` wrote into --data-dir is used.
+    #[arg(long, env = "EGOV_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Where `egov up` keeps its data (and its local admin credential, admin.token).
+    #[arg(long = "data-dir", default_value = "./egov-data", value_name = "DIR")]
+    pub data_dir: std::path::PathBuf,
+}
+
+// By hand: the token is a secret.
+impl std::fmt::Debug for ClientArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientArgs")
+            .field("target", &self.target)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -282,9 +282,24 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
-/// A checked client target: an `http://` or `https://` URL with a host and port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target(String);
+/// A checked client target: an `http://` or `https://` URL with a host and port, and the
+/// bearer token the calls carry (docs/design.md "Trust").
+#[derive(Clone, PartialEq, Eq)]
+pub struct Target(String, Option<String>);
+
+// By hand: the token is a secret, which no log line may show.
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Target")
+            .field(&self.0)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The file `egov up` and `egov demo` keep their local admin credential in (mode 0600), in
+/// their data directory; the client commands on the same machine read it when no --token
+/// is given.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 impl Target {
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
@@ -302,11 +317,29 @@ impl Target {
             return Err(bad());
         }
         tonic::transport::Endpoint::from_shared(text.to_owned()).map_err(|_| bad())?;
-        Ok(Self(text.to_owned()))
+        Ok(Self(text.to_owned(), None))
     }
 
+    /// The target of a client command, with its credential: --token (EGOV_TOKEN), else the
+    /// local admin credential in --data-dir, when `egov up` made one there.
     pub fn from_args(args: &ClientArgs) -> Result<Self, ConfigError> {
-        Self::parse(&args.target)
+        let token = match &args.token {
+            Some(token) => Some(token.trim().to_owned()),
+            None => std::fs::read_to_string(args.data_dir.join(ADMIN_TOKEN_FILE))
+                .ok()
+                .map(|t| t.trim().to_owned()),
+        };
+        Ok(Self::parse(&args.target)?.with_token(token))
+    }
+
+    /// This target with `token` on every call.
+    pub fn with_token(self, token: Option<String>) -> Self {
+        Self(self.0, token)
+    }
+
+    /// The bearer token the calls carry, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 
     /// The URL of a server listening on `addr`, for talking to oneself (a wildcard address is
@@ -321,7 +354,7 @@ impl Target {
             }
             ip => ip,
         };
-        Self(format!("http://{}", SocketAddr::new(ip, addr.port())))
+        Self(format!("http://{}", SocketAddr::new(ip, addr.port())), None)
     }
 
     pub fn as_str(&self) -> &str {

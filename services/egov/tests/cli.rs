@@ -35,6 +35,8 @@ fn egov() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // The test platforms' admin credential (egov_platform::testing).
+    cmd.env("EGOV_TOKEN", egov_platform::testing::ADMIN_TOKEN);
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -1071,8 +1073,27 @@ fn up_starts_on_a_fresh_data_dir_and_stops_on_sigterm() {
     assert!(database.contains("egov.db"), "{database}");
     assert!(data.join("egov.db").exists());
 
+    // The command line on this machine finds the local admin credential `up` made in its
+    // data directory, readable by its owner alone; without it, the platforms refuse.
+    let token = data.join("admin.token");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token)
+            .expect("admin.token")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let refused = egov()
+        .env_remove("EGOV_TOKEN")
+        .args(["status", "--target", &url, "--data-dir", "/nonexistent"])
+        .output()
+        .expect("egov runs");
+    assert!(!refused.status.success(), "{}", stdout(&refused));
     let status = egov()
-        .args(["status", "--target", &url])
+        .env_remove("EGOV_TOKEN")
+        .args(["status", "--target", &url, "--data-dir"])
+        .arg(&data)
         .output()
         .expect("egov runs");
     let text = stdout(&status);

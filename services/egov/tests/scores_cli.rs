@@ -17,6 +17,8 @@ fn egov() -> Command {
     for var in ["EGOV_TARGET", "EGOV_DATABASE_URL", "RUST_LOG", "USER"] {
         cmd.env_remove(var);
     }
+    // The test platforms' admin credential (egov_platform::testing).
+    cmd.env("EGOV_TOKEN", egov_platform::testing::ADMIN_TOKEN);
     cmd.stdin(Stdio::null());
     cmd
 }
