@@ -231,7 +231,7 @@ impl Platforms {
             connections,
             trust,
         } = settings;
-        let trust = Trust::new(trust, store.clone(), clock.clone()).map_err(BuildError::Policy)?;
+        let trust = Trust::new(trust, store.clone()).map_err(BuildError::Policy)?;
         let (rules_version, rules) = match rules {
             Rules::Adopt(file) => {
                 let (version, rules) = egov_approval::rule_config::adopt(store, file)
@@ -356,7 +356,7 @@ impl Platforms {
             &self.store,
             principal,
             "token",
-            self.clock.now(),
+            chrono::Utc::now(),
             expires_at,
         )
         .await

@@ -132,6 +132,14 @@ pub fn admin() -> Principal {
     }
 }
 
+/// An admin named `name` (every scope): the actor of the workflow moves a test makes as it.
+pub fn admin_named(name: &str) -> Principal {
+    Principal {
+        id: name.to_owned(),
+        ..admin()
+    }
+}
+
 /// A token of `principal` in `store`, valid until `expires_at` (None: until revoked).
 pub async fn credential(
     store: &Store,
@@ -197,6 +205,12 @@ pub async fn spawn_approval_with(
 }
 
 impl TestApproval {
+    /// A client calling as `principal`.
+    pub async fn client_as(&self, principal: &Principal) -> ApprovalServiceClient<Authed> {
+        let token = credential(&self.store, principal, None).await;
+        ApprovalServiceClient::new(connect(self.addr, Some(&token)).await)
+    }
+
     /// The test admin's token.
     pub fn admin_token(&self) -> &str {
         &self.running.admin
@@ -267,6 +281,12 @@ pub async fn spawn_supervision_with_rules(
 }
 
 impl TestSupervision {
+    /// A client calling as `principal`.
+    pub async fn client_as(&self, principal: &Principal) -> SupervisionServiceClient<Authed> {
+        let token = credential(&self.store, principal, None).await;
+        SupervisionServiceClient::new(connect(self.addr, Some(&token)).await)
+    }
+
     /// The test admin's token.
     pub fn admin_token(&self) -> &str {
         &self.running.admin

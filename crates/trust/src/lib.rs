@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egov_runtime::access::{AuditEvent, AuditSink, Principal};
-use egov_runtime::clock::SharedClock;
 use egov_store::Store;
 
 pub use crate::credential::{Issued, hash_token, issue};
@@ -102,7 +101,6 @@ pub(crate) struct Inner {
     limiter: limits::Limiter,
     certificates: HashMap<String, Arc<Principal>>,
     audit: Arc<dyn AuditSink>,
-    clock: SharedClock,
 }
 
 impl std::fmt::Debug for Inner {
@@ -118,12 +116,8 @@ pub struct Trust {
 }
 
 impl Trust {
-    /// The front hall over `store`'s credentials, judging expiry by `clock`.
-    pub fn new(
-        settings: TrustSettings,
-        store: Store,
-        clock: SharedClock,
-    ) -> Result<Trust, PolicyError> {
+    /// The front hall over `store`'s credentials.
+    pub fn new(settings: TrustSettings, store: Store) -> Result<Trust, PolicyError> {
         let policy = match &settings.policy {
             Some(text) => Policy::parse(text)?,
             None => Policy::builtin(),
@@ -139,7 +133,6 @@ impl Trust {
                     .map(|(subject, p)| (subject, Arc::new(p)))
                     .collect(),
                 audit: settings.audit,
-                clock,
             }),
         })
     }
