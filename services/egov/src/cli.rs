@@ -18,7 +18,8 @@ or step by step, in two terminals, from the repository root:
   egov import data/sample/records.jsonl            # the case records (JSON Lines)
   egov watch                                       # warnings as they are raised
   egov warnings --level red                        # the red cards
-  egov warning ack 12 --actor li --reason \"seen\"   # the correction workflow: ack|answer|close|escalate
+  egov warning ack 12 --reason \"seen\"              # the correction workflow: ack|answer|close|escalate
+  egov tokens create hall-1 --role service_centre --scope departments:market  # a credential, shown once
   egov webhook add http://127.0.0.1:8080/egov --secret \"$S\"  # warnings POSTed, signed, to an SMS/e-mail gateway
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
   egov scores --period 2026-Q4 --region 3301       # departments ranked: indicators, scores, bottom two (--csv, --json)
@@ -88,6 +89,11 @@ pub enum Command {
     Webhook(WebhookCommand),
     /// Check that the platforms at --target answer (for scripts and health checks).
     Status(StatusArgs),
+    /// Bearer API tokens of machine clients and people (docs/design.md "Trust"): create one
+    /// for a principal with a role and a scope (shown once, stored only as its hash), list
+    /// them, revoke one. Works on the database directly, like `egov up`.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// The supervision rules' configuration in force, shared by both platforms: show it, or
     /// replace it (the due instants of the open cases it moves are recomputed).
     #[command(subcommand)]
@@ -362,6 +368,27 @@ pub struct ServerArgs {
     /// bound (exit 2 naming the bad field). Default: the built-in configuration.
     #[arg(long, env = "EGOV_SCORES", value_name = "FILE")]
     pub scores: Option<PathBuf>,
+    /// Who may do what: a Cedar policy file (see deploy/policy.cedar, the built-in one, and
+    /// deploy/policy.cedarschema). Checked before the port is bound (exit 2 naming the error).
+    #[arg(long, env = "EGOV_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Calls a second one credential may make (sustained; twice as many in a burst); beyond,
+    /// RESOURCE_EXHAUSTED with a retry delay.
+    #[arg(
+        long,
+        env = "EGOV_RATE_LIMIT",
+        default_value_t = 2000,
+        value_name = "N"
+    )]
+    pub rate_limit: u32,
+    /// Streams one credential may hold open at once.
+    #[arg(long, env = "EGOV_MAX_STREAMS", default_value_t = 64, value_name = "N")]
+    pub max_streams: usize,
+    /// Mutual TLS: a file mapping client certificate subjects to principals, one a line:
+    /// `SUBJECT PRINCIPAL ROLE SCOPE` (e.g. `hall-xihu.example hall-xihu service_centre
+    /// departments:market`); `#` starts a comment.
+    #[arg(long, env = "EGOV_CLIENT_PRINCIPALS", value_name = "FILE")]
+    pub client_principals: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -436,6 +463,68 @@ pub struct SimulateArgs {
     /// Cases in flight at once; their records interleave.
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub open_cases: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token for a principal; prints it once (only its SHA-256 is stored). Example:
+    /// egov tokens create hall-1 --role service_centre --scope departments:market --expires 90d
+    Create(TokensCreateArgs),
+    /// List the tokens: id, principal, role, scope, expiry, revocation (never the tokens).
+    List(TokensDbArgs),
+    /// Revoke a token by its id (from `egov tokens list`); every platform refuses it within
+    /// seconds.
+    Revoke(TokensRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokensCreateArgs {
+    /// The principal's name: the actor of its acts, the source of its records ("system" is
+    /// reserved for the platform).
+    #[arg(value_name = "PRINCIPAL")]
+    pub principal: String,
+    /// admin, service_centre, department, supervisor or analyst (docs/design.md §8).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Where it may act: `*` (everywhere; admins), `region:3301` (a region's subtree:
+    /// supervisors, analysts, a region's service centre) or `departments:market,tax`.
+    #[arg(long, default_value = "*", value_name = "SCOPE")]
+    pub scope: String,
+    /// How long it is valid: `90d`, `12h`, `30m`; without it, until revoked.
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    #[command(flatten)]
+    pub db: TokensDbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokensRevokeArgs {
+    /// The token's id (t-...).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub db: TokensDbArgs,
+}
+
+/// The database the tokens live in: the platforms' own.
+#[derive(Debug, Clone, Args)]
+pub struct TokensDbArgs {
+    /// The platforms' database (as for `egov up`); default: the SQLite file in --data-dir.
+    #[arg(
+        long,
+        env = "EGOV_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// The directory of the embedded database (as for `egov up`).
+    #[arg(
+        long,
+        env = "EGOV_DATA_DIR",
+        default_value = "./egov-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
 }
 
 /// Where a client command finds the platforms, and its credential.

@@ -161,6 +161,9 @@ pub struct ServerSettings {
     pub rules: Option<RuleConfig>,
     /// The score configuration given with `--scores`; None: the built-in one.
     pub scores: Option<ScoreConfig>,
+    /// The front hall: the policy given with `--policy` (checked), the limits per credential,
+    /// the client certificates' principals.
+    pub trust: egov_platform::TrustSettings,
 }
 
 impl ServerSettings {
@@ -210,7 +213,38 @@ impl ServerSettings {
             Some(path) => Some(load_scores(path)?),
             None => None,
         };
+        let policy = match &args.policy {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    invalid(format!("--policy {}: cannot read it: {e}", path.display()))
+                })?;
+                egov_trust::Policy::parse(&text)
+                    .map_err(|e| invalid(format!("--policy {}: {e}", path.display())))?;
+                Some(text)
+            }
+            None => None,
+        };
+        if args.rate_limit == 0 || args.max_streams == 0 {
+            return Err(invalid(
+                "--rate-limit and --max-streams: must be at least 1",
+            ));
+        }
+        let certificates = match &args.client_principals {
+            Some(path) => load_client_principals(path)?,
+            None => Default::default(),
+        };
+        let trust = egov_platform::TrustSettings {
+            policy,
+            limits: egov_platform::Limits {
+                rate: f64::from(args.rate_limit),
+                burst: 2.0 * f64::from(args.rate_limit),
+                streams: args.max_streams,
+            },
+            certificates,
+            ..Default::default()
+        };
         Ok(Self {
+            trust,
             rules,
             scores,
             database,
@@ -280,6 +314,47 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
              (this machine only) or 0.0.0.0:50051 (every interface)"
         ))
     })
+}
+
+/// The principals of client certificate subjects: `SUBJECT PRINCIPAL ROLE SCOPE` a line.
+fn load_client_principals(
+    path: &std::path::Path,
+) -> Result<std::collections::HashMap<String, egov_runtime::access::Principal>, ConfigError> {
+    use egov_runtime::access::{Principal, Role, Scope};
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(format!(
+            "--client-principals {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
+    let mut map = std::collections::HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || {
+            invalid(format!(
+                "--client-principals {} line {}: expected SUBJECT PRINCIPAL ROLE SCOPE",
+                path.display(),
+                n + 1
+            ))
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [subject, id, role, scope] = fields.as_slice() else {
+            return Err(bad());
+        };
+        let principal = Principal {
+            id: (*id).to_owned(),
+            role: Role::parse(role).ok_or_else(bad)?,
+            scope: Scope::parse(scope).ok_or_else(bad)?,
+        };
+        if principal.id == egov_runtime::access::SYSTEM {
+            return Err(bad());
+        }
+        map.insert((*subject).to_owned(), principal);
+    }
+    Ok(map)
 }
 
 /// A checked client target: an `http://` or `https://` URL with a host and port, and the

@@ -1276,3 +1276,59 @@ async fn warning_ack_moves_a_warning_through_the_workflow() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("acknowledged"), "{}", stderr(&out));
 }
+
+// --- tokens ---------------------------------------------------------------------------------
+
+#[test]
+fn tokens_are_shown_once_listed_without_their_secret_and_revoked() {
+    let dir = TempDir::new("tokens");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let out = egov()
+        .args(["tokens", "create", "inspector-3301", "--role", "supervisor"])
+        .args([
+            "--scope",
+            "region:3301",
+            "--expires",
+            "30d",
+            "--data-dir",
+            data,
+        ])
+        .output()
+        .expect("egov runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_owned();
+    assert!(token.starts_with("egov_") && token.len() > 60, "{token}");
+    let id = stderr(&out)
+        .split_whitespace()
+        .nth(1)
+        .expect("the id")
+        .to_owned();
+    let list = egov()
+        .args(["tokens", "list", "--data-dir", data])
+        .output()
+        .expect("egov runs");
+    let text = stdout(&list);
+    assert!(text.contains(&id) && text.contains("region:3301"), "{text}");
+    assert!(!text.contains(&token), "the token is never shown again");
+    let revoked = egov()
+        .args(["tokens", "revoke", &id, "--data-dir", data])
+        .output()
+        .expect("egov runs");
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    // A role without its scope is refused before anything is stored.
+    let bad = egov()
+        .args([
+            "tokens",
+            "create",
+            "x",
+            "--role",
+            "admin",
+            "--scope",
+            "region:33",
+        ])
+        .args(["--data-dir", data])
+        .output()
+        .expect("egov runs");
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

@@ -21,6 +21,7 @@ pub mod scores;
 pub mod serve;
 pub mod simulate;
 pub mod status;
+pub mod tokens;
 pub mod warnings;
 pub mod webhook;
 
@@ -41,6 +42,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Warning(command) => warnings::transition(command).await,
         Command::Webhook(command) => webhook::run(command).await,
         Command::Status(args) => status::run(args).await,
+        Command::Tokens(command) => tokens::run(command).await,
         Command::Rules(RulesCommand::Show(args)) => rules::show(args).await,
         Command::Rules(RulesCommand::Set(args)) => rules::set(args).await,
         Command::Scores(args) => match args.command {

@@ -60,6 +60,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         listen: settings.listen,
         grace: settings.grace,
         connections: settings.connections,
+        trust: settings.trust.clone(),
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
