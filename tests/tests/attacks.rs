@@ -434,3 +434,156 @@ async fn one_credential_cannot_take_everything(backend: Backend) {
     running.stop().await;
 }
 on_both!(limits, one_credential_cannot_take_everything);
+
+/// A JWT of the city's identity provider, signed by `secret` (an HS256 key of its JWKS).
+fn jwt(secret: &[u8], claims: serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("k1".into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("a token")
+}
+
+async fn people_sign_in_with_the_identity_providers_jwts(backend: Backend) {
+    use base64::Engine as _;
+    let secret = b"the provider's key, 32 bytes at least";
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "oct", "kid": "k1", "alg": "HS256",
+        "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+    }]});
+    let provider =
+        egov_trust::JwtSettings::from_jwks("https://idp.city.example", "egov", &jwks.to_string())
+            .expect("a JWKS");
+    let store = egov_platform::testing::fresh_store(backend).await;
+    let clock = egov_runtime::clock::ManualClock::new(chrono::Utc::now());
+    let running = egov_platform::testing::Running::start(egov_platform::Settings {
+        trust: TrustSettings {
+            jwt: Some(provider),
+            ..TrustSettings::default()
+        },
+        ..egov_platform::testing::settings(egov_platform::Serve::Both, store.clone(), &clock)
+    })
+    .await;
+    let in_an_hour = chrono::Utc::now().timestamp() + 3600;
+    let claims = |iss: &str, aud: &str, exp: i64, role: &str, scope: &str| {
+        serde_json::json!({
+            "iss": iss, "aud": aud, "exp": exp, "sub": "wang.li",
+            "egov_role": role, "egov_scope": scope,
+        })
+    };
+    let list = |token: String| {
+        let addr = running.addr;
+        async move {
+            let mut s = SupervisionServiceClient::new(connect(addr, Some(&token)).await);
+            s.list_warnings(spb::ListWarningsRequest::default()).await
+        }
+    };
+    let good = jwt(
+        secret,
+        claims(
+            "https://idp.city.example",
+            "egov",
+            in_an_hour,
+            "supervisor",
+            "region:3301",
+        ),
+    );
+    list(good)
+        .await
+        .expect("a supervisor signed in at the provider");
+    for (why, token) in [
+        (
+            "another issuer",
+            jwt(
+                secret,
+                claims(
+                    "https://evil.example",
+                    "egov",
+                    in_an_hour,
+                    "supervisor",
+                    "region:3301",
+                ),
+            ),
+        ),
+        (
+            "another audience",
+            jwt(
+                secret,
+                claims(
+                    "https://idp.city.example",
+                    "other",
+                    in_an_hour,
+                    "supervisor",
+                    "region:3301",
+                ),
+            ),
+        ),
+        (
+            "expired",
+            jwt(
+                secret,
+                claims(
+                    "https://idp.city.example",
+                    "egov",
+                    in_an_hour - 7200,
+                    "supervisor",
+                    "region:3301",
+                ),
+            ),
+        ),
+        (
+            "another key",
+            jwt(
+                b"not the provider's key, but as long",
+                claims(
+                    "https://idp.city.example",
+                    "egov",
+                    in_an_hour,
+                    "supervisor",
+                    "region:3301",
+                ),
+            ),
+        ),
+        (
+            "an admin's role with a region's scope",
+            jwt(
+                secret,
+                claims(
+                    "https://idp.city.example",
+                    "egov",
+                    in_an_hour,
+                    "admin",
+                    "region:3301",
+                ),
+            ),
+        ),
+    ] {
+        refused(
+            list(token).await.map_err(|s| {
+                assert!(s.message().contains("identity token"), "{why}: {s:?}");
+                s
+            }),
+            Code::Unauthenticated,
+        );
+    }
+    // An analyst of the provider may not list warnings.
+    let analyst = jwt(
+        secret,
+        claims(
+            "https://idp.city.example",
+            "egov",
+            in_an_hour,
+            "analyst",
+            "region:3301",
+        ),
+    );
+    refused(list(analyst).await, Code::PermissionDenied);
+    running.stop().await;
+}
+on_both!(
+    identity_provider,
+    people_sign_in_with_the_identity_providers_jwts
+);

@@ -29,9 +29,12 @@ async fn run(spec: DemoSpec) -> (Report, Vec<String>) {
     .await
     .expect("the platforms start");
     let report = demo.run(&platforms, |_| {}).await.expect("the demo runs");
-    let mut client = SupervisionServiceClient::connect(platforms.target())
-        .await
-        .expect("a client connects");
+    let mut client = SupervisionServiceClient::new(
+        platforms
+            .channel()
+            .await
+            .expect("a client connects with the local admin's token"),
+    );
     let mut lines = Vec::new();
     let mut token = String::new();
     loop {

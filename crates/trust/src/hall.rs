@@ -196,10 +196,23 @@ impl Inner {
         if let Some(value) = bearer {
             let token = value
                 .strip_prefix("Bearer ")
-                .ok_or_else(|| tonic::Status::unauthenticated("a bearer token is expected"))?;
+                .ok_or_else(|| tonic::Status::unauthenticated("a bearer token is expected"))?
+                .trim();
+            // A JWT of the identity provider: three dot-separated parts, never an API token.
+            if !token.starts_with(crate::credential::TOKEN_PREFIX)
+                && let Some(jwt) = &self.jwt
+            {
+                let principal = jwt.principal(token).map_err(|reason| {
+                    tonic::Status::unauthenticated(format!(
+                        "the identity token is refused: {reason}"
+                    ))
+                })?;
+                let credential = format!("jwt:{}", principal.id);
+                return Ok(caller(Arc::new(principal), credential));
+            }
             let known = self
                 .credentials
-                .find(token.trim())
+                .find(token)
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "cannot look up a credential");

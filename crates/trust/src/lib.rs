@@ -7,6 +7,7 @@
 //!   revocation (`egov tokens create|list|revoke`);
 //! - [`policy`]: the Cedar policy (`deploy/policy.cedar`), the one decision point, the region
 //!   tree as its scope hierarchy, deny by default;
+//! - [`jwt`]: people's JWTs from the city's identity provider (issuer, audience, JWKS);
 //! - [`limits`]: calls and streams per credential;
 //! - [`hall`]: the layer that authenticates, limits, authorizes and audits every call.
 //!
@@ -16,6 +17,7 @@
 
 pub mod credential;
 pub mod hall;
+pub mod jwt;
 pub mod limits;
 pub mod policy;
 
@@ -30,6 +32,7 @@ use egov_store::Store;
 
 pub use crate::credential::{Issued, hash_token, issue};
 pub use crate::hall::HallLayer;
+pub use crate::jwt::JwtSettings;
 pub use crate::limits::Limits;
 pub use crate::policy::{Policy, PolicyError};
 
@@ -47,6 +50,8 @@ pub struct TrustSettings {
     pub credential_cache: Duration,
     /// Where refused and state-changing calls go.
     pub audit: Arc<dyn AuditSink>,
+    /// People's JWTs from the city's identity provider; None: not accepted.
+    pub jwt: Option<JwtSettings>,
 }
 
 impl std::fmt::Debug for TrustSettings {
@@ -71,6 +76,7 @@ impl Default for TrustSettings {
             certificates: HashMap::new(),
             credential_cache: Duration::from_secs(5),
             audit: Arc::new(LogAudit),
+            jwt: None,
         }
     }
 }
@@ -101,6 +107,7 @@ pub(crate) struct Inner {
     limiter: limits::Limiter,
     certificates: HashMap<String, Arc<Principal>>,
     audit: Arc<dyn AuditSink>,
+    jwt: Option<JwtSettings>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -133,6 +140,7 @@ impl Trust {
                     .map(|(subject, p)| (subject, Arc::new(p)))
                     .collect(),
                 audit: settings.audit,
+                jwt: settings.jwt,
             }),
         })
     }

@@ -389,6 +389,23 @@ pub struct ServerArgs {
     /// departments:market`); `#` starts a comment.
     #[arg(long, env = "EGOV_CLIENT_PRINCIPALS", value_name = "FILE")]
     pub client_principals: Option<PathBuf>,
+    /// People's sign-in through the city's identity provider: the JWKS file of its signing
+    /// keys. With it, a bearer JWT issued by --jwt-issuer for --jwt-audience is accepted, its
+    /// `sub` the principal, its --jwt-role-claim and --jwt-scope-claim the role and scope.
+    #[arg(long, env = "EGOV_JWKS", value_name = "FILE", requires_all = ["jwt_issuer", "jwt_audience"])]
+    pub jwks: Option<PathBuf>,
+    /// The issuer (`iss`) of accepted JWTs.
+    #[arg(long, env = "EGOV_JWT_ISSUER", value_name = "URL")]
+    pub jwt_issuer: Option<String>,
+    /// The audience (`aud`) of accepted JWTs: this deployment.
+    #[arg(long, env = "EGOV_JWT_AUDIENCE", value_name = "TEXT")]
+    pub jwt_audience: Option<String>,
+    /// The claim holding the role (admin, service_centre, department, supervisor, analyst).
+    #[arg(long, default_value = "egov_role", value_name = "CLAIM")]
+    pub jwt_role_claim: String,
+    /// The claim holding the scope (`*`, `region:3301`, `departments:market`).
+    #[arg(long, default_value = "egov_scope", value_name = "CLAIM")]
+    pub jwt_scope_claim: String,
 }
 
 #[derive(Debug, Args)]

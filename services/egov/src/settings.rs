@@ -233,7 +233,26 @@ impl ServerSettings {
             Some(path) => load_client_principals(path)?,
             None => Default::default(),
         };
+        let jwt = match (&args.jwks, &args.jwt_issuer, &args.jwt_audience) {
+            (Some(path), Some(issuer), Some(audience)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    invalid(format!("--jwks {}: cannot read it: {e}", path.display()))
+                })?;
+                let mut jwt = egov_trust::JwtSettings::from_jwks(issuer, audience, &text)
+                    .map_err(|e| invalid(format!("--jwks {}: {e}", path.display())))?;
+                jwt.role_claim.clone_from(&args.jwt_role_claim);
+                jwt.scope_claim.clone_from(&args.jwt_scope_claim);
+                Some(jwt)
+            }
+            (None, None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "--jwks, --jwt-issuer and --jwt-audience: give all three or none",
+                ));
+            }
+        };
         let trust = egov_platform::TrustSettings {
+            jwt,
             policy,
             limits: egov_platform::Limits {
                 rate: f64::from(args.rate_limit),
