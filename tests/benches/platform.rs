@@ -328,15 +328,19 @@ async fn warnings(open: usize, measured: usize, burst: usize) -> WarningFigures 
     .await
     .expect("supervision");
     let addr = server.addr();
+    let token = server
+        .issue_credential(&egov_platform::testing::admin(), None)
+        .await
+        .expect("a credential")
+        .token;
     let supervision = server.supervision().expect("supervision").clone();
     let serving = tokio::spawn(server.run_until_stopped(stop));
     // Let the follower read the log of the open cases before measuring.
     let head = store.log_head().await.expect("head");
     supervision.caught_up(Utc::now(), head).await;
 
-    let mut client = SupervisionServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("client");
+    let mut client =
+        SupervisionServiceClient::new(egov_platform::testing::connect(addr, Some(&token)).await);
     let mut stream = client
         .stream_warnings(sv::StreamWarningsRequest::default())
         .await

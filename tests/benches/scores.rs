@@ -140,7 +140,7 @@ async fn incremental(store: &Store, batches: usize) -> f64 {
 }
 
 async fn timed_scores(
-    client: &mut ScoresServiceClient<tonic::transport::Channel>,
+    client: &mut ScoresServiceClient<egov_runtime::access::Authed>,
     period: &str,
     region: &str,
     runs: usize,
@@ -204,10 +204,14 @@ fn main() {
         .await
         .expect("the supervision platform starts");
         let addr = server.addr();
-        tokio::spawn(server.run_until_stopped(stop));
-        let mut client = ScoresServiceClient::connect(format!("http://{addr}"))
+        let token = server
+            .issue_credential(&egov_platform::testing::admin(), None)
             .await
-            .expect("a client");
+            .expect("a credential")
+            .token;
+        tokio::spawn(server.run_until_stopped(stop));
+        let mut client =
+            ScoresServiceClient::new(egov_platform::testing::connect(addr, Some(&token)).await);
         let (year, response) = timed_scores(&mut client, "2025", "", 7).await;
         let (district, _) = timed_scores(&mut client, "2025", "330101", 7).await;
         let (month, _) = timed_scores(&mut client, "2025-07", "", 7).await;

@@ -16,12 +16,12 @@ use egov_domain::record::RecordBody;
 use egov_proto::approval::v1 as apb;
 use egov_proto::limits::{self, Text};
 use egov_proto::supervision::v1 as spb;
+use egov_runtime::access::Authed;
 use egov_store::Backend;
 use egov_tests::{DEPARTMENT, MATTER, Platforms, REGION};
 use prost::Message;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 const START: &str = "2024-03-04 08:00";
@@ -113,7 +113,7 @@ const fn streaming(rpc: Rpc) -> Rpc {
 }
 
 /// Calls `rpc` with `body`; Ok with the (first) answer's bytes.
-async fn call(channel: &Channel, rpc: Rpc, body: Vec<u8>) -> Result<Vec<u8>, Status> {
+async fn call(channel: &Authed, rpc: Rpc, body: Vec<u8>) -> Result<Vec<u8>, Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.expect("ready");
     let path = PathAndQuery::from_static(rpc.path);
@@ -137,12 +137,10 @@ async fn call(channel: &Channel, rpc: Rpc, body: Vec<u8>) -> Result<Vec<u8>, Sta
     }
 }
 
-async fn connect(addr: std::net::SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect")
+/// A channel to `addr` as the test admin (egov_platform::testing): hostile input reaches the
+/// services, past the front hall.
+async fn connect(addr: std::net::SocketAddr) -> Authed {
+    egov_platform::testing::connect(addr, Some(egov_platform::testing::ADMIN_TOKEN)).await
 }
 
 /// `bytes` with [`MARKER`] overwritten by bytes that are not UTF-8.

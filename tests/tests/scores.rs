@@ -38,12 +38,13 @@ use egov_domain::money::Fen;
 use egov_domain::record::RecordBody;
 use egov_domain::rules::RuleConfig;
 use egov_platform::testing::PATIENCE;
+use egov_platform::testing::connect;
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
+use egov_runtime::access::Authed;
 use egov_store::{Backend, Page, WarningFilter};
 use egov_tests::Platforms;
-use tonic::transport::Channel;
 
 const DEPARTMENTS: [(&str, &str); 5] = [
     ("d1", "330106"),
@@ -520,11 +521,9 @@ fn timeline(cases: &[Case]) -> Vec<(String, Step)> {
     steps
 }
 
-async fn scores_client(p: &mut Platforms) -> ScoresServiceClient<Channel> {
-    let addr = p.supervision().addr;
-    ScoresServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("a scores client")
+async fn scores_client(p: &mut Platforms) -> ScoresServiceClient<Authed> {
+    let supervision = p.supervision();
+    ScoresServiceClient::new(connect(supervision.addr, Some(supervision.admin_token())).await)
 }
 
 async fn settle_scores(p: &mut Platforms) {
@@ -535,7 +534,7 @@ async fn settle_scores(p: &mut Platforms) {
 }
 
 async fn get_scores(
-    client: &mut ScoresServiceClient<Channel>,
+    client: &mut ScoresServiceClient<Authed>,
     period: &str,
     region: &str,
 ) -> spb::GetScoresResponse {

@@ -29,9 +29,12 @@ async fn run(spec: DemoSpec) -> (Report, Vec<String>) {
     .await
     .expect("the platforms start");
     let report = demo.run(&platforms, |_| {}).await.expect("the demo runs");
-    let mut client = SupervisionServiceClient::connect(platforms.target())
-        .await
-        .expect("a client connects");
+    let mut client = SupervisionServiceClient::new(
+        platforms
+            .channel()
+            .await
+            .expect("a client connects with the local admin's token"),
+    );
     let mut lines = Vec::new();
     let mut token = String::new();
     loop {
@@ -165,6 +168,8 @@ async fn the_load_generator_sends_at_the_rate_asked_for() {
         .await
         .expect("the supervision platform starts");
     let (a, s) = (approval.addr(), supervision.addr());
+    let token =
+        egov_platform::testing::credential(&store, &egov_platform::testing::admin(), None).await;
     let approval = tokio::spawn(approval.run_until_stopped(stop.clone()));
     let supervision = tokio::spawn(supervision.run_until_stopped(stop));
 
@@ -177,11 +182,11 @@ async fn the_load_generator_sends_at_the_rate_asked_for() {
         run_id: "t".into(),
     };
     let report = load::run(
-        load::connect(&format!("http://{a}"))
+        load::connect(&format!("http://{a}"), Some(&token))
             .await
             .expect("approval"),
         Some(
-            load::connect(&format!("http://{s}"))
+            load::connect(&format!("http://{s}"), Some(&token))
                 .await
                 .expect("supervision"),
         ),

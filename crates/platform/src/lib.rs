@@ -28,19 +28,34 @@ use std::time::Duration;
 use egov_approval::Approval;
 use egov_domain::rules::RuleConfig;
 use egov_domain::scores::ScoreConfig;
+use egov_runtime::access::Principal;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::error::ApiError;
 use egov_runtime::shutdown::{self, Shutdown, ShutdownTrigger};
 use egov_runtime::tasks::Tasks;
 use egov_store::{Store, StoreError, StoreOptions};
 use egov_supervision::{Supervision, SupervisionOptions};
+pub use egov_trust::{Limits, Trust, TrustSettings};
 use tonic::service::Routes;
+use tonic::transport::server::Router;
 
 pub use crate::audit::StoreAuditSink;
 pub use crate::serve::ConnectionLimits;
 use crate::serve::{Bound, Tls};
 use crate::tls::{CertificateProbe, ClientCertificates, PeerCertificates, Reloading};
 pub use crate::tls::{TlsError, TlsSettings};
+
+/// The router of one process: every service behind the front hall, and that behind the layer
+/// that hands each call its client certificate (outermost).
+pub(crate) type Routed = Router<
+    tower_layer::Stack<
+        egov_trust::HallLayer,
+        tower_layer::Stack<
+            tonic::service::InterceptorLayer<ClientCertificates>,
+            tower_layer::Identity,
+        >,
+    >,
+>;
 
 /// How long in-flight calls, then the background tasks, get to finish after shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -130,6 +145,9 @@ pub struct Settings {
     /// Tests only: records the client certificate each call carried (see
     /// [`testing::CertificateProbe`]).
     pub certificate_probe: Option<CertificateProbe>,
+    /// Who may call, and what they may do (docs/design.md "Trust"): the policy, the limits per
+    /// credential, the client certificates' principals, the audit sink.
+    pub trust: TrustSettings,
 }
 
 impl Settings {
@@ -148,6 +166,7 @@ impl Settings {
             connections: ConnectionLimits::default(),
             tls: None,
             certificate_probe: None,
+            trust: TrustSettings::default(),
         }
     }
 }
@@ -161,6 +180,8 @@ pub enum BuildError {
     Rules(#[source] ApiError),
     #[error("cannot prepare the approval platform: {0}")]
     Approval(#[source] ApiError),
+    #[error("cannot use the access policy: {0}")]
+    Policy(#[source] egov_trust::PolicyError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, #[source] std::io::Error),
     #[error("cannot set up TLS: {0}")]
@@ -188,6 +209,8 @@ pub struct Platforms {
     /// TLS on the port, when the settings ask for it.
     tls: Option<Tls>,
     certificate_probe: Option<CertificateProbe>,
+    /// The front hall every call passes through.
+    trust: Trust,
 }
 
 impl Platforms {
@@ -234,6 +257,7 @@ impl Platforms {
             connections,
             tls,
             certificate_probe,
+            trust,
         } = settings;
         // Before anything starts: a certificate that does not load is a start-up error.
         let tls = tls
@@ -245,6 +269,15 @@ impl Platforms {
             })
             .transpose()
             .map_err(BuildError::Tls)?;
+        // Every refused and state-changing call goes to the audit log (docs/design.md §9).
+        let audit = trust.audit.clone().unwrap_or_else(|| {
+            std::sync::Arc::new(StoreAuditSink::new(store.clone())) as std::sync::Arc<_>
+        });
+        let trust = TrustSettings {
+            audit: Some(audit),
+            ..trust
+        };
+        let trust = Trust::new(trust, store.clone()).map_err(BuildError::Policy)?;
         let (rules_version, rules) = match rules {
             Rules::Adopt(file) => {
                 let (version, rules) = egov_approval::rule_config::adopt(store, file)
@@ -310,6 +343,7 @@ impl Platforms {
             connections,
             tls,
             certificate_probe,
+            trust,
         })
     }
 
@@ -353,6 +387,29 @@ impl Platforms {
         &self.tasks
     }
 
+    /// The front hall: its policy (the access tests enumerate its actions).
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Issues a bearer token for `principal` (never expiring when `expires_at` is None): the
+    /// local admin credential of `egov up` and the demo, the simulated city's service centres,
+    /// the test clients.
+    pub async fn issue_credential(
+        &self,
+        principal: &Principal,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<egov_trust::Issued, egov_trust::credential::IssueError> {
+        egov_trust::issue(
+            &self.store,
+            principal,
+            "token",
+            chrono::Utc::now(),
+            expires_at,
+        )
+        .await
+    }
+
     /// The platforms' own shutdown signal, for such a task to watch.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
@@ -366,7 +423,7 @@ impl Platforms {
     /// Every service of this process on one router: the one place to wrap them all. The
     /// outermost layer hands each call the subject of its peer's verified client certificate
     /// (mutual TLS), for the layers inside it.
-    fn routes(&self) -> serve::Layered {
+    fn routes(&self) -> Routed {
         let mut routes = Routes::builder();
         if let Some(approval) = &self.approval {
             routes.add_service(egov_approval::grpc_service(approval.clone()));
@@ -378,7 +435,9 @@ impl Platforms {
                     supervision.clone(),
                 ));
         }
-        // Keepalive pings find connections whose peer went away without closing them.
+        // Keepalive pings find connections whose peer went away without closing them. The
+        // front hall wraps the whole router, inside the certificates' layer: no RPC is
+        // reached around it.
         let certificates = ClientCertificates {
             peers: self
                 .tls
@@ -390,6 +449,7 @@ impl Platforms {
             .layer(tonic::service::InterceptorLayer::new(certificates))
             .http2_keepalive_interval(Some(self.connections.keepalive_interval))
             .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
+            .layer(self.trust.layer())
             .add_routes(routes.routes())
     }
 

@@ -18,20 +18,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::server::{Connected, Router, TcpConnectInfo};
+use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use egov_runtime::shutdown::Shutdown;
 
 use crate::tls::{Conn, PeerCertificates, Reloading};
-
-/// The router as served: every service behind the layer that hands each call its client
-/// certificate ([`crate::tls::ClientCertificates`]), outermost.
-pub(crate) type Layered = Router<
-    tower_layer::Stack<
-        tonic::service::InterceptorLayer<crate::tls::ClientCertificates>,
-        tower_layer::Identity,
-    >,
->;
 
 /// TLS for the accept loop: the configuration in force, and where verified client
 /// certificates are kept.
@@ -196,7 +187,7 @@ impl Bound {
     /// Serves `router` until `shutdown` fires, then drains for at most `grace`.
     pub async fn serve(
         self,
-        router: Layered,
+        router: crate::Routed,
         shutdown: Shutdown,
         grace: Duration,
         limits: ConnectionLimits,

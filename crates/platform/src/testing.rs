@@ -4,6 +4,9 @@
 //! sleeping: [`TestSupervision::settled`] until the workers have caught up, [`next_warning`]
 //! for the next streamed warning. Used by the services' tests, the end-to-end suite and the
 //! command line's tests.
+//!
+//! Every platform started here gets an admin credential ([`Running::admin`]), and the
+//! clients carry it; [`credential`] issues one of another role, [`connect`] a channel with it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,6 +16,7 @@ use egov_domain::rules::RuleConfig;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use egov_runtime::access::{Authed, Bearer, Principal, Role, Scope, authed};
 use egov_runtime::clock::{Clock, ManualClock};
 use egov_runtime::shutdown::{self, ShutdownTrigger};
 use egov_store::{Backend, CaseFilter, LogPosition, Page, Store};
@@ -55,6 +59,8 @@ pub fn local_webhooks(options: SupervisionOptions) -> SupervisionOptions {
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// A token of the test admin ("test-admin", every scope): what the test clients carry.
+    pub admin: String,
     /// The platforms' state (to wait for the supervision workers).
     pub approval: Option<egov_approval::Approval>,
     pub supervision: Option<Supervision>,
@@ -69,6 +75,26 @@ impl Running {
             .await
             .expect("the platforms start");
         let addr = platforms.addr();
+        // Two platforms of one test share a store, and so the one admin credential.
+        if platforms
+            .store()
+            .find_credential(&egov_trust::hash_token(ADMIN_TOKEN))
+            .await
+            .expect("the credentials are readable")
+            .is_none()
+        {
+            egov_trust::credential::store_token(
+                platforms.store(),
+                &admin(),
+                ADMIN_TOKEN,
+                "token",
+                Utc::now(),
+                None,
+            )
+            .await
+            .expect("the test admin's credential is stored");
+        }
+        let admin = ADMIN_TOKEN.to_owned();
         let approval = platforms.approval().cloned();
         let supervision = platforms.supervision().cloned();
         let (trigger, stop) = shutdown::channel();
@@ -80,6 +106,7 @@ impl Running {
         });
         Running {
             addr,
+            admin,
             approval,
             supervision,
             trigger,
@@ -102,13 +129,56 @@ impl Drop for Running {
     }
 }
 
+/// The test admin's token, the same in every test database (each test's own, never a
+/// production one), so that the command line's tests can pass it by EGOV_TOKEN.
+pub const ADMIN_TOKEN: &str = "egov_test-admin-of-a-test-database";
+
+/// The test admin: every scope.
+pub fn admin() -> Principal {
+    Principal {
+        id: "test-admin".to_owned(),
+        role: Role::Admin,
+        scope: Scope::All,
+    }
+}
+
+/// An admin named `name` (every scope): the actor of the workflow moves a test makes as it.
+pub fn admin_named(name: &str) -> Principal {
+    Principal {
+        id: name.to_owned(),
+        ..admin()
+    }
+}
+
+/// A token of `principal` in `store`, valid until `expires_at` (None: until revoked).
+pub async fn credential(
+    store: &Store,
+    principal: &Principal,
+    expires_at: Option<DateTime<Utc>>,
+) -> String {
+    egov_trust::issue(store, principal, "token", Utc::now(), expires_at)
+        .await
+        .expect("a credential is stored")
+        .token
+}
+
+/// A channel to `addr` whose calls carry `token` (None: anonymous calls).
+pub async fn connect(addr: SocketAddr, token: Option<&str>) -> Authed {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("a valid address")
+        .connect()
+        .await
+        .expect("a client connects");
+    authed(channel, token.map_or_else(Bearer::none, Bearer::new))
+}
+
 /// A running approval platform for one test.
 #[derive(Debug)]
 pub struct TestApproval {
     pub addr: SocketAddr,
     pub store: Store,
     pub clock: ManualClock,
-    pub client: ApprovalServiceClient<Channel>,
+    pub client: ApprovalServiceClient<Authed>,
     running: Running,
 }
 
@@ -134,9 +204,7 @@ pub async fn spawn_approval_with(
     })
     .await;
     let addr = running.addr;
-    let client = ApprovalServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("a client connects");
+    let client = ApprovalServiceClient::new(connect(addr, Some(&running.admin)).await);
     TestApproval {
         addr,
         store,
@@ -147,6 +215,17 @@ pub async fn spawn_approval_with(
 }
 
 impl TestApproval {
+    /// A client calling as `principal`.
+    pub async fn client_as(&self, principal: &Principal) -> ApprovalServiceClient<Authed> {
+        let token = credential(&self.store, principal, None).await;
+        ApprovalServiceClient::new(connect(self.addr, Some(&token)).await)
+    }
+
+    /// The test admin's token.
+    pub fn admin_token(&self) -> &str {
+        &self.running.admin
+    }
+
     /// Stops the platform and waits for it to finish.
     pub async fn stop(self) {
         self.running.stop().await;
@@ -157,7 +236,7 @@ impl TestApproval {
 #[derive(Debug)]
 pub struct TestSupervision {
     pub addr: SocketAddr,
-    pub client: SupervisionServiceClient<Channel>,
+    pub client: SupervisionServiceClient<Authed>,
     pub store: Store,
     pub clock: ManualClock,
     /// The platform's state, to wait for its workers and read their counters.
@@ -200,9 +279,7 @@ pub async fn spawn_supervision_with_rules(
         .supervision
         .clone()
         .expect("the supervision platform is served");
-    let client = SupervisionServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("a client connects");
+    let client = SupervisionServiceClient::new(connect(addr, Some(&running.admin)).await);
     TestSupervision {
         addr,
         client,
@@ -214,6 +291,17 @@ pub async fn spawn_supervision_with_rules(
 }
 
 impl TestSupervision {
+    /// A client calling as `principal`.
+    pub async fn client_as(&self, principal: &Principal) -> SupervisionServiceClient<Authed> {
+        let token = credential(&self.store, principal, None).await;
+        SupervisionServiceClient::new(connect(self.addr, Some(&token)).await)
+    }
+
+    /// The test admin's token.
+    pub fn admin_token(&self) -> &str {
+        &self.running.admin
+    }
+
     /// Waits until the workers have fired everything due at the clock's current time and
     /// followed every record committed so far, and every warning stored by then is listed
     /// (on PostgreSQL lists and streams hold warnings back while an older transaction of

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use egov_platform::testing::fresh_store;
+use egov_platform::testing::{connect, fresh_store};
 use egov_platform::{ConnectionLimits, Database, Platforms, Serve, Settings};
 use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
@@ -60,6 +60,11 @@ async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
     .await
     .expect("the platform starts");
     let addr = platforms.addr();
+    let token = platforms
+        .issue_credential(&egov_platform::testing::admin(), None)
+        .await
+        .expect("a credential")
+        .token;
     let (trigger, stop) = shutdown::channel();
     let serving = tokio::spawn(platforms.run_until_stopped(stop));
 
@@ -75,9 +80,7 @@ async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
         "a fourth connection from one peer is closed"
     );
     // A client from another address is served all the while.
-    ApprovalServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connects")
+    ApprovalServiceClient::new(connect(addr, Some(&token)).await)
         .list_cases(apb::ListCasesRequest::default())
         .await
         .expect("another client is served");

@@ -67,10 +67,23 @@ impl Proxy {
     }
 }
 
-async fn list_cases(target: &str) -> Result<(), tonic::Status> {
-    let mut client = ApprovalServiceClient::connect(target.to_owned())
+/// The test admin's token of the platform under test.
+static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn authed(target: &str) -> egov_runtime::access::Authed {
+    let channel = tonic::transport::Channel::from_shared(target.to_owned())
+        .expect("a target")
+        .connect()
         .await
         .expect("the platform's port answers");
+    egov_runtime::access::authed(
+        channel,
+        egov_runtime::access::Bearer::new(TOKEN.get().expect("a token")),
+    )
+}
+
+async fn list_cases(target: &str) -> Result<(), tonic::Status> {
+    let mut client = ApprovalServiceClient::new(authed(target).await);
     client
         .list_cases(apb::ListCasesRequest::default())
         .await
@@ -79,9 +92,7 @@ async fn list_cases(target: &str) -> Result<(), tonic::Status> {
 
 /// The warning stream from the beginning of the log (a reader re-opens it after an error).
 async fn stream_warnings(target: &str) -> tonic::Streaming<spb::StreamWarningsResponse> {
-    SupervisionServiceClient::connect(target.to_owned())
-        .await
-        .expect("the platform's port answers")
+    SupervisionServiceClient::new(authed(target).await)
         .stream_warnings(spb::StreamWarningsRequest::default())
         .await
         .expect("the stream opens")
@@ -113,6 +124,12 @@ async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns
     .expect("the platform starts");
     let target = format!("http://{}", platforms.addr());
     let store = platforms.store().clone();
+    let token = platforms
+        .issue_credential(&egov_platform::testing::admin(), None)
+        .await
+        .expect("a credential")
+        .token;
+    TOKEN.set(token).expect("one platform under test");
     let (trigger, stop) = shutdown::channel();
     let serving = tokio::spawn(platforms.run_until_stopped(stop));
     list_cases(&target)

@@ -3,7 +3,7 @@
 //! store the root opened (a store the caller gave stays open); a port already taken fails the
 //! build and closes the store it opened.
 
-use egov_platform::testing::fresh_store;
+use egov_platform::testing::{connect, fresh_store};
 use egov_platform::{BuildError, Database, Platforms, Serve, Settings};
 use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
@@ -40,27 +40,25 @@ async fn both_on_one_port_then_the_store_is_closed(backend: Backend) {
     let addr = platforms.addr();
     assert_ne!(addr.port(), 0, "port 0 is replaced by the one bound");
     let store = platforms.store().clone();
+    let token = platforms
+        .issue_credential(&egov_platform::testing::admin(), None)
+        .await
+        .expect("a credential")
+        .token;
     let (trigger, stop) = shutdown::channel();
     let serving = tokio::spawn(platforms.run_until_stopped(stop));
 
-    let target = format!("http://{addr}");
-    let cases = ApprovalServiceClient::connect(target.clone())
-        .await
-        .expect("approval")
+    let cases = ApprovalServiceClient::new(connect(addr, Some(&token)).await)
         .list_cases(apb::ListCasesRequest::default())
         .await
         .expect("the approval platform answers");
     assert!(cases.into_inner().cases.is_empty());
-    let warnings = SupervisionServiceClient::connect(target.clone())
-        .await
-        .expect("supervision")
+    let warnings = SupervisionServiceClient::new(connect(addr, Some(&token)).await)
         .list_warnings(spb::ListWarningsRequest::default())
         .await
         .expect("the supervision platform answers");
     assert!(warnings.into_inner().warnings.is_empty());
-    ScoresServiceClient::connect(target)
-        .await
-        .expect("scores")
+    ScoresServiceClient::new(connect(addr, Some(&token)).await)
         .get_catalogue_stats(spb::GetCatalogueStatsRequest::default())
         .await
         .expect("the scores service answers");

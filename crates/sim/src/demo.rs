@@ -29,10 +29,10 @@ use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use egov_runtime::access::Authed;
 use egov_store::WarningPosition;
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use tonic::transport::Channel;
 
 use crate::city::{City, Profile};
 use crate::platforms::InProcess;
@@ -254,11 +254,7 @@ impl Demo {
                 self.traffic.start
             );
         }
-        let channel = tonic::transport::Endpoint::from_shared(platforms.target())?
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .context("connecting to the platforms")?;
+        let channel = platforms.channel().await?;
         let mut approval = ApprovalServiceClient::new(channel.clone())
             .max_decoding_message_size(16 << 20)
             .max_encoding_message_size(16 << 20);
@@ -370,8 +366,8 @@ impl Demo {
 /// The state of one run.
 struct Run<'a> {
     demo: &'a Demo,
-    approval: ApprovalServiceClient<Channel>,
-    supervision: SupervisionServiceClient<Channel>,
+    approval: ApprovalServiceClient<Authed>,
+    supervision: SupervisionServiceClient<Authed>,
     desk: Desk,
     progress: Progress,
     /// The next record of the traffic to send.
@@ -529,7 +525,7 @@ impl Run<'_> {
 
 /// Makes one workflow move.
 async fn make(
-    mut s: SupervisionServiceClient<Channel>,
+    mut s: SupervisionServiceClient<Authed>,
     action: &Action,
 ) -> Result<spb::Warning, tonic::Status> {
     let input = Some(spb::WarningTransitionInput {
@@ -571,7 +567,7 @@ async fn make(
 /// Opens the supervisor's warning stream from the beginning of the warning log, read by a
 /// task into a channel (so reading never holds up the stream's flow control).
 async fn open_stream(
-    supervision: &mut SupervisionServiceClient<Channel>,
+    supervision: &mut SupervisionServiceClient<Authed>,
 ) -> anyhow::Result<mpsc::UnboundedReceiver<Result<spb::Warning, tonic::Status>>> {
     let mut stream = supervision
         .stream_warnings(spb::StreamWarningsRequest::default())

@@ -17,10 +17,10 @@ use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use egov_runtime::access::{Authed, Bearer, authed};
 use rand::RngExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use crate::city::City;
 use crate::plan::{CasePlan, plan_case};
@@ -64,23 +64,27 @@ pub struct LoadReport {
     pub latency_p99: Duration,
 }
 
-/// Connects to `target` (`http://host:port`).
-pub async fn connect(target: &str) -> anyhow::Result<Channel> {
-    tonic::transport::Endpoint::from_shared(target.to_owned())
+/// Connects to `target` (`http://host:port`), every call carrying `token`.
+pub async fn connect(target: &str, token: Option<&str>) -> anyhow::Result<Authed> {
+    let channel = tonic::transport::Endpoint::from_shared(target.to_owned())
         .with_context(|| format!("--target {target}"))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .connect()
         .await
-        .with_context(|| format!("cannot reach the platform at {target}"))
+        .with_context(|| format!("cannot reach the platform at {target}"))?;
+    Ok(authed(
+        channel,
+        token.map_or_else(Bearer::none, Bearer::new),
+    ))
 }
 
 /// Runs the load against the approval platform on `approval` and, when given, counts the
 /// warnings the supervision platform on `supervision` raises meanwhile; `report` is called
 /// about once a second.
 pub async fn run(
-    approval: Channel,
-    supervision: Option<Channel>,
+    approval: Authed,
+    supervision: Option<Authed>,
     spec: &LoadSpec,
     mut report: impl FnMut(&LoadProgress),
 ) -> anyhow::Result<LoadReport> {

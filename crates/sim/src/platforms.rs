@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use egov_platform::{Database, Platforms, Serve, Settings};
+use egov_runtime::access::{Authed, Bearer, Principal, Role, Scope, authed};
 use egov_runtime::clock::{Clock, ManualClock};
 use egov_runtime::shutdown::{self, ShutdownTrigger};
 use egov_store::{Store, WarningPosition};
@@ -29,6 +30,15 @@ const SETTLE_PATIENCE: Duration = Duration::from_secs(60);
 /// How long calls in flight may finish once the demo ends.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// The local admin of a demo: the operator at the machine.
+fn admin() -> Principal {
+    Principal {
+        id: "local-admin".to_owned(),
+        role: Role::Admin,
+        scope: Scope::All,
+    }
+}
+
 /// Both platforms serving on `addr`, on the simulator's clock.
 #[derive(Debug)]
 pub struct InProcess {
@@ -36,6 +46,9 @@ pub struct InProcess {
     clock: ManualClock,
     store: Store,
     supervision: Supervision,
+    /// The local admin's token: the simulated city registers itself and sends its records
+    /// with it, and the demo leaves it for the command line (docs/design.md "Trust").
+    admin_token: String,
     trigger: ShutdownTrigger,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
 }
@@ -58,6 +71,11 @@ impl InProcess {
         .await
         .context("cannot start the platforms")?;
         let addr = platforms.addr();
+        let admin_token = platforms
+            .issue_credential(&admin(), None)
+            .await
+            .context("cannot store the local admin credential")?
+            .token;
         let supervision = platforms
             .supervision()
             .cloned()
@@ -69,9 +87,25 @@ impl InProcess {
             clock,
             store,
             supervision,
+            admin_token,
             trigger,
             server,
         })
+    }
+
+    /// The local admin's bearer token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// A channel to the platforms whose calls carry the local admin's token.
+    pub async fn channel(&self) -> anyhow::Result<Authed> {
+        let channel = tonic::transport::Endpoint::from_shared(self.target())?
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .context("connecting to the platforms")?;
+        Ok(authed(channel, Bearer::new(&self.admin_token)))
     }
 
     /// Where both platforms serve.

@@ -11,7 +11,7 @@ use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
-use tonic::transport::Channel;
+use egov_runtime::access::Authed;
 
 use crate::city::City;
 
@@ -26,7 +26,7 @@ pub struct Registered {
 /// Registers the whole city: regions and departments first (the registry wants a
 /// department's region before the department), then the catalogue.
 pub async fn register_city(
-    approval: &mut ApprovalServiceClient<Channel>,
+    approval: &mut ApprovalServiceClient<Authed>,
     city: &City,
 ) -> anyhow::Result<Registered> {
     let jurisdictions = register_jurisdictions(approval, city).await?;
@@ -39,7 +39,7 @@ pub async fn register_city(
 
 /// The matter catalogue, in pages of 1000; every matter must be stored.
 pub async fn register_matters(
-    approval: &mut ApprovalServiceClient<Channel>,
+    approval: &mut ApprovalServiceClient<Authed>,
     city: &City,
 ) -> anyhow::Result<usize> {
     let matters: Vec<apb::Matter> = city.matters.iter().map(apb::Matter::from).collect();
@@ -70,7 +70,7 @@ pub async fn register_matters(
 /// approval platform's `UpsertRegions` and `UpsertDepartments`. None when the platform does
 /// not offer them.
 pub async fn register_jurisdictions(
-    approval: &mut ApprovalServiceClient<Channel>,
+    approval: &mut ApprovalServiceClient<Authed>,
     city: &City,
 ) -> anyhow::Result<Option<(usize, usize)>> {
     // Parents before children: the registry refuses a region whose parent is unknown.
@@ -143,7 +143,7 @@ pub struct RankingRow {
 /// SCORES SEAM: the ranking of the city's departments in `period` (`2026-09`), from the
 /// supervision platform's scores service (`GetRanking`). None when the platform has no scores
 /// service; the demo then prints its own count of cards per department instead.
-pub async fn ranking(channel: Channel, period: &str) -> anyhow::Result<Option<Vec<RankingRow>>> {
+pub async fn ranking(channel: Authed, period: &str) -> anyhow::Result<Option<Vec<RankingRow>>> {
     let mut scores = ScoresServiceClient::new(channel);
     let answer = scores
         .get_ranking(spb::GetRankingRequest {

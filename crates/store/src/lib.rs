@@ -45,6 +45,7 @@
 
 pub mod audit;
 pub mod chain;
+pub mod credentials;
 mod dialect;
 pub mod error;
 pub mod jurisdiction;

@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod catalogue;
 pub mod error;
 pub mod ingest;

@@ -15,6 +15,7 @@ use egov_domain::matter::Matter;
 use egov_proto::approval::v1 as pb;
 use egov_proto::approval::v1::approval_service_server::ApprovalService;
 use egov_proto::limits;
+use egov_runtime::access::Caller;
 use egov_runtime::clock::SharedClock;
 use egov_runtime::pulse::{Channel, Pulse};
 use egov_runtime::shutdown::Shutdown;
@@ -320,10 +321,12 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::SubmitRecordsRequest>,
     ) -> Result<Response<pb::SubmitRecordsResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         limits::check(&r)?;
-        let records = r.records;
+        let mut records = r.records;
         check_batch(records.len(), "records")?;
+        crate::access::admit(&caller, self.store(), &mut records).await?;
         let results = self.submit(records).await?;
         Ok(Response::new(pb::SubmitRecordsResponse { results }))
     }
@@ -334,15 +337,26 @@ impl ApprovalService for Approval {
         &self,
         request: Request<tonic::Streaming<pb::StreamRecordsRequest>>,
     ) -> Result<Response<Self::StreamRecordsStream>, Status> {
+        let caller = Caller::of(&request)?;
         let mut inbound = request.into_inner();
         // A reader task feeds a channel, so the batcher can take whatever has arrived without
         // losing a message to a cancelled read.
         let (in_tx, in_rx) =
             mpsc::channel::<Result<pb::StreamRecordsRequest, Status>>(STREAM_BATCH * 4);
+        let store = self.store().clone();
         self.tasks.spawn(async move {
             loop {
                 match inbound.message().await {
-                    Ok(Some(m)) => {
+                    Ok(Some(mut m)) => {
+                        // A record outside the caller's scope ends the stream, refused.
+                        if let Some(record) = m.record.as_mut()
+                            && let Err(status) =
+                                crate::access::admit(&caller, &store, std::slice::from_mut(record))
+                                    .await
+                        {
+                            let _ = in_tx.send(Err(status)).await;
+                            return;
+                        }
                         if in_tx.send(Ok(m)).await.is_err() {
                             return;
                         }
@@ -366,8 +380,10 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         limits::check(&r)?;
+        crate::access::check_case(&caller, self.store(), &r.case_no).await?;
         let view = pb::CaseView::try_from(r.view)
             .map_err(|_| ApiError::invalid("view", format!("{} is not a known value", r.view)))?;
         let full = view != pb::CaseView::Basic;
@@ -379,8 +395,10 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
         limits::check(&r)?;
+        caller.narrow(&mut r.department, &mut r.region)?;
         let states = pb::CaseState::try_from(r.state)
             .ok()
             .and_then(wire_state_names)
@@ -414,8 +432,10 @@ impl ApprovalService for Approval {
         &self,
         request: Request<pb::FollowRecordsRequest>,
     ) -> Result<Response<Self::FollowRecordsStream>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
         limits::check(&r)?;
+        caller.narrow(&mut r.department, &mut r.region)?;
         let after = if r.after.is_empty() {
             LogPosition::START
         } else {

@@ -28,7 +28,8 @@ or step by step, in two terminals, from the repository root:
   egov import data/sample/records.jsonl            # the case records (JSON Lines)
   egov watch                                       # warnings as they are raised
   egov warnings --level red                        # the red cards
-  egov warning ack 12 --actor li --reason \"seen\"   # the correction workflow: ack|answer|close|escalate
+  egov warning ack 12 --reason \"seen\"              # the correction workflow: ack|answer|close|escalate
+  egov tokens create hall-1 --role service_centre --scope departments:market  # a credential, shown once
   egov webhook add http://sms.example/egov --secret \"$S\"    # warnings POSTed, signed, to an SMS/e-mail gateway
   egov case HZ-2026-0031                           # one case: records and deadline clocks, explained
   egov scores --period 2026-Q4 --region 3301       # departments ranked: indicators, scores, bottom two (--csv, --json)
@@ -106,6 +107,11 @@ pub enum Command {
     Webhook(WebhookCommand),
     /// Check that the platforms at --target answer (for scripts and health checks).
     Status(StatusArgs),
+    /// Bearer API tokens of machine clients and people (docs/design.md "Trust"): create one
+    /// for a principal with a role and a scope (shown once, stored only as its hash), list
+    /// them, revoke one. Works on the database directly, like `egov up`.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// The supervision rules' configuration in force, shared by both platforms: show it, or
     /// replace it (the due instants of the open cases it moves are recomputed).
     #[command(subcommand)]
@@ -318,6 +324,44 @@ pub struct ServerArgs {
         value_delimiter = ','
     )]
     pub webhook_allow: Vec<String>,
+    /// Who may do what: a Cedar policy file (see deploy/policy.cedar, the built-in one, and
+    /// deploy/policy.cedarschema). Checked before the port is bound (exit 2 naming the error).
+    #[arg(long, env = "EGOV_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Calls a second one credential may make (sustained; twice as many in a burst); beyond,
+    /// RESOURCE_EXHAUSTED with a retry delay.
+    #[arg(
+        long,
+        env = "EGOV_RATE_LIMIT",
+        default_value_t = 2000,
+        value_name = "N"
+    )]
+    pub rate_limit: u32,
+    /// Streams one credential may hold open at once.
+    #[arg(long, env = "EGOV_MAX_STREAMS", default_value_t = 64, value_name = "N")]
+    pub max_streams: usize,
+    /// Mutual TLS: a file mapping client certificate subjects to principals, one a line:
+    /// `SUBJECT PRINCIPAL ROLE SCOPE` (e.g. `hall-xihu.example hall-xihu service_centre
+    /// departments:market`); `#` starts a comment.
+    #[arg(long, env = "EGOV_CLIENT_PRINCIPALS", value_name = "FILE")]
+    pub client_principals: Option<PathBuf>,
+    /// People's sign-in through the city's identity provider: the JWKS file of its signing
+    /// keys. With it, a bearer JWT issued by --jwt-issuer for --jwt-audience is accepted, its
+    /// `sub` the principal, its --jwt-role-claim and --jwt-scope-claim the role and scope.
+    #[arg(long, env = "EGOV_JWKS", value_name = "FILE", requires_all = ["jwt_issuer", "jwt_audience"])]
+    pub jwks: Option<PathBuf>,
+    /// The issuer (`iss`) of accepted JWTs.
+    #[arg(long, env = "EGOV_JWT_ISSUER", value_name = "URL")]
+    pub jwt_issuer: Option<String>,
+    /// The audience (`aud`) of accepted JWTs: this deployment.
+    #[arg(long, env = "EGOV_JWT_AUDIENCE", value_name = "TEXT")]
+    pub jwt_audience: Option<String>,
+    /// The claim holding the role (admin, service_centre, department, supervisor, analyst).
+    #[arg(long, default_value = "egov_role", value_name = "CLAIM")]
+    pub jwt_role_claim: String,
+    /// The claim holding the scope (`*`, `region:3301`, `departments:market`).
+    #[arg(long, default_value = "egov_scope", value_name = "CLAIM")]
+    pub jwt_scope_claim: String,
 }
 
 #[derive(Debug, Args)]
@@ -370,14 +414,9 @@ pub struct DemoArgs {
 /// `egov simulate`: the demo's traffic against running platforms, for load tests.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The approval platform (`egov up` serves both platforms on one port).
-    #[arg(
-        long,
-        env = "EGOV_TARGET",
-        default_value = "http://127.0.0.1:50051",
-        value_name = "URL"
-    )]
-    pub target: String,
+    /// The approval platform (`egov up` serves both platforms on one port), and the credential.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// The supervision platform, to count the warnings raised during the run (give --target
     /// again when one `egov up` serves both); without it, warnings are not watched.
     #[arg(long, value_name = "URL")]
@@ -399,8 +438,70 @@ pub struct SimulateArgs {
     pub open_cases: usize,
 }
 
-/// Where a client command finds the platforms.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token for a principal; prints it once (only its SHA-256 is stored). Example:
+    /// egov tokens create hall-1 --role service_centre --scope departments:market --expires 90d
+    Create(TokensCreateArgs),
+    /// List the tokens: id, principal, role, scope, expiry, revocation (never the tokens).
+    List(TokensDbArgs),
+    /// Revoke a token by its id (from `egov tokens list`); every platform refuses it within
+    /// seconds.
+    Revoke(TokensRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokensCreateArgs {
+    /// The principal's name: the actor of its acts, the source of its records ("system" is
+    /// reserved for the platform).
+    #[arg(value_name = "PRINCIPAL")]
+    pub principal: String,
+    /// admin, service_centre, department, supervisor or analyst (docs/design.md §8).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Where it may act: `*` (everywhere; admins), `region:3301` (a region's subtree:
+    /// supervisors, analysts, a region's service centre) or `departments:market,tax`.
+    #[arg(long, default_value = "*", value_name = "SCOPE")]
+    pub scope: String,
+    /// How long it is valid: `90d`, `12h`, `30m`; without it, until revoked.
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    #[command(flatten)]
+    pub db: TokensDbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokensRevokeArgs {
+    /// The token's id (t-...).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub db: TokensDbArgs,
+}
+
+/// The database the tokens live in: the platforms' own.
 #[derive(Debug, Clone, Args)]
+pub struct TokensDbArgs {
+    /// The platforms' database (as for `egov up`); default: the SQLite file in --data-dir.
+    #[arg(
+        long,
+        env = "EGOV_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// The directory of the embedded database (as for `egov up`).
+    #[arg(
+        long,
+        env = "EGOV_DATA_DIR",
+        default_value = "./egov-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+}
+
+/// Where a client command finds the platforms, and its credential.
+#[derive(Clone, Args)]
 pub struct ClientArgs {
     /// The gRPC address of the platform (`egov up` serves both on one port).
     #[arg(
@@ -431,6 +532,25 @@ pub struct ClientArgs {
         requires = "client_cert"
     )]
     pub client_key: Option<PathBuf>,
+    /// The bearer token to call with (from `egov tokens create`). Without it, the local admin
+    /// credential that `egov up` or `egov demo` wrote into --data-dir is used.
+    #[arg(long, env = "EGOV_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Where `egov up` keeps its data (and its local admin credential, admin.token).
+    #[arg(long = "data-dir", default_value = "./egov-data", value_name = "DIR")]
+    pub data_dir: std::path::PathBuf,
+}
+
+// By hand: the token is a secret.
+impl std::fmt::Debug for ClientArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientArgs")
+            .field("target", &self.target)
+            .field("data_dir", &self.data_dir)
+            .field("ca", &self.ca)
+            .field("client_cert", &self.client_cert)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Subcommand)]

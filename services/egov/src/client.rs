@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::anyhow;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use egov_runtime::access::{Authed, Bearer, authed};
 use tonic::Code;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use crate::settings::Target;
 
@@ -15,8 +16,9 @@ use crate::settings::Target;
 /// with every record fits.
 const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Opens a connection to `target`, failing with advice when nothing answers there.
-pub async fn connect(target: &Target) -> anyhow::Result<Channel> {
+/// Opens a connection to `target` whose calls carry its credential, failing with advice when
+/// nothing answers there.
+pub async fn connect(target: &Target) -> anyhow::Result<Authed> {
     let mut endpoint = Endpoint::from_shared(target.as_str().to_owned())
         .map_err(|e| anyhow!("--target {target}: {e}"))?
         .connect_timeout(Duration::from_secs(5))
@@ -32,27 +34,31 @@ pub async fn connect(target: &Target) -> anyhow::Result<Channel> {
             .tls_config(config)
             .map_err(|e| anyhow!("--target {target}: cannot set up TLS: {}", root_cause(&e)))?;
     }
-    endpoint
+    let channel = endpoint
         .connect()
         .await
-        .map_err(|e| unreachable(target, &e))
+        .map_err(|e| unreachable(target, &e))?;
+    Ok(authed(
+        channel,
+        target.token().map_or_else(Bearer::none, Bearer::new),
+    ))
 }
 
-pub async fn approval(target: &Target) -> anyhow::Result<ApprovalServiceClient<Channel>> {
+pub async fn approval(target: &Target) -> anyhow::Result<ApprovalServiceClient<Authed>> {
     Ok(approval_on(connect(target).await?))
 }
 
-pub async fn supervision(target: &Target) -> anyhow::Result<SupervisionServiceClient<Channel>> {
+pub async fn supervision(target: &Target) -> anyhow::Result<SupervisionServiceClient<Authed>> {
     Ok(supervision_on(connect(target).await?))
 }
 
-pub fn approval_on(channel: Channel) -> ApprovalServiceClient<Channel> {
+pub fn approval_on(channel: Authed) -> ApprovalServiceClient<Authed> {
     ApprovalServiceClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
 }
 
-pub fn supervision_on(channel: Channel) -> SupervisionServiceClient<Channel> {
+pub fn supervision_on(channel: Authed) -> SupervisionServiceClient<Authed> {
     SupervisionServiceClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
@@ -104,6 +110,12 @@ pub fn call_failed(target: &Target, what: &str, status: tonic::Status) -> anyhow
              point --target at the right one"
         ),
         Code::NotFound => anyhow!("{}", status.message()),
+        Code::Unauthenticated => anyhow!(
+            "{what}: {} (give --token, or EGOV_TOKEN, a token from `egov tokens create`; on the \
+             machine running `egov up`, its local admin credential in --data-dir is used)",
+            status.message()
+        ),
+        Code::PermissionDenied => anyhow!("{what}: not allowed: {}", status.message()),
         Code::InvalidArgument => anyhow!("{what}: {}", status.message()),
         code => anyhow!("{what}: {} ({code:?})", status.message()),
     }

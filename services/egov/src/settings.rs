@@ -166,6 +166,9 @@ pub struct ServerSettings {
     pub tls: Option<TlsSettings>,
     /// Non-public webhook destinations allowed (`--webhook-allow`).
     pub webhook_allow: WebhookAllow,
+    /// The front hall: the policy given with `--policy` (checked), the limits per credential,
+    /// the client certificates' principals.
+    pub trust: egov_platform::TrustSettings,
 }
 
 impl ServerSettings {
@@ -238,7 +241,57 @@ impl ServerSettings {
         };
         let webhook_allow = WebhookAllow::parse(&args.webhook_allow)
             .map_err(|e| invalid(format!("--webhook-allow: {e}")))?;
+        let policy = match &args.policy {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    invalid(format!("--policy {}: cannot read it: {e}", path.display()))
+                })?;
+                egov_trust::Policy::parse(&text)
+                    .map_err(|e| invalid(format!("--policy {}: {e}", path.display())))?;
+                Some(text)
+            }
+            None => None,
+        };
+        if args.rate_limit == 0 || args.max_streams == 0 {
+            return Err(invalid(
+                "--rate-limit and --max-streams: must be at least 1",
+            ));
+        }
+        let certificates = match &args.client_principals {
+            Some(path) => load_client_principals(path)?,
+            None => Default::default(),
+        };
+        let jwt = match (&args.jwks, &args.jwt_issuer, &args.jwt_audience) {
+            (Some(path), Some(issuer), Some(audience)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    invalid(format!("--jwks {}: cannot read it: {e}", path.display()))
+                })?;
+                let mut jwt = egov_trust::JwtSettings::from_jwks(issuer, audience, &text)
+                    .map_err(|e| invalid(format!("--jwks {}: {e}", path.display())))?;
+                jwt.role_claim.clone_from(&args.jwt_role_claim);
+                jwt.scope_claim.clone_from(&args.jwt_scope_claim);
+                Some(jwt)
+            }
+            (None, None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "--jwks, --jwt-issuer and --jwt-audience: give all three or none",
+                ));
+            }
+        };
+        let trust = egov_platform::TrustSettings {
+            jwt,
+            policy,
+            limits: egov_platform::Limits {
+                rate: f64::from(args.rate_limit),
+                burst: 2.0 * f64::from(args.rate_limit),
+                streams: args.max_streams,
+            },
+            certificates,
+            ..Default::default()
+        };
         Ok(Self {
+            trust,
             rules,
             scores,
             tls,
@@ -331,12 +384,69 @@ impl fmt::Debug for ClientTls {
     }
 }
 
-/// A checked client target: an `http://` or `https://` URL with a host and port, and for
-/// https:// the TLS to speak.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The principals of client certificate subjects: `SUBJECT PRINCIPAL ROLE SCOPE` a line.
+fn load_client_principals(
+    path: &std::path::Path,
+) -> Result<std::collections::HashMap<String, egov_runtime::access::Principal>, ConfigError> {
+    use egov_runtime::access::{Principal, Role, Scope};
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(format!(
+            "--client-principals {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
+    let mut map = std::collections::HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || {
+            invalid(format!(
+                "--client-principals {} line {}: expected SUBJECT PRINCIPAL ROLE SCOPE",
+                path.display(),
+                n + 1
+            ))
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [subject, id, role, scope] = fields.as_slice() else {
+            return Err(bad());
+        };
+        let principal = Principal {
+            id: (*id).to_owned(),
+            role: Role::parse(role).ok_or_else(bad)?,
+            scope: Scope::parse(scope).ok_or_else(bad)?,
+        };
+        if principal.id == egov_runtime::access::SYSTEM {
+            return Err(bad());
+        }
+        map.insert((*subject).to_owned(), principal);
+    }
+    Ok(map)
+}
+
+/// The file `egov up` and `egov demo` keep their local admin credential in (mode 0600), in
+/// their data directory; the client commands on the same machine read it when no --token
+/// is given.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// A checked client target: an `http://` or `https://` URL with a host and port, for
+/// https:// the TLS to speak, and the bearer token the calls carry (docs/design.md "Trust").
+#[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     url: String,
     tls: Option<ClientTls>,
+    token: Option<String>,
+}
+
+// By hand: the token is a secret, which no log line may show.
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("url", &self.url)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
 }
 
 fn read_pem(flag: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
@@ -363,11 +473,20 @@ impl Target {
         Ok(Self {
             url: text.to_owned(),
             tls: None,
+            token: None,
         })
     }
 
+    /// The target of a client command, with its credential: --token (EGOV_TOKEN), else the
+    /// local admin credential in --data-dir, when `egov up` made one there.
     pub fn from_args(args: &ClientArgs) -> Result<Self, ConfigError> {
-        let target = Self::parse(&args.target)?;
+        let token = match &args.token {
+            Some(token) => Some(token.trim().to_owned()),
+            None => std::fs::read_to_string(args.data_dir.join(ADMIN_TOKEN_FILE))
+                .ok()
+                .map(|t| t.trim().to_owned()),
+        };
+        let target = Self::parse(&args.target)?.with_token(token);
         let https = target.url.starts_with("https://");
         match (&args.ca, https) {
             (None, false) if args.client_cert.is_none() => Ok(target),
@@ -396,6 +515,16 @@ impl Target {
         }
     }
 
+    /// This target with `token` on every call.
+    pub fn with_token(self, token: Option<String>) -> Self {
+        Self { token, ..self }
+    }
+
+    /// The bearer token the calls carry, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The URL of a server listening on `addr`, for talking to oneself (a wildcard address is
     /// reached on loopback).
     pub fn local(addr: SocketAddr) -> Self {
@@ -411,6 +540,7 @@ impl Target {
         Self {
             url: format!("http://{}", SocketAddr::new(ip, addr.port())),
             tls: None,
+            token: None,
         }
     }
 

@@ -35,6 +35,8 @@ fn egov() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // The test platforms' admin credential (egov_platform::testing).
+    cmd.env("EGOV_TOKEN", egov_platform::testing::ADMIN_TOKEN);
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -1092,8 +1094,27 @@ fn up_starts_on_a_fresh_data_dir_and_stops_on_sigterm() {
     assert!(database.contains("egov.db"), "{database}");
     assert!(data.join("egov.db").exists());
 
+    // The command line on this machine finds the local admin credential `up` made in its
+    // data directory, readable by its owner alone; without it, the platforms refuse.
+    let token = data.join("admin.token");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token)
+            .expect("admin.token")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let refused = egov()
+        .env_remove("EGOV_TOKEN")
+        .args(["status", "--target", &url, "--data-dir", "/nonexistent"])
+        .output()
+        .expect("egov runs");
+    assert!(!refused.status.success(), "{}", stdout(&refused));
     let status = egov()
-        .args(["status", "--target", &url])
+        .env_remove("EGOV_TOKEN")
+        .args(["status", "--target", &url, "--data-dir"])
+        .arg(&data)
         .output()
         .expect("egov runs");
     let text = stdout(&status);
@@ -1244,7 +1265,8 @@ async fn warning_ack_moves_a_warning_through_the_workflow() {
         "{text}"
     );
     assert!(
-        text.contains("market:li") && text.contains("we are on it"),
+        // The actor is the credential's principal, not the --actor given.
+        text.contains("test-admin") && !text.contains("market:li") && text.contains("we are on it"),
         "{text}"
     );
     let got = supervision
@@ -1274,4 +1296,60 @@ async fn warning_ack_moves_a_warning_through_the_workflow() {
     .await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("acknowledged"), "{}", stderr(&out));
+}
+
+// --- tokens ---------------------------------------------------------------------------------
+
+#[test]
+fn tokens_are_shown_once_listed_without_their_secret_and_revoked() {
+    let dir = TempDir::new("tokens");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let out = egov()
+        .args(["tokens", "create", "inspector-3301", "--role", "supervisor"])
+        .args([
+            "--scope",
+            "region:3301",
+            "--expires",
+            "30d",
+            "--data-dir",
+            data,
+        ])
+        .output()
+        .expect("egov runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_owned();
+    assert!(token.starts_with("egov_") && token.len() > 60, "{token}");
+    let id = stderr(&out)
+        .split_whitespace()
+        .nth(1)
+        .expect("the id")
+        .to_owned();
+    let list = egov()
+        .args(["tokens", "list", "--data-dir", data])
+        .output()
+        .expect("egov runs");
+    let text = stdout(&list);
+    assert!(text.contains(&id) && text.contains("region:3301"), "{text}");
+    assert!(!text.contains(&token), "the token is never shown again");
+    let revoked = egov()
+        .args(["tokens", "revoke", &id, "--data-dir", data])
+        .output()
+        .expect("egov runs");
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    // A role without its scope is refused before anything is stored.
+    let bad = egov()
+        .args([
+            "tokens",
+            "create",
+            "x",
+            "--role",
+            "admin",
+            "--scope",
+            "region:33",
+        ])
+        .args(["--data-dir", data])
+        .output()
+        .expect("egov runs");
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }

@@ -17,6 +17,8 @@ fn egov() -> Command {
     for var in ["EGOV_TARGET", "EGOV_DATABASE_URL", "RUST_LOG", "USER"] {
         cmd.env_remove(var);
     }
+    // The test platforms' admin credential (egov_platform::testing).
+    cmd.env("EGOV_TOKEN", egov_platform::testing::ADMIN_TOKEN);
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -191,7 +193,8 @@ async fn scores_print_as_a_table_csv_and_json_and_periods_close() {
     );
     let versions = run(&["scores", "versions", "2026-10", "--target", &target]).await;
     assert!(
-        out(&versions).contains("by egov (month end)"),
+        // Closed by the credential's principal (the test admin), not a name the caller gives.
+        out(&versions).contains("by test-admin (month end)"),
         "{}",
         out(&versions)
     );

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::supervision_service_server::SupervisionService;
+use egov_runtime::access::{Caller, Scope, Target};
 use egov_runtime::clock::SharedClock;
 use egov_runtime::follow::{Follower, Step, Wake, follow};
 use egov_runtime::pulse::{Channel, Pulse};
@@ -242,29 +243,53 @@ impl Supervision {
 
     /// Applies a workflow transition asked for over the API (see [`crate::corrections::apply`])
     /// at the platform's clock, and answers the warning with its history.
+    ///
+    /// The actor is the authenticated caller (docs/design.md "Trust"): the request's `actor`
+    /// is ignored, and its `office` may only narrow the caller's own region. The caller must
+    /// be allowed the move on this warning (its department, its case's region, the office
+    /// holding it) by the policy.
     async fn transition(
         &self,
+        caller: &Caller,
         input: Option<pb::WarningTransitionInput>,
         action: Action,
-    ) -> Result<pb::Warning, ApiError> {
+    ) -> Result<pb::Warning, Status> {
         let input = input.ok_or_else(|| ApiError::invalid("input", "is required"))?;
         let id = warning_id(&input.id).map_err(|e| match e {
             ApiError::InvalidArgument { reason, .. } => ApiError::invalid("input.id", reason),
             other => other,
         })?;
-        if input.actor.trim().is_empty() {
-            return Err(ApiError::invalid("input.actor", "is required"));
-        }
         if input.reason.trim().is_empty() {
-            return Err(ApiError::invalid("input.reason", "is required"));
+            return Err(ApiError::invalid("input.reason", "is required").into());
         }
         let office = input.office.trim();
         if !office.is_empty() {
             check_region(office).map_err(|reason| ApiError::invalid("input.office", reason))?;
         }
+        let office = match &caller.principal.scope {
+            Scope::Region(own) if office.is_empty() => Some(own.as_str()),
+            Scope::Region(own) if !office.starts_with(own.as_str()) => {
+                return Err(Status::permission_denied(format!(
+                    "{} acts for the office of {own}, not of {office}",
+                    caller.principal.id
+                )));
+            }
+            _ => (!office.is_empty()).then_some(office),
+        };
+        let row = self
+            .store()
+            .get_warning(id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+        caller.check(&Target::Warning {
+            department: row.department.clone(),
+            region: row.region.clone(),
+            office: row.office.clone(),
+        })?;
         let actor = crate::corrections::Actor {
-            who: input.actor.trim(),
-            office: (!office.is_empty()).then_some(office),
+            who: &caller.principal.id,
+            office,
         };
         let row = crate::corrections::apply(
             self,
@@ -276,7 +301,11 @@ impl Supervision {
             self.clock().now(),
         )
         .await?;
-        let history = self.store().warning_history(id).await?;
+        let history = self
+            .store()
+            .warning_history(id)
+            .await
+            .map_err(ApiError::from)?;
         Ok(warning_with_history(&row, &history))
     }
 
@@ -403,7 +432,10 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::StreamWarningsRequest>,
     ) -> Result<Response<Self::StreamWarningsStream>, Status> {
-        let (after, filter) = stream_request(egov_proto::limits::checked(request)?)?;
+        let caller = Caller::of(&request)?;
+        let mut r = egov_proto::limits::checked(request)?;
+        caller.narrow(&mut r.department, &mut r.region)?;
+        let (after, filter) = stream_request(r)?;
         Ok(Response::new(self.stream(after, filter)))
     }
 
@@ -411,7 +443,10 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::ListWarningsRequest>,
     ) -> Result<Response<pb::ListWarningsResponse>, Status> {
-        let query = ListQuery::parse(egov_proto::limits::checked(request)?)?;
+        let caller = Caller::of(&request)?;
+        let mut r = egov_proto::limits::checked(request)?;
+        caller.narrow(&mut r.department, &mut r.region)?;
+        let query = ListQuery::parse(r)?;
         Ok(Response::new(self.list(query).await?))
     }
 
@@ -419,6 +454,7 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::GetWarningRequest>,
     ) -> Result<Response<pb::GetWarningResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let r = egov_proto::limits::checked(request)?;
         let id = warning_id(&r.id)?;
         let row = self
@@ -427,6 +463,11 @@ impl SupervisionService for Supervision {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+        caller.check(&Target::Warning {
+            department: row.department.clone(),
+            region: row.region.clone(),
+            office: row.office.clone(),
+        })?;
         let history = self
             .store()
             .warning_history(id)
@@ -441,8 +482,10 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::AcknowledgeWarningRequest>,
     ) -> Result<Response<pb::AcknowledgeWarningResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let warning = self
             .transition(
+                &caller,
                 egov_proto::limits::checked(request)?.input,
                 Action::Acknowledge,
             )
@@ -456,8 +499,13 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::AnswerWarningRequest>,
     ) -> Result<Response<pb::AnswerWarningResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let warning = self
-            .transition(egov_proto::limits::checked(request)?.input, Action::Answer)
+            .transition(
+                &caller,
+                egov_proto::limits::checked(request)?.input,
+                Action::Answer,
+            )
             .await?;
         Ok(Response::new(pb::AnswerWarningResponse {
             warning: Some(warning),
@@ -468,8 +516,13 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::CloseWarningRequest>,
     ) -> Result<Response<pb::CloseWarningResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let warning = self
-            .transition(egov_proto::limits::checked(request)?.input, Action::Close)
+            .transition(
+                &caller,
+                egov_proto::limits::checked(request)?.input,
+                Action::Close,
+            )
             .await?;
         Ok(Response::new(pb::CloseWarningResponse {
             warning: Some(warning),
@@ -480,8 +533,10 @@ impl SupervisionService for Supervision {
         &self,
         request: Request<pb::EscalateWarningRequest>,
     ) -> Result<Response<pb::EscalateWarningResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let warning = self
             .transition(
+                &caller,
                 egov_proto::limits::checked(request)?.input,
                 Action::Escalate,
             )

@@ -51,7 +51,7 @@ pub struct ScoresPeriodArgs {
     /// The period: 2025, 2025-Q3 or 2025-07.
     #[arg(value_name = "PERIOD")]
     pub period: String,
-    /// Who closes or recomputes it (kept with the version).
+    /// Ignored, kept for older scripts: the version names the principal of the credential.
     #[arg(
         long,
         env = "USER",

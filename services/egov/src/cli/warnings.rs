@@ -135,8 +135,9 @@ pub struct WarningTransitionArgs {
     /// The warning's id (as `egov warnings --json` prints it).
     #[arg(value_name = "ID")]
     pub id: String,
-    /// Who makes the change: a staff identifier.
-    #[arg(long, value_name = "NAME")]
+    /// Ignored, kept for older scripts: the history names the principal of the credential
+    /// (--token), not a name the caller chooses.
+    #[arg(long, default_value = "", value_name = "NAME")]
     pub actor: String,
     /// Why: the remark, the answer's explanation or correction, the supervisor's reason.
     #[arg(long, value_name = "TEXT")]

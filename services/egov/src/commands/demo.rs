@@ -63,6 +63,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let demo = Demo::new(spec);
     let platforms = InProcess::start(store, demo.start_at(), listen).await?;
     let target = platforms.target();
+    // The local admin credential beside the demo's database (docs/design.md "Trust"): the
+    // command line reads it with --data-dir while the demo keeps serving (--keep).
+    if let Some(dir) = path.parent() {
+        let file = dir.join(crate::settings::ADMIN_TOKEN_FILE);
+        super::serve::write_secret(&file, platforms.admin_token())
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
 
     let mut screen = Screen::new(&args, &target, &path);
     let outcome = demo.run(&platforms, |event| screen.show(event)).await;

@@ -39,10 +39,10 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use egov_proto::approval::v1 as pb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
+use egov_runtime::access::Authed;
 use indicatif::ProgressBar;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use super::lines::{self, Line};
 use crate::cli::ImportArgs;
@@ -133,7 +133,7 @@ type Pending = (usize, pb::Record);
 /// Reads every line of `reader`, then streams its valid records grouped by case (see the
 /// module doc) and answers what became of each line.
 pub async fn import(
-    client: &mut ApprovalServiceClient<Channel>,
+    client: &mut ApprovalServiceClient<Authed>,
     target: &Target,
     reader: impl BufRead,
     progress: &ProgressBar,

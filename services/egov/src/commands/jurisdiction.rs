@@ -9,8 +9,8 @@ use std::io::BufRead;
 use anyhow::Context;
 use egov_proto::approval::v1 as pb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
+use egov_runtime::access::Authed;
 use serde::de::DeserializeOwned;
-use tonic::transport::Channel;
 
 use super::lines::{self, Lines};
 use super::matters::Rejection;
@@ -66,7 +66,7 @@ pub async fn import(registry: Registry, args: RegistryImportArgs) -> anyhow::Res
 /// Sends every valid entry of `reader` in batches; answers how many were stored and every
 /// refused line, by line number.
 pub async fn import_from(
-    approval: &mut ApprovalServiceClient<Channel>,
+    approval: &mut ApprovalServiceClient<Authed>,
     target: &Target,
     registry: Registry,
     reader: impl BufRead,

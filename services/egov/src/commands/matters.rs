@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use egov_proto::approval::v1 as pb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
-use tonic::transport::Channel;
+use egov_runtime::access::Authed;
 
 use super::lines::{self, Line};
 use crate::cli::{MattersHistoryArgs, MattersImportArgs, MattersListArgs};
@@ -92,7 +92,7 @@ pub async fn import(args: MattersImportArgs) -> anyhow::Result<ExitCode> {
 
 /// Upserts every valid matter of `reader`, in batches, and answers what became of each line.
 pub async fn import_matters(
-    client: &mut ApprovalServiceClient<Channel>,
+    client: &mut ApprovalServiceClient<Authed>,
     target: &Target,
     reader: impl BufRead,
 ) -> anyhow::Result<Report> {
@@ -119,7 +119,7 @@ pub async fn import_matters(
 }
 
 async fn send(
-    client: &mut ApprovalServiceClient<Channel>,
+    client: &mut ApprovalServiceClient<Authed>,
     target: &Target,
     batch: Vec<(usize, pb::Matter)>,
     report: &mut Report,

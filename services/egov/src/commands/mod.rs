@@ -22,6 +22,7 @@ pub mod scores;
 pub mod serve;
 pub mod simulate;
 pub mod status;
+pub mod tokens;
 pub mod warnings;
 pub mod webhook;
 
@@ -44,6 +45,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args).await,
         Command::Audit(args) => audit::list(args).await,
         Command::Verify(args) => audit::verify(args).await,
+        Command::Tokens(command) => tokens::run(command).await,
         Command::Rules(RulesCommand::Show(args)) => rules::show(args).await,
         Command::Rules(RulesCommand::Set(args)) => rules::set(args).await,
         Command::Scores(args) => match args.command {

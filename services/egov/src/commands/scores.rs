@@ -7,14 +7,14 @@ use std::process::ExitCode;
 
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
-use tonic::transport::Channel;
+use egov_runtime::access::Authed;
 
 use crate::cli::{ScoresDepartmentArgs, ScoresPeriodArgs, ScoresShowArgs, ScoresVersionsArgs};
 use crate::client;
 use crate::output::{Table, json_line, local_time};
 use crate::settings::Target;
 
-async fn connect(target: &Target) -> anyhow::Result<ScoresServiceClient<Channel>> {
+async fn connect(target: &Target) -> anyhow::Result<ScoresServiceClient<Authed>> {
     Ok(ScoresServiceClient::new(client::connect(target).await?)
         .max_decoding_message_size(16 * 1024 * 1024))
 }

@@ -13,13 +13,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use egov_platform::{BuildError, Database, Platforms, Rules, Serve, Settings};
+use egov_runtime::access::{Principal, Role, Scope};
 use egov_runtime::clock::SystemClock;
 use egov_runtime::shutdown::{self, ShutdownTrigger};
 use egov_store::StoreOptions;
 
 use super::sample;
 use crate::cli::{ServerArgs, UpArgs};
-use crate::settings::{ServerSettings, Target};
+use crate::settings::{ADMIN_TOKEN_FILE, ServerSettings, Target};
 
 pub async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     run(&args.server, Serve::Both, args.with_sample).await
@@ -73,6 +74,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
             webhook_allow: settings.webhook_allow.clone(),
             ..Default::default()
         },
+        trust: settings.trust.clone(),
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
@@ -94,14 +96,21 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         tracing::info!(version, "rule configuration in force");
     }
     let addr = platforms.addr();
+    // The local admin credential (docs/design.md "Trust"): made on the first start in the
+    // data directory, for the command line on this machine.
+    let local_admin = match &settings.data_dir {
+        Some(dir) => Some(local_admin(&platforms, dir).await?),
+        None => None,
+    };
     announce(serve, addr, &settings, with_sample);
     tracing::info!(%addr, platforms = serve.describe(), "serving");
 
     if with_sample {
         let platform_stop = platforms.shutdown();
-        platforms
-            .tasks()
-            .spawn(sample::run(Target::local(addr), platform_stop));
+        platforms.tasks().spawn(sample::run(
+            Target::local(addr).with_token(local_admin),
+            platform_stop,
+        ));
     }
     platforms
         .run_until_stopped(stop)
@@ -109,6 +118,51 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         .context("the gRPC server failed")?;
     println!("egov stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The token of the local admin in `dir`: the one stored there when it is still valid in this
+/// database, else a new one written there (mode 0600: only this user may read it).
+pub async fn local_admin(platforms: &Platforms, dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = dir.join(ADMIN_TOKEN_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let token = text.trim();
+        let stored = platforms
+            .store()
+            .find_credential(&egov_trust::hash_token(token))
+            .await?;
+        if stored.is_some_and(|c| c.revoked_at.is_none()) {
+            return Ok(token.to_owned());
+        }
+    }
+    let issued = platforms
+        .issue_credential(
+            &Principal {
+                id: "local-admin".to_owned(),
+                role: Role::Admin,
+                scope: Scope::All,
+            },
+            None,
+        )
+        .await?;
+    write_secret(&path, &issued.token)
+        .with_context(|| format!("cannot write the local admin credential {}", path.display()))?;
+    tracing::info!(path = %path.display(), id = %issued.id, "local admin credential created");
+    Ok(issued.token)
+}
+
+/// Writes `text` to a new file only its owner may read.
+pub fn write_secret(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // An older file keeps its mode on open: set it again.
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")
 }
 
 /// What a person sees on start: where it listens, on which database, and what to try next.

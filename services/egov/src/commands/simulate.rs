@@ -11,12 +11,12 @@ use crate::cli::SimulateArgs;
 use crate::settings::{ConfigError, Target};
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let target = Target::parse(&args.target)?;
+    let target = Target::from_args(&args.client)?;
     let supervision = args
         .supervision
         .as_deref()
         .map(|s| {
-            Target::parse(s).map_err(|_| {
+            Target::parse(s).map(|t| t.with_token(target.token().map(str::to_owned))).map_err(|_| {
                 ConfigError(format!(
                     "--supervision {s:?}: expected the platform's URL, such as http://127.0.0.1:50051"
                 ))
@@ -40,9 +40,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         open_cases: args.open_cases.max(1),
         run_id: chrono::Utc::now().format("%Y%m%d%H%M%S").to_string(),
     };
-    let approval = load::connect(target.as_str()).await?;
+    let approval = load::connect(target.as_str(), target.token()).await?;
     let supervision = match &supervision {
-        Some(t) => Some(load::connect(t.as_str()).await?),
+        Some(t) => Some(load::connect(t.as_str(), t.token()).await?),
         None => None,
     };
     println!(

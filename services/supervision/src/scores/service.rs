@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use egov_domain::scores::{Period, PeriodKind, score};
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::scores_service_server::{ScoresService, ScoresServiceServer};
+use egov_runtime::access::{Caller, Scope, Target};
 use tonic::{Request, Response, Status};
 
 use super::wire::{self, ts};
@@ -229,53 +230,92 @@ fn required_period(text: &str, s: &Supervision) -> Result<Period, ApiError> {
     wire::period(text, "period", s.clock().now())
 }
 
+/// Checks that the caller may read `department`'s figures: an admin anything; a department
+/// user its own; someone of a region's subtree a department registered in it
+/// (docs/design.md "Trust"). An empty `department` (every department) is for admins only.
+async fn check_department(
+    s: &Supervision,
+    caller: &Caller,
+    department: &str,
+) -> Result<(), Status> {
+    let department = department.trim();
+    match &caller.principal.scope {
+        Scope::All => caller.check(&Target::Call),
+        _ if department.is_empty() => Err(Status::permission_denied(
+            "name a department within your scope",
+        )),
+        Scope::Departments(_) => caller.check(&Target::Department(department.to_owned())),
+        Scope::Region(_) => {
+            let registered = s
+                .store()
+                .get_department(department)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| {
+                    Status::permission_denied(format!(
+                        "department {department} is not registered in your region"
+                    ))
+                })?;
+            // The department's cases within its region: placed under both.
+            caller.check(&Target::Case {
+                department: department.to_owned(),
+                region: registered.region,
+            })
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl ScoresService for Supervision {
     async fn get_scores(
         &self,
         request: Request<pb::GetScoresRequest>,
     ) -> Result<Response<pb::GetScoresResponse>, Status> {
-        Ok(Response::new(
-            self.scores(egov_proto::limits::checked(request)?).await?,
-        ))
+        let caller = Caller::of(&request)?;
+        let mut r = egov_proto::limits::checked(request)?;
+        caller.narrow(&mut String::new(), &mut r.region)?;
+        Ok(Response::new(self.scores(r).await?))
     }
 
     async fn get_ranking(
         &self,
         request: Request<pb::GetRankingRequest>,
     ) -> Result<Response<pb::GetRankingResponse>, Status> {
-        Ok(Response::new(
-            self.ranking(egov_proto::limits::checked(request)?).await?,
-        ))
+        let caller = Caller::of(&request)?;
+        let mut r = egov_proto::limits::checked(request)?;
+        caller.narrow(&mut String::new(), &mut r.region)?;
+        Ok(Response::new(self.ranking(r).await?))
     }
 
     async fn get_department_indicators(
         &self,
         request: Request<pb::GetDepartmentIndicatorsRequest>,
     ) -> Result<Response<pb::GetDepartmentIndicatorsResponse>, Status> {
-        Ok(Response::new(
-            self.department_history(egov_proto::limits::checked(request)?)
-                .await?,
-        ))
+        let caller = Caller::of(&request)?;
+        let r = egov_proto::limits::checked(request)?;
+        check_department(self, &caller, &r.department).await?;
+        Ok(Response::new(self.department_history(r).await?))
     }
 
     async fn get_catalogue_stats(
         &self,
         request: Request<pb::GetCatalogueStatsRequest>,
     ) -> Result<Response<pb::GetCatalogueStatsResponse>, Status> {
-        Ok(Response::new(
-            self.catalogue_stats(egov_proto::limits::checked(request)?)
-                .await?,
-        ))
+        let caller = Caller::of(&request)?;
+        let r = egov_proto::limits::checked(request)?;
+        check_department(self, &caller, &r.department).await?;
+        Ok(Response::new(self.catalogue_stats(r).await?))
     }
 
     async fn close_period(
         &self,
         request: Request<pb::ClosePeriodRequest>,
     ) -> Result<Response<pb::ClosePeriodResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let r = egov_proto::limits::checked(request)?;
         let period = required_period(&r.period, self)?;
-        let actor = wire::actor(&r.actor)?;
+        // The authenticated principal closes it (the request's `actor` is ignored).
+        let actor = caller.principal.id.as_str();
         let row = freeze(self, period, 0, actor, r.reason.trim()).await?;
         Ok(Response::new(pb::ClosePeriodResponse {
             version: Some(wire::period_version(&row)),
@@ -286,9 +326,10 @@ impl ScoresService for Supervision {
         &self,
         request: Request<pb::RecomputePeriodRequest>,
     ) -> Result<Response<pb::RecomputePeriodResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let r = egov_proto::limits::checked(request)?;
         let period = required_period(&r.period, self)?;
-        let actor = wire::actor(&r.actor)?;
+        let actor = caller.principal.id.as_str();
         let current = self
             .store()
             .score_snapshots(&period.to_string())

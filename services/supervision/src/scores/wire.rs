@@ -44,15 +44,6 @@ pub(crate) fn department(text: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::invalid("department", e.reason))
 }
 
-/// Who closes or recomputes a period (required).
-pub(crate) fn actor(text: &str) -> Result<&str, ApiError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ApiError::invalid("actor", "is required"));
-    }
-    Ok(text)
-}
-
 pub(crate) fn ratio(r: Ratio) -> Option<pb::Ratio> {
     Some(pb::Ratio {
         numerator: r.numerator,
