@@ -41,6 +41,9 @@ pub use crate::serve::ConnectionLimits;
 /// How long in-flight calls, then the background tasks, get to finish after shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
+/// How far ahead of the platform's clock a record may be dated (see `--max-clock-skew`).
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
 /// Which platforms one process (one port) serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serve {
@@ -120,6 +123,8 @@ pub struct Settings {
     pub grace: Duration,
     /// Limits on the clients' connections (per peer, silent ones, keepalive).
     pub connections: ConnectionLimits,
+    /// How far ahead of `clock` a record may be dated before it is refused.
+    pub max_clock_skew: Duration,
 }
 
 impl Settings {
@@ -136,6 +141,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             grace: DEFAULT_GRACE,
             connections: ConnectionLimits::default(),
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
         }
     }
 }
@@ -215,6 +221,7 @@ impl Platforms {
             listen,
             grace,
             connections,
+            max_clock_skew,
         } = settings;
         let (rules_version, rules) = match rules {
             Rules::Adopt(file) => {
@@ -237,7 +244,10 @@ impl Platforms {
                     rules.clone(),
                 )
                 .await
-                .map_err(BuildError::Approval)?,
+                .map_err(BuildError::Approval)?
+                .with_max_clock_skew(
+                    chrono::Duration::from_std(max_clock_skew).unwrap_or(chrono::Duration::MAX),
+                ),
             )
         } else {
             None

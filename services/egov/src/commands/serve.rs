@@ -59,6 +59,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         listen: settings.listen,
         grace: settings.grace,
         connections: settings.connections,
+        max_clock_skew: settings.max_clock_skew,
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
