@@ -3,11 +3,14 @@
 //! never handed out, streams that end UNAVAILABLE (never OK) when the platform stops, and
 //! records dated beyond the allowed clock skew.
 
-use egov_approval::testing::fixtures::{acceptance, application};
+use egov_approval::testing::fixtures::{acceptance, application, local};
+use egov_platform::DEFAULT_MAX_CLOCK_SKEW;
+use egov_platform::testing::{fresh_store, spawn_approval_with_skew};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as spb;
+use egov_runtime::clock::ManualClock;
 use egov_store::Backend;
-use egov_tests::{DEPARTMENT, MATTER, Platforms, REGION, THE_END, rec};
+use egov_tests::{DEPARTMENT, MATTER, Platforms, REGION, THE_END, rec, the_matter};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -238,21 +241,38 @@ fn assert_shutting_down(status: &tonic::Status) {
 }
 
 async fn a_record_dated_beyond_the_clock_skew_is_refused(backend: Backend) {
-    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut app = spawn_approval_with_skew(
+        fresh_store(backend).await,
+        ManualClock::new(local("2024-03-04 09:00")),
+        DEFAULT_MAX_CLOCK_SKEW,
+    )
+    .await;
+    app.client
+        .upsert_matters(apb::UpsertMattersRequest {
+            matters: vec![the_matter()],
+        })
+        .await
+        .expect("the matter");
     let far = "2024-05-03 09:00"; // 60 days ahead of the platform's clock
     let near = "2024-03-04 09:04"; // within the default 5 minutes of skew
-    let answers = w
-        .submit(vec![
-            rec("C-1", 1, far, application(MATTER, DEPARTMENT, REGION)),
-            rec("C-2", 1, near, application(MATTER, DEPARTMENT, REGION)),
-            rec(
-                "C-3",
-                1,
-                "2024-03-04 08:00",
-                application(MATTER, DEPARTMENT, REGION),
-            ),
-        ])
-        .await;
+    let answers = app
+        .client
+        .submit_records(apb::SubmitRecordsRequest {
+            records: vec![
+                rec("C-1", 1, far, application(MATTER, DEPARTMENT, REGION)),
+                rec("C-2", 1, near, application(MATTER, DEPARTMENT, REGION)),
+                rec(
+                    "C-3",
+                    1,
+                    "2024-03-04 08:00",
+                    application(MATTER, DEPARTMENT, REGION),
+                ),
+            ],
+        })
+        .await
+        .expect("submit")
+        .into_inner()
+        .results;
     let statuses: Vec<_> = answers.iter().map(|a| a.status()).collect();
     assert_eq!(
         statuses,
@@ -272,8 +292,7 @@ async fn a_record_dated_beyond_the_clock_skew_is_refused(backend: Backend) {
         "{error:?}"
     );
     // What was valid in the batch is stored, and only that.
-    let cases = w
-        .approval
+    let cases = app
         .client
         .list_cases(apb::ListCasesRequest::default())
         .await

@@ -447,7 +447,10 @@ impl Ingestor {
                 verdicts[i] = Some(self.resend(r, stored, work.get(r.case_no.as_str()))?);
                 continue;
             }
-            if r.occurred_at > now + self.max_clock_skew {
+            if now
+                .checked_add_signed(self.max_clock_skew)
+                .is_some_and(|latest| r.occurred_at > latest)
+            {
                 verdicts[i] = Some(dated_ahead(r.occurred_at, now, self.max_clock_skew));
                 continue;
             }
