@@ -60,6 +60,9 @@ pub(crate) type Routed = Router<
 /// How long in-flight calls, then the background tasks, get to finish after shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
+/// How far ahead of the platform's clock a record may be dated (see `--max-clock-skew`).
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
 /// Which platforms one process (one port) serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serve {
@@ -148,6 +151,8 @@ pub struct Settings {
     /// Who may call, and what they may do (docs/design.md "Trust"): the policy, the limits per
     /// credential, the client certificates' principals, the audit sink.
     pub trust: TrustSettings,
+    /// How far ahead of `clock` a record may be dated before it is refused.
+    pub max_clock_skew: Duration,
 }
 
 impl Settings {
@@ -167,6 +172,7 @@ impl Settings {
             tls: None,
             certificate_probe: None,
             trust: TrustSettings::default(),
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
         }
     }
 }
@@ -258,6 +264,7 @@ impl Platforms {
             tls,
             certificate_probe,
             trust,
+            max_clock_skew,
         } = settings;
         // Before anything starts: a certificate that does not load is a start-up error.
         let tls = tls
@@ -299,7 +306,10 @@ impl Platforms {
                     rules.clone(),
                 )
                 .await
-                .map_err(BuildError::Approval)?,
+                .map_err(BuildError::Approval)?
+                .with_max_clock_skew(
+                    chrono::Duration::from_std(max_clock_skew).unwrap_or(chrono::Duration::MAX),
+                ),
             )
         } else {
             None

@@ -38,10 +38,14 @@ pub async fn fresh_store(backend: Backend) -> Store {
     egov_store::testing::fresh(backend).await
 }
 
-/// The settings of one test platform: `serve` on `store` at `clock`, on a free port.
+/// The settings of one test platform: `serve` on `store` at `clock`, on a free port. Records
+/// may be dated any time ahead of the clock: a story's manual clock stands still while it sends
+/// the records of the days ahead (the clock-skew check has its own test, with
+/// [`spawn_approval_with_skew`]).
 pub fn settings(serve: Serve, store: Store, clock: &ManualClock) -> Settings {
     Settings {
         grace: GRACE,
+        max_clock_skew: Duration::MAX,
         ..Settings::new(serve, Database::Store(store), clock.shared())
     }
 }
@@ -198,11 +202,29 @@ pub async fn spawn_approval_with(
     clock: ManualClock,
     rules: RuleConfig,
 ) -> TestApproval {
-    let running = Running::start(Settings {
+    let settings = Settings {
         rules: Rules::Given(rules),
         ..settings(Serve::Approval, store.clone(), &clock)
-    })
-    .await;
+    };
+    start_approval(settings, store, clock).await
+}
+
+/// [`spawn_approval_on`] refusing records dated more than `skew` ahead of `clock`, as
+/// production does (`--max-clock-skew`).
+pub async fn spawn_approval_with_skew(
+    store: Store,
+    clock: ManualClock,
+    skew: Duration,
+) -> TestApproval {
+    let settings = Settings {
+        max_clock_skew: skew,
+        ..settings(Serve::Approval, store.clone(), &clock)
+    };
+    start_approval(settings, store, clock).await
+}
+
+async fn start_approval(settings: Settings, store: Store, clock: ManualClock) -> TestApproval {
+    let running = Running::start(settings).await;
     let addr = running.addr;
     let client = ApprovalServiceClient::new(connect(addr, Some(&running.admin)).await);
     TestApproval {

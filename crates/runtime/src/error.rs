@@ -84,6 +84,30 @@ impl From<ApiError> for tonic::Status {
             ApiError::Store(StoreError::InvalidPageToken) => {
                 ApiError::invalid("page_token", "is not a token this server issued").into()
             }
+            ApiError::Store(StoreError::PageTokenForOtherFilters) => ApiError::invalid(
+                "page_token",
+                "was issued for other filters; list again from the first page",
+            )
+            .into(),
+            ApiError::Store(e @ StoreError::PositionAhead { .. }) => {
+                use tonic_types::{ErrorDetails, StatusExt};
+                let message = e.to_string();
+                let StoreError::PositionAhead { position, head } = e else {
+                    unreachable!()
+                };
+                tonic::Status::with_error_details(
+                    tonic::Code::OutOfRange,
+                    message,
+                    ErrorDetails::with_error_info(
+                        "POSITION_AHEAD_OF_STREAM",
+                        "egov",
+                        std::collections::HashMap::from([
+                            ("position".to_owned(), position),
+                            ("head".to_owned(), head),
+                        ]),
+                    ),
+                )
+            }
             ApiError::Store(StoreError::Closed) => {
                 tonic::Status::unavailable("the platform is shutting down")
             }
@@ -93,6 +117,16 @@ impl From<ApiError> for tonic::Status {
             }
         }
     }
+}
+
+/// How a stream ends when the platform shuts down: UNAVAILABLE (never OK, which a client
+/// would take for the end of the data), with `google.rpc.ErrorInfo` SHUTTING_DOWN, so the
+/// client reconnects (to another instance, or after the restart) with its last position.
+pub fn shutting_down() -> tonic::Status {
+    unavailable(
+        "the platform is shutting down; reconnect and resume from your last position",
+        "SHUTTING_DOWN",
+    )
 }
 
 /// UNAVAILABLE (retry policies retry it) with a `google.rpc.ErrorInfo` naming why, so that a

@@ -18,7 +18,7 @@ use crate::chain::fields_hash;
 use crate::dialect::{Arg, Dialect, Sql, bind_args};
 use crate::error::Result;
 use crate::model::Page;
-use crate::position::{decode_token, encode_token};
+use crate::position::{decode_token, encode_token, filters_tag};
 use crate::rows::micros;
 use crate::store::{Store, on_db};
 
@@ -120,7 +120,7 @@ pub fn audit_hash(
 }
 
 /// Which audit rows [`Store::list_audit`] returns; every set field must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AuditFilter {
     /// Acts of this principal.
     pub principal: Option<String>,
@@ -261,9 +261,10 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<AuditRow>, Option<String>)> {
         let size = page.effective_size();
+        let tag = filters_tag(filter);
         let mut sql = Sql::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE TRUE"));
         if let Some(token) = &page.token {
-            let after: i64 = decode_token('a', token)?
+            let after: i64 = decode_token('a', token, &tag)?
                 .parse()
                 .map_err(|_| crate::StoreError::InvalidPageToken)?;
             sql.push(" AND seq > ").bind(Arg::I64(after));
@@ -299,7 +300,7 @@ impl Store {
                 .await?
         });
         Ok(crate::store::paginate(rows, size, |r| {
-            encode_token('a', &r.seq.to_string())
+            encode_token('a', &r.seq.to_string(), &tag)
         }))
     }
 

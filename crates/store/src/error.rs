@@ -42,6 +42,20 @@ pub enum StoreError {
     #[error("invalid page token")]
     InvalidPageToken,
 
+    /// A page token of this listing, made for other filters.
+    #[error("page token of other filters")]
+    PageTokenForOtherFilters,
+
+    /// A stream position beyond every position stored: a client resuming from a position this
+    /// database never handed out (restored from a backup, or another database's position).
+    #[error("position {position} is ahead of the stream, whose last position is {head}")]
+    PositionAhead {
+        /// The position asked for.
+        position: String,
+        /// The last position stored (what the client may resume from at most).
+        head: String,
+    },
+
     /// The database URL is not one the store understands. The message never repeats the URL,
     /// which may carry a password.
     #[error("invalid database url: {0}")]

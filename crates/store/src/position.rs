@@ -99,20 +99,24 @@ position!(
     "warning"
 );
 
-/// Page tokens: a kind letter and the hex of the last key of the previous page. Hex keeps the
-/// token URL-safe whatever the key holds; the letter rejects a token of another listing.
-/// (Warning lists page by [`WarningPosition`] instead: their token is the position of the
-/// last warning listed, so a list and the stream are one view.)
-pub(crate) fn encode_token(kind: char, key: &str) -> String {
-    let mut token = String::with_capacity(1 + 2 * key.len());
+/// Page tokens: a kind letter, the hex of the last key of the previous page, `-`, and the tag
+/// of the filters the page was listed with ([`filters_tag`]). Hex keeps the token URL-safe
+/// whatever the key holds; the letter rejects a token of another listing, the tag a token
+/// reused with other filters (the contract answers INVALID_ARGUMENT rather than apply a
+/// position that meant something else). Warning lists page by [`WarningPosition`] instead
+/// (their token is the position of the last warning listed, so a list and the stream are one
+/// view), tagged the same way by [`tag_token`].
+pub(crate) fn encode_token(kind: char, key: &str, tag: &str) -> String {
+    let mut token = String::with_capacity(1 + 2 * key.len() + 1 + tag.len());
     token.push(kind);
     token.push_str(&crate::chain::hex(key.as_bytes()));
-    token
+    tag_token(&token, tag)
 }
 
-/// The key of a page token made by [`encode_token`] with the same `kind`.
-pub(crate) fn decode_token(kind: char, token: &str) -> Result<String> {
-    let hex = token
+/// The key of a page token made by [`encode_token`] with the same `kind` and filters `tag`.
+pub(crate) fn decode_token(kind: char, token: &str, tag: &str) -> Result<String> {
+    let (body, token_tag) = split_token(token)?;
+    let hex = body
         .strip_prefix(kind)
         .ok_or(StoreError::InvalidPageToken)?;
     if hex.len() % 2 != 0 {
@@ -126,7 +130,41 @@ pub(crate) fn decode_token(kind: char, token: &str) -> Result<String> {
         })
         .collect::<Option<Vec<u8>>>()
         .ok_or(StoreError::InvalidPageToken)?;
-    String::from_utf8(bytes).map_err(|_| StoreError::InvalidPageToken)
+    let key = String::from_utf8(bytes).map_err(|_| StoreError::InvalidPageToken)?;
+    same_filters(token_tag, tag)?;
+    Ok(key)
+}
+
+/// `body` with the filters `tag` appended.
+pub(crate) fn tag_token(body: &str, tag: &str) -> String {
+    format!("{body}-{tag}")
+}
+
+/// A token made by [`tag_token`], split into its body and its tag; the caller checks the body
+/// (a token of another listing is [`StoreError::InvalidPageToken`]) before [`same_filters`].
+pub(crate) fn split_token(token: &str) -> Result<(&str, &str)> {
+    let (body, tag) = token.rsplit_once('-').ok_or(StoreError::InvalidPageToken)?;
+    if tag.len() != 16 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(StoreError::InvalidPageToken);
+    }
+    Ok((body, tag))
+}
+
+/// [`StoreError::PageTokenForOtherFilters`] unless a token's tag is this listing's `tag`.
+pub(crate) fn same_filters(token_tag: &str, tag: &str) -> Result<()> {
+    if token_tag == tag {
+        Ok(())
+    } else {
+        Err(StoreError::PageTokenForOtherFilters)
+    }
+}
+
+/// A short tag of a listing's filters (the first 8 bytes of the SHA-256 of their JSON, in
+/// hex): equal filters, equal tags. Callers leave out what is not a filter (a listing's "now").
+pub(crate) fn filters_tag(filters: &impl serde::Serialize) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(filters).unwrap_or_default();
+    crate::chain::hex(&Sha256::digest(&json)[..8])
 }
 
 #[cfg(test)]
@@ -150,13 +188,32 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_reject_foreign_ones() {
-        let token = encode_token('c', "3301/案件-1");
+        let tag = filters_tag(&("3301", 1));
+        let token = encode_token('c', "3301/案件-1", &tag);
         assert_eq!(
-            decode_token('c', &token).ok().as_deref(),
+            decode_token('c', &token, &tag).ok().as_deref(),
             Some("3301/案件-1")
         );
-        assert!(decode_token('m', &token).is_err());
-        assert!(decode_token('c', "c0").is_err());
-        assert!(decode_token('c', "czz").is_err());
+        assert!(decode_token('m', &token, &tag).is_err());
+        assert!(decode_token('c', "c0", &tag).is_err());
+        assert!(decode_token('c', "czz", &tag).is_err());
+        assert!(decode_token('c', &format!("c30-{tag}"), &tag).is_ok());
+    }
+
+    #[test]
+    fn a_token_of_other_filters_is_refused_as_such() {
+        let mine = filters_tag(&("3301", 1));
+        let other = filters_tag(&("3302", 1));
+        assert_ne!(mine, other);
+        let token = encode_token('c', "C-1", &mine);
+        assert!(matches!(
+            decode_token('c', &token, &other),
+            Err(StoreError::PageTokenForOtherFilters)
+        ));
+        // A token of an older format (no tag) is simply not one of this server's.
+        assert!(matches!(
+            decode_token('c', "c432d31", &mine),
+            Err(StoreError::InvalidPageToken)
+        ));
     }
 }

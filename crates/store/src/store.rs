@@ -31,7 +31,10 @@ use crate::model::{
     StoredRecord, UpsertOutcome, WarningFilter, WarningRow, WarningTransitionRow,
 };
 use crate::notify::{Notifications, RECORDS_CHANNEL, WARNINGS_CHANNEL};
-use crate::position::{LogPosition, WarningPosition, decode_token, encode_token};
+use crate::position::{
+    LogPosition, WarningPosition, decode_token, encode_token, filters_tag, same_filters,
+    split_token, tag_token,
+};
 use crate::rows::{
     CASE_COLUMNS, MATTER_COLUMNS, RECORD_COLUMNS, RawCalendarDay, RawCase, RawDue, RawMatter,
     RawRecord, RawWarning, WARNING_COLUMNS, convert, json_text, micros,

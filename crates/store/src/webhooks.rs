@@ -30,7 +30,7 @@ use sqlx::AssertSqlSafe;
 use crate::dialect::{Arg, Dialect, Sql, bind_args};
 use crate::error::{Result, StoreError};
 use crate::model::Page;
-use crate::position::{WarningPosition, decode_token, encode_token};
+use crate::position::{WarningPosition, decode_token, encode_token, filters_tag};
 use crate::rows::micros;
 use crate::store::{Store, UPSERT_CURSOR, on_db};
 
@@ -534,12 +534,13 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<DeliveryRow>, Option<String>)> {
         let size = page.effective_size();
+        let tag = filters_tag(&(hook_id, states));
         let mut sql = Sql::new(format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE hook_id = "
         ));
         sql.bind(Arg::I64(hook_id));
         if let Some(token) = &page.token {
-            let before: i64 = decode_token('d', token)?
+            let before: i64 = decode_token('d', token, &tag)?
                 .parse()
                 .map_err(|_| StoreError::InvalidPageToken)?;
             sql.push(" AND id < ").bind(Arg::I64(before));
@@ -555,7 +556,8 @@ impl Store {
         });
         let next = if rows.len() > size as usize {
             rows.truncate(size as usize);
-            rows.last().map(|d| encode_token('d', &d.id.to_string()))
+            rows.last()
+                .map(|d| encode_token('d', &d.id.to_string(), &tag))
         } else {
             None
         };

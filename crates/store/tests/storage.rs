@@ -162,6 +162,7 @@ both_backends!(
     list_cases_filters_and_keyset_pages,
     notifications_wake_on_commit,
     invalid_page_tokens_are_rejected,
+    a_page_token_is_refused_with_other_filters,
     racing_creations_of_one_case_conflict,
     warning_transitions_are_optimistic_recorded_and_streamed_again,
 );
@@ -1068,10 +1069,11 @@ async fn warnings_list_and_stream_with_filters_and_pages(store: Store) {
             .expect("list");
         assert!(rows.len() <= 2);
         if let Some(token) = &next {
-            assert_eq!(
-                *token,
-                rows.last().expect("a full page").position.to_string(),
-                "a page token is the position of the page's last warning"
+            let last = rows.last().expect("a full page").position;
+            assert!(
+                token.starts_with(&format!("{last}-")),
+                "a page token is the position of the page's last warning, tagged with the \
+                 filters: {token}"
             );
         }
         seen.extend(rows.into_iter().map(|w| w.case_no));
@@ -1199,6 +1201,88 @@ async fn invalid_page_tokens_are_rejected(store: Store) {
     assert!(matches!(
         store.list_matters(None, Page::next(1, "garbage")).await,
         Err(StoreError::InvalidPageToken)
+    ));
+}
+
+async fn a_page_token_is_refused_with_other_filters(store: Store) {
+    store
+        .commit(
+            &[
+                create("C-1", &["a"]),
+                create("C-2", &["b"]),
+                create("C-3", &["c"]),
+            ],
+            at(10),
+        )
+        .await
+        .expect("commit");
+    store
+        .insert_warnings(&[
+            warning("C-1", "promised_limit_passed", "yellow", "330106"),
+            warning("C-2", "promised_limit_passed", "yellow", "330106"),
+        ])
+        .await
+        .expect("warnings");
+    store
+        .upsert_matters(&[matter("A", "d", 1), matter("B", "d", 1)])
+        .await
+        .expect("upsert");
+
+    let in_3301 = CaseFilter {
+        region_prefix: Some("3301".into()),
+        ..CaseFilter::default()
+    };
+    let (_, token) = store
+        .list_cases(&in_3301, Page::first(1))
+        .await
+        .expect("list");
+    let token = token.expect("more");
+    // The same filters go on (the instant `overdue` is judged at is not a filter)...
+    let later = CaseFilter {
+        now: Some(at(99)),
+        ..in_3301.clone()
+    };
+    store
+        .list_cases(&later, Page::next(1, token.clone()))
+        .await
+        .expect("same filters");
+    // ...other filters are told so.
+    assert!(matches!(
+        store
+            .list_cases(&CaseFilter::default(), Page::next(1, token))
+            .await,
+        Err(StoreError::PageTokenForOtherFilters)
+    ));
+
+    let yellow = WarningFilter {
+        levels: vec!["yellow".into()],
+        ..WarningFilter::default()
+    };
+    let (_, token) = store
+        .list_warnings(&yellow, Page::first(1))
+        .await
+        .expect("list");
+    let token = token.expect("more");
+    store
+        .list_warnings(&yellow, Page::next(1, token.clone()))
+        .await
+        .expect("same filters");
+    assert!(matches!(
+        store
+            .list_warnings(&WarningFilter::default(), Page::next(1, token))
+            .await,
+        Err(StoreError::PageTokenForOtherFilters)
+    ));
+
+    let (_, token) = store
+        .list_matters(Some("d"), Page::first(1))
+        .await
+        .expect("list");
+    assert!(matches!(
+        store
+            .list_matters(None, Page::next(1, token.expect("more")))
+            .await,
+        Err(StoreError::PageTokenForOtherFilters)
     ));
 }
 
@@ -1408,6 +1492,8 @@ async fn list_cases_filters_and_keyset_pages(store: Store) {
             w.case.department = format!("dept-{}", i % 4);
             w.case.state = states[i % states.len()].into();
             w.case.overdue = i % 10 == 0;
+            // Two cases opened at each instant: the case number breaks the tie.
+            w.case.opened_at = at(i as i64 / 2);
             w.due = vec![];
             w
         })
@@ -1417,7 +1503,8 @@ async fn list_cases_filters_and_keyset_pages(store: Store) {
         .await
         .expect("commit 250 cases");
 
-    // Paging through everything: 100 + 100 + 50, in case-number order, nothing twice.
+    // Paging through everything: 100 + 100 + 50, most recently opened first (ties by case
+    // number, descending), nothing twice.
     let mut all = Vec::new();
     let mut page = Page::first(100);
     let mut sizes = Vec::new();
@@ -1434,27 +1521,26 @@ async fn list_cases_filters_and_keyset_pages(store: Store) {
         }
     }
     assert_eq!(sizes, [100, 100, 50]);
-    let expected: Vec<String> = (0..250).map(|i| format!("C-{i:04}")).collect();
+    let expected: Vec<String> = (0..250).rev().map(|i| format!("C-{i:04}")).collect();
     assert_eq!(all, expected);
 
-    // Pages stay stable while cases are added before the cursor.
+    // Pages stay stable while cases are added before the cursor (opened later).
     let (first, token) = store
         .list_cases(&CaseFilter::default(), Page::first(10))
         .await
         .expect("list");
-    store
-        .commit(&[create("A-0000", &[])], at(20))
-        .await
-        .expect("commit");
+    let mut newer = create("A-0000", &[]);
+    newer.case.opened_at = at(1000);
+    store.commit(&[newer], at(20)).await.expect("commit");
     let (second, _) = store
         .list_cases(&CaseFilter::default(), Page::next(10, token.expect("more")))
         .await
         .expect("list");
     assert_eq!(
         first.last().map(|c| &c.case_no),
-        Some(&"C-0009".to_string())
+        Some(&"C-0240".to_string())
     );
-    assert_eq!(second[0].case_no, "C-0010");
+    assert_eq!(second[0].case_no, "C-0239");
 
     let count = |filter: CaseFilter| {
         let store = store.clone();
@@ -1793,7 +1879,7 @@ mod postgres_only {
             match next {
                 Some(token) => {
                     let last = paged.last().expect("a row before a token");
-                    assert_eq!(token, last.position.to_string());
+                    assert!(token.starts_with(&format!("{}-", last.position)));
                     page = Page::next(1, token);
                 }
                 None => break,

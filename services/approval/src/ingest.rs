@@ -22,6 +22,7 @@ use egov_domain::record::{Record, RecordBody};
 use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft};
 use egov_domain::warning::WarningDetail;
 use egov_proto::approval::v1 as pb;
+use egov_proto::convert::FieldViolations;
 use egov_runtime::clock::SharedClock;
 use egov_store::{CaseRow, CaseWrite, DueInstant, NewRecord, NewWarning, StoreError, StoredRecord};
 use serde::Deserialize;
@@ -76,6 +77,30 @@ fn rejected(code: tonic::Code, field: &str, message: String) -> Verdict {
         field: field.to_owned(),
         field_violations: Vec::new(),
     })
+}
+
+/// A record dated in the future beyond the allowed clock skew: refused as a bad
+/// `occurred_at` (what a clock set wrong or a typed-in year does), times in local time.
+fn dated_ahead(at: DateTime<Utc>, now: DateTime<Utc>, skew: chrono::Duration) -> Verdict {
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&Calendar::china().utc_offset())
+            .format("%Y-%m-%d %H:%M:%S %:z")
+            .to_string()
+    };
+    let reason = format!(
+        "is {} (local time), ahead of the platform's clock ({}) by more than the allowed clock \
+         skew of {} s; a record is dated when it happened",
+        local(at),
+        local(now),
+        skew.num_seconds()
+    );
+    Verdict::Rejected(
+        FieldViolations::new(vec![egov_domain::error::FieldError::new(
+            "occurred_at",
+            reason,
+        )])
+        .to_record_error(),
+    )
 }
 
 fn broken_rule(e: &TransitionError) -> Verdict {
@@ -194,12 +219,19 @@ pub fn record_warning(case: &Case, draft: WarningDraft, now: DateTime<Utc>) -> N
 /// instant again, so a case is judged once it has been quiet this long.
 pub const LATE_GRACE: chrono::Duration = chrono::Duration::seconds(3);
 
+/// How far ahead of the platform's clock a record may be dated by default: a record is dated
+/// when it happened, so only the clocks' disagreement is allowed (5 minutes, as Kerberos and
+/// most signed-request schemes allow).
+pub const DEFAULT_MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// Plans and writes batches of records.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     catalogue: Catalogue,
     clock: SharedClock,
     late_grace: chrono::Duration,
+    /// A record dated further ahead of `clock` than this is refused (`occurred_at`).
+    max_clock_skew: chrono::Duration,
     /// The supervision rules' configuration: the record rules fire here, and the due instants
     /// follow its reminder thresholds. Shared by the clones, replaced by [`Ingestor::set_rules`].
     rules: Arc<RwLock<Arc<RuleConfig>>>,
@@ -217,8 +249,15 @@ impl Ingestor {
             catalogue,
             clock,
             late_grace: LATE_GRACE,
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
             rules: Arc::new(RwLock::new(Arc::new(rules))),
         }
+    }
+
+    /// This ingestor refusing records dated more than `skew` ahead of its clock.
+    pub fn with_max_clock_skew(mut self, skew: chrono::Duration) -> Self {
+        self.max_clock_skew = skew;
+        self
     }
 
     /// The rule configuration records are judged by now.
@@ -406,6 +445,13 @@ impl Ingestor {
             let r = record(i);
             if let Some(stored) = already.get(r.event_id.as_str()) {
                 verdicts[i] = Some(self.resend(r, stored, work.get(r.case_no.as_str()))?);
+                continue;
+            }
+            if now
+                .checked_add_signed(self.max_clock_skew)
+                .is_some_and(|latest| r.occurred_at > latest)
+            {
+                verdicts[i] = Some(dated_ahead(r.occurred_at, now, self.max_clock_skew));
                 continue;
             }
             let w = work.entry(r.case_no.to_string()).or_default();

@@ -101,6 +101,13 @@ impl Approval {
         })
     }
 
+    /// This platform refusing records dated more than `skew` ahead of its clock (default
+    /// [`crate::ingest::DEFAULT_MAX_CLOCK_SKEW`]).
+    pub fn with_max_clock_skew(mut self, skew: chrono::Duration) -> Self {
+        self.ingestor = self.ingestor.with_max_clock_skew(skew);
+        self
+    }
+
     pub fn catalogue(&self) -> &Catalogue {
         self.ingestor.catalogue()
     }
@@ -444,6 +451,10 @@ impl ApprovalService for Approval {
             })?
         };
         jurisdiction::subtree("region", &r.region)?;
+        self.store()
+            .check_log_position(after)
+            .await
+            .map_err(ApiError::from)?;
         let filter = CaseScope {
             region: r.region,
             department: r.department,

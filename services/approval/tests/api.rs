@@ -391,7 +391,8 @@ async fn cases_are_listed_by_filters_and_pages(backend: Backend) {
         .into_inner()
         .cases;
     let names: Vec<_> = accepted_tax.iter().map(|c| c.case_no.as_str()).collect();
-    assert_eq!(names, ["ZJ-L-4", "ZJ-L-6"]);
+    // Most recently opened first; opened at the same instant, the higher case number first.
+    assert_eq!(names, ["ZJ-L-6", "ZJ-L-4"]);
 
     // Four days later the tax cases' 3-day promised limit has passed (due 03-07 24:00); the
     // market cases (10 days) and the pending acceptances (5 days) are still in time.
@@ -407,7 +408,7 @@ async fn cases_are_listed_by_filters_and_pages(backend: Backend) {
         .into_inner()
         .cases;
     let names: Vec<_> = overdue.iter().map(|c| c.case_no.as_str()).collect();
-    assert_eq!(names, ["ZJ-L-4", "ZJ-L-6"]);
+    assert_eq!(names, ["ZJ-L-6", "ZJ-L-4"]);
     assert!(overdue.iter().all(|c| c.overdue));
     let in_time = app
         .client

@@ -279,6 +279,16 @@ pub struct ServerArgs {
         value_name = "SECONDS"
     )]
     pub keepalive: u64,
+    /// How far ahead of this server's clock a record may be dated, in seconds: a record dated
+    /// later is refused (its `occurred_at`, with the reason), since records are dated when
+    /// they happened. Raise it only for service centres whose clocks cannot be kept right.
+    #[arg(
+        long,
+        env = "EGOV_MAX_CLOCK_SKEW",
+        default_value_t = 300,
+        value_name = "SECONDS"
+    )]
+    pub max_clock_skew: u64,
     /// How long calls in flight may finish after Ctrl-C or SIGTERM before the server closes
     /// them, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]

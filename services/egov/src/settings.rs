@@ -153,6 +153,8 @@ pub struct ServerSettings {
     pub grace: Duration,
     /// Limits on the clients' connections.
     pub connections: ConnectionLimits,
+    /// How far ahead of the clock a record may be dated (`--max-clock-skew`).
+    pub max_clock_skew: Duration,
     /// Pool settings for the store.
     pub db_timeout: Duration,
     pub db_max_connections: u32,
@@ -307,6 +309,7 @@ impl ServerSettings {
                 keepalive_interval: Duration::from_secs(args.keepalive),
                 ..ConnectionLimits::default()
             },
+            max_clock_skew: Duration::from_secs(args.max_clock_skew),
             db_timeout: Duration::from_secs(args.db_timeout.max(1)),
             db_max_connections: args.db_max_connections,
         })

@@ -357,8 +357,16 @@ impl Supervision {
         let (tx, rx) = mpsc::channel(256);
         let this = self.clone();
         self.inner.tasks.spawn(async move {
-            if let Err(e) = this.stream_into(after, &filter, &tx).await {
-                let _ = tx.send(Err(e.into())).await;
+            let end = match this.stream_into(after, &filter, &tx).await {
+                Err(e) => Some(e.into()),
+                // Ended by shutdown, not done: the client reconnects with its position.
+                Ok(()) if this.shutdown().is_triggered() && !tx.is_closed() => {
+                    Some(egov_runtime::error::shutting_down())
+                }
+                Ok(()) => None,
+            };
+            if let Some(status) = end {
+                let _ = tx.send(Err(status)).await;
             }
         });
         Box::pin(ReceiverStream::new(rx))
@@ -436,6 +444,10 @@ impl SupervisionService for Supervision {
         let mut r = egov_proto::limits::checked(request)?;
         caller.narrow(&mut r.department, &mut r.region)?;
         let (after, filter) = stream_request(r)?;
+        self.store()
+            .check_warning_position(after)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(self.stream(after, filter)))
     }
 

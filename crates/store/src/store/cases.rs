@@ -267,10 +267,20 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<CaseRow>, Option<String>)> {
         let size = page.effective_size();
+        // The instant `overdue` is judged at is not a filter: a page token stays good while
+        // the clock moves on.
+        let tag = filters_tag(&CaseFilter {
+            now: None,
+            ..filter.clone()
+        });
         let mut sql = Sql::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE TRUE"));
         if let Some(token) = &page.token {
-            sql.push(" AND case_no > ")
-                .bind(Arg::Text(decode_token('c', token)?));
+            let (opened_at, case_no) = decode_case_key(&decode_token('o', token, &tag)?)?;
+            sql.push(" AND (opened_at, case_no) < (")
+                .bind(Arg::Time(opened_at))
+                .push(", ")
+                .bind(Arg::Text(case_no))
+                .push(")");
         }
         sql.eq("department", filter.department.as_deref())
             .prefix("region", filter.region_prefix.as_deref())
@@ -292,7 +302,8 @@ impl Store {
                     .push(")");
             }
         }
-        sql.push(" ORDER BY case_no LIMIT ")
+        // Most recently opened first (the contract), the case number breaking ties.
+        sql.push(" ORDER BY opened_at DESC, case_no DESC LIMIT ")
             .bind(Arg::I64(i64::from(size) + 1));
         let Sql { text, args } = sql;
         let raws: Vec<RawCase> = on_db!(self, |pool| {
@@ -301,7 +312,9 @@ impl Store {
                 .await?
         });
         let rows = convert(raws, RawCase::into_row)?;
-        Ok(paginate(rows, size, |c| encode_token('c', &c.case_no)))
+        Ok(paginate(rows, size, |c| {
+            encode_token('o', &encode_case_key(c.opened_at, &c.case_no), &tag)
+        }))
     }
 
     /// Up to `limit` (at most 10 000) records after `after`, each with its position, in log
@@ -372,10 +385,50 @@ impl Store {
         }))
     }
 
+    /// [`StoreError::PositionAhead`] when `after` lies beyond every record stored (see
+    /// [`Store::check_warning_position`]).
+    pub async fn check_log_position(&self, after: LogPosition) -> Result<()> {
+        if after == LogPosition::START {
+            return Ok(());
+        }
+        let last: Option<(i64, i64)> = on_db!(self, |pool, Db| {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT tx, seq FROM records ORDER BY {} LIMIT 1",
+                Db::stream_order("seq", true)
+            )))
+            .fetch_optional(pool)
+            .await?
+        });
+        let head = last.map_or(LogPosition::START, |(tx, n)| LogPosition::new(tx, n));
+        if after > head {
+            return Err(StoreError::PositionAhead {
+                position: after.to_string(),
+                head: head.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// A wake-up for every commit that stores records (see [`Notifications`]). `Some` on
     /// both backends: PostgreSQL LISTEN/NOTIFY across processes; on SQLite an in-process
     /// signal for commits through this store and its clones (other processes: poll).
     pub async fn listen_for_records(&self) -> Result<Option<Notifications>> {
         self.listen(RECORDS_CHANNEL, &self.inner.records).await
     }
+}
+
+/// The key of a case list's page token: where the last case listed stands in the order
+/// "most recently opened first", as `<opened_at in microseconds>:<case_no>`.
+fn encode_case_key(opened_at: DateTime<Utc>, case_no: &str) -> String {
+    format!("{}:{case_no}", opened_at.timestamp_micros())
+}
+
+fn decode_case_key(key: &str) -> Result<(DateTime<Utc>, String)> {
+    let (micros, case_no) = key.split_once(':').ok_or(StoreError::InvalidPageToken)?;
+    let opened_at = micros
+        .parse()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or(StoreError::InvalidPageToken)?;
+    Ok((opened_at, case_no.to_owned()))
 }

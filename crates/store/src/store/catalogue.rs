@@ -178,10 +178,11 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<MatterRow>, Option<String>)> {
         let size = page.effective_size();
+        let tag = filters_tag(&(department, within));
         let mut sql = Sql::new(format!("SELECT {MATTER_COLUMNS} FROM matters WHERE TRUE"));
         if let Some(token) = &page.token {
             sql.push(" AND matter_code > ")
-                .bind(Arg::Text(decode_token('m', token)?));
+                .bind(Arg::Text(decode_token('m', token, &tag)?));
         }
         sql.eq("department", department);
         if let Some(within) = within {
@@ -198,7 +199,9 @@ impl Store {
                 .await?
         });
         let rows = convert(raws, RawMatter::into_row)?;
-        Ok(paginate(rows, size, |m| encode_token('m', &m.matter_code)))
+        Ok(paginate(rows, size, |m| {
+            encode_token('m', &m.matter_code, &tag)
+        }))
     }
 
     // ----- the rule configuration --------------------------------------------------------

@@ -49,14 +49,22 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<WarningRow>, Option<String>)> {
         let size = page.effective_size();
+        let tag = filters_tag(filter);
         let after = match &page.token {
             None => WarningPosition::START,
-            Some(token) => token
-                .parse::<WarningPosition>()
-                .map_err(|_| StoreError::InvalidPageToken)?,
+            Some(token) => {
+                let (body, token_tag) = split_token(token)?;
+                let after = body
+                    .parse::<WarningPosition>()
+                    .map_err(|_| StoreError::InvalidPageToken)?;
+                same_filters(token_tag, &tag)?;
+                after
+            }
         };
         let rows = self.warnings_after(after, filter, size + 1).await?;
-        Ok(paginate(rows, size, |w| w.position.to_string()))
+        Ok(paginate(rows, size, |w| {
+            tag_token(&w.position.to_string(), &tag)
+        }))
     }
 
     /// Up to `limit` (at most 10 000) warnings matching `filter` after `after`, in stream
@@ -115,6 +123,33 @@ impl Store {
             self.saw_visible(tx);
             WarningPosition::new(tx, id)
         }))
+    }
+
+    /// [`StoreError::PositionAhead`] when `after` lies beyond every warning stored (held back
+    /// or not): a position this database never handed out, which a stream would wait on
+    /// forever (a client resuming after the database was restored from an older backup).
+    pub async fn check_warning_position(&self, after: WarningPosition) -> Result<()> {
+        if after == WarningPosition::START {
+            return Ok(());
+        }
+        let last: Option<(i64, i64)> = on_db!(self, |pool, Db| {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT tx, pos FROM warnings ORDER BY {} LIMIT 1",
+                Db::stream_order("pos", true)
+            )))
+            .fetch_optional(pool)
+            .await?
+        });
+        let head = last.map_or(WarningPosition::START, |(tx, n)| {
+            WarningPosition::new(tx, n)
+        });
+        if after > head {
+            return Err(StoreError::PositionAhead {
+                position: after.to_string(),
+                head: head.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// A wake-up for every write that stores new warnings; see

@@ -18,7 +18,15 @@ impl Approval {
         let (tx, rx) = mpsc::channel(256);
         let this = self.clone();
         self.tasks.spawn(async move {
-            if let Err(status) = this.follow_into(after, until_caught_up, scope, &tx).await {
+            let end = match this.follow_into(after, until_caught_up, scope, &tx).await {
+                Err(status) => Some(status),
+                // Ended by shutdown, not done: the client reconnects with its position.
+                Ok(()) if this.shutdown.is_triggered() && !tx.is_closed() => {
+                    Some(egov_runtime::error::shutting_down())
+                }
+                Ok(()) => None,
+            };
+            if let Some(status) = end {
                 let _ = tx.send(Err(status)).await;
             }
         });

@@ -75,6 +75,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
             ..Default::default()
         },
         trust: settings.trust.clone(),
+        max_clock_skew: settings.max_clock_skew,
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
