@@ -13,11 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use egov_platform::testing::{CertificateProbe, PATIENCE, Running, fresh_store, settings};
+use egov_platform::testing::{
+    ADMIN_TOKEN, CertificateProbe, PATIENCE, Running, fresh_store, settings,
+};
 use egov_platform::{Serve, Settings, TlsSettings};
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
-use egov_runtime::access::ClientCertificate;
+use egov_runtime::access::{Bearer, ClientCertificate, Principal, Role, Scope, authed};
 use egov_runtime::clock::ManualClock;
 use egov_store::Backend;
 use rcgen::{
@@ -117,15 +119,28 @@ impl Drop for Files {
 
 // ----- platform and clients ------------------------------------------------------------------
 
-/// The supervision platform over TLS with `tls`, recording the certificates calls carry.
+/// The supervision platform over TLS with `tls`, recording the certificates calls carry. A
+/// service centre's certificate subject `centre-330106` is the principal of a supervisor of
+/// 3301 (`--client-principals`).
 async fn serve(backend: Backend, tls: TlsSettings) -> (Running, CertificateProbe) {
     let store = fresh_store(backend).await;
     let clock = ManualClock::new(chrono::Utc::now());
     let probe = CertificateProbe::default();
+    let base = settings(Serve::Supervision, store, &clock);
+    let mut trust = base.trust.clone();
+    trust.certificates.insert(
+        "centre-330106".into(),
+        Principal {
+            id: "office-3301".into(),
+            role: Role::Supervisor,
+            scope: Scope::parse("region:3301").expect("a scope"),
+        },
+    );
     let running = Running::start(Settings {
         tls: Some(tls),
         certificate_probe: Some(probe.clone()),
-        ..settings(Serve::Supervision, store, &clock)
+        trust,
+        ..base
     })
     .await;
     (running, probe)
@@ -158,10 +173,18 @@ async fn connect(
         .await
 }
 
-/// One call over `channel`: a cheap read of the webhook registry.
+/// One call over `channel` with the test admin's token: a cheap read of the webhook registry.
 async fn call(channel: Channel) -> Result<pb::ListWebhooksResponse, tonic::Status> {
-    SupervisionServiceClient::new(channel)
+    SupervisionServiceClient::new(authed(channel, Bearer::new(ADMIN_TOKEN)))
         .list_webhooks(pb::ListWebhooksRequest::default())
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// One call over `channel` with no token: the client certificate is the only credential.
+async fn call_by_certificate(channel: Channel) -> Result<pb::ListWarningsResponse, tonic::Status> {
+    SupervisionServiceClient::new(channel)
+        .list_warnings(pb::ListWarningsRequest::default())
         .await
         .map(tonic::Response::into_inner)
 }
@@ -244,8 +267,17 @@ async fn mutual_tls_refuses_clients_without_a_certificate_and_names_the_others(b
     let channel = connect(&running, &ca.pem, Some(&centre))
         .await
         .expect("a client with a certificate of the client CA connects");
-    call(channel.clone()).await.expect("and is served");
-    call(channel).await.expect("twice on one connection");
+    // The certificate alone authenticates: its subject is the configured principal, a
+    // supervisor of 3301, who may list the warnings of that subtree...
+    call_by_certificate(channel.clone())
+        .await
+        .expect("and is served as its principal");
+    // ...but not the webhook registry, an admin's.
+    let status = SupervisionServiceClient::new(channel)
+        .list_webhooks(pb::ListWebhooksRequest::default())
+        .await
+        .expect_err("a supervisor may not list webhooks");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
     let expected = Some(ClientCertificate {
         subject: "centre-330106".into(),
     });

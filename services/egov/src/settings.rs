@@ -16,6 +16,9 @@ use egov_supervision::webhooks::destination::WebhookAllow;
 
 use crate::cli::{ClientArgs, ServerArgs};
 
+mod principals;
+use principals::load_client_principals;
+
 /// An invalid setting; the process exits with code 2.
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -385,47 +388,6 @@ impl fmt::Debug for ClientTls {
             .field("client_certificate", &self.identity.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// The principals of client certificate subjects: `SUBJECT PRINCIPAL ROLE SCOPE` a line.
-fn load_client_principals(
-    path: &std::path::Path,
-) -> Result<std::collections::HashMap<String, egov_runtime::access::Principal>, ConfigError> {
-    use egov_runtime::access::{Principal, Role, Scope};
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        invalid(format!(
-            "--client-principals {}: cannot read it: {e}",
-            path.display()
-        ))
-    })?;
-    let mut map = std::collections::HashMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = || {
-            invalid(format!(
-                "--client-principals {} line {}: expected SUBJECT PRINCIPAL ROLE SCOPE",
-                path.display(),
-                n + 1
-            ))
-        };
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [subject, id, role, scope] = fields.as_slice() else {
-            return Err(bad());
-        };
-        let principal = Principal {
-            id: (*id).to_owned(),
-            role: Role::parse(role).ok_or_else(bad)?,
-            scope: Scope::parse(scope).ok_or_else(bad)?,
-        };
-        if principal.id == egov_runtime::access::SYSTEM {
-            return Err(bad());
-        }
-        map.insert((*subject).to_owned(), principal);
-    }
-    Ok(map)
 }
 
 /// The file `egov up` and `egov demo` keep their local admin credential in (mode 0600), in
