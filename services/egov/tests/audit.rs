@@ -280,11 +280,20 @@ async fn new_links_are_verified_as_they_come(backend: Backend) {
         r#"UPDATE records SET source = 'attacker' WHERE event_id = 'C-1-1'"#,
     )
     .await;
-    tamper(&store, "UPDATE audit_log SET target = '99' WHERE seq = 2").await;
+    // The newest audit row (ours, or one of the platform's own for the setup's calls): the
+    // next one appended links to it, so following the log re-checks it. (An older row is
+    // found by the next sweep, which this test does not wait for.)
+    let newest = store.count_audit().await.expect("count");
+    tamper(
+        &store,
+        &format!("UPDATE audit_log SET target = '99' WHERE seq = {newest}"),
+    )
+    .await;
     submit(&mut approval, &["C-1"], &[3]).await;
     sink.record(act("wang", "AnswerWarning", "19", "OK")).await;
 
-    let warnings = alarm_for(&mut supervision, &["C-1", "audit-log#2"]).await;
+    let audit_case = format!("audit-log#{newest}");
+    let warnings = alarm_for(&mut supervision, &["C-1", &audit_case]).await;
     assert!(
         !warnings.iter().any(|w| w.case_no == "C-2"),
         "an intact case raised nothing: {warnings:?}"
