@@ -1,0 +1,3 @@
+//! What the `egov` binary's process-level suites share.
+
+pub mod processes;
