@@ -9,6 +9,8 @@ mod support;
 use chrono::{Duration, Utc};
 use egov_approval::testing::fixtures::{application, matter, record};
 use egov_platform::testing::{admin, connect, credential};
+use egov_proto::access::v1 as xpb;
+use egov_proto::access::v1::access_service_client::AccessServiceClient;
 use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
@@ -44,7 +46,7 @@ fn the_policy_names_every_rpc_and_nothing_else() {
         actions, rpcs,
         "deploy/policy.cedarschema's actions are the RPCs"
     );
-    assert_eq!(rpcs.len(), 33);
+    assert_eq!(rpcs.len(), 34);
 }
 
 /// Calls `method` on `channel`, at the in-scope or the out-of-scope target.
@@ -290,9 +292,21 @@ async fn call(
             })
             .await
             .map(ok),
+        // The world's account, whose password every caller may know: signing in is open.
+        "SignIn" => AccessServiceClient::new(channel.clone())
+            .sign_in(xpb::SignInRequest {
+                name: SIGNER.into(),
+                password: SIGNER_PASSWORD.into(),
+            })
+            .await
+            .map(ok),
         other => panic!("no call for {other}: add it to this table"),
     }
 }
+
+/// The account `SignIn` signs in to.
+const SIGNER: &str = "signer.hz";
+const SIGNER_PASSWORD: &str = "a password long enough";
 
 /// Drops a call's answer: the code is what counts here.
 fn ok<T>(_: T) {}
@@ -313,8 +327,9 @@ enum Expect {
     Denied,
 }
 
-/// The reference data every signed-in principal reads.
-const REFERENCE: [&str; 6] = [
+/// The reference data every signed-in principal reads, and signing in, open to everyone.
+const REFERENCE: [&str; 7] = [
+    "SignIn",
     "GetMatter",
     "ListMatters",
     "ListMatterVersions",
@@ -396,6 +411,16 @@ fn principal(id: &str, role: Role, scope: Scope) -> Principal {
 
 async fn every_rpc_as_every_role(backend: Backend) {
     let w = world(backend).await;
+    egov_trust::accounts::create_account(
+        &w.store,
+        SIGNER,
+        "analyst",
+        "region:3301",
+        SIGNER_PASSWORD,
+        Utc::now(),
+    )
+    .await
+    .expect("the account");
     let market = || Scope::Departments(vec!["market".into()]);
     let city = || Scope::Region("3301".into());
     // The admin last: its moves (an escalation) would take the in-scope card out of the
@@ -433,7 +458,8 @@ async fn every_rpc_as_every_role(backend: Backend) {
             }
         }
     }
-    // No credential, an expired one, a revoked one: UNAUTHENTICATED, whatever the call.
+    // No credential, an expired one, a revoked one: UNAUTHENTICATED, whatever the call, but
+    // for signing in without any credential (the policy's one anonymous call).
     let expired = credential(&w.store, &admin(), Some(Utc::now() - Duration::hours(1))).await;
     let revoked = egov_trust::issue(&w.store, &admin(), "token", Utc::now(), None)
         .await
@@ -454,7 +480,12 @@ async fn every_rpc_as_every_role(backend: Backend) {
         let channel = connect(w.running.addr, token).await;
         for method in methods() {
             let got = call(&w, &channel, &method, true).await;
-            if got.as_ref().err().map(tonic::Status::code) != Some(Code::Unauthenticated) {
+            let expected = if who == "anonymous" && method == "SignIn" {
+                None
+            } else {
+                Some(Code::Unauthenticated)
+            };
+            if got.as_ref().err().map(tonic::Status::code) != expected {
                 failures.push(format!("{who} {method}: {got:?}"));
             }
         }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::{Buf, BufMut};
 use egov_approval::testing::fixtures::{acceptance, application, matter, record};
 use egov_domain::record::RecordBody;
+use egov_proto::access::v1 as xpb;
 use egov_proto::approval::v1 as apb;
 use egov_proto::limits::{self, Text};
 use egov_proto::supervision::v1 as spb;
@@ -268,9 +269,11 @@ const GET_CATALOGUE_STATS: Rpc =
 const CLOSE_PERIOD: Rpc = supervision("/egov.supervision.v1.ScoresService/ClosePeriod");
 const RECOMPUTE_PERIOD: Rpc = supervision("/egov.supervision.v1.ScoresService/RecomputePeriod");
 const LIST_VERSIONS: Rpc = supervision("/egov.supervision.v1.ScoresService/ListPeriodVersions");
+/// Served by every process; asked of the approval platform's here.
+const SIGN_IN: Rpc = approval("/egov.access.v1.AccessService/SignIn");
 
 /// Every RPC of both platforms but StreamRecords (a client stream, item 2's test).
-const EVERY_RPC: [Rpc; 32] = [
+const EVERY_RPC: [Rpc; 33] = [
     GET_MATTER,
     LIST_MATTER_VERSIONS,
     LIST_MATTERS,
@@ -303,6 +306,7 @@ const EVERY_RPC: [Rpc; 32] = [
     CLOSE_PERIOD,
     RECOMPUTE_PERIOD,
     LIST_VERSIONS,
+    SIGN_IN,
 ];
 
 /// One text field of one request: the request with `value` in it, encoded.
@@ -573,6 +577,14 @@ fn text_fields() -> Vec<TextField> {
         field(LIST_VERSIONS, "period", Id, |v| {
             spb::ListPeriodVersionsRequest { period: v }
         }),
+        field(SIGN_IN, "name", Name, |v| xpb::SignInRequest {
+            name: v,
+            password: "a password of some length".into(),
+        }),
+        field(SIGN_IN, "password", Token, |v| xpb::SignInRequest {
+            name: "zhang.wei".into(),
+            password: v,
+        }),
     ];
     for (rpc, name) in [(CLOSE_PERIOD, "close"), (RECOMPUTE_PERIOD, "recompute")] {
         let close = name == "close";
@@ -645,7 +657,7 @@ async fn every_text_field_of_every_request_is_checked(backend: Backend) {
     let mut p = p;
     let supervision = connect(p.supervision().addr).await;
     let fields = text_fields();
-    assert_eq!(fields.len(), 69, "the corpus lost a field");
+    assert_eq!(fields.len(), 71, "the corpus lost a field");
     for f in &fields {
         let channel = if f.rpc.on_approval {
             &approval

@@ -435,6 +435,8 @@ impl Platforms {
     /// (mutual TLS), for the layers inside it.
     fn routes(&self) -> Routed {
         let mut routes = Routes::builder();
+        // Signing in, on every process: a person's way to a credential (docs/design.md §8).
+        routes.add_service(self.trust.access().grpc_service());
         if let Some(approval) = &self.approval {
             routes.add_service(egov_approval::grpc_service(approval.clone()));
         }

@@ -8,6 +8,9 @@
 //!   clocks, and the `ApprovalService` client and server.
 //! - [`supervision::v1`]: package `egov.supervision.v1`: warnings and the `SupervisionService`
 //!   client and server.
+//! - [`access::v1`]: package `egov.access.v1`: `SignIn`, local accounts' short-lived tokens.
+//! - [`target`]: what an audited call is about (a warning id, a case number, ...), read from
+//!   its request, one entry per RPC.
 //! - [`convert`]: `TryFrom<proto> for domain` (reporting every bad field with its dotted path as
 //!   [`convert::FieldViolations`]) and `From<&domain> for proto`, plus the mapping of
 //!   violations to a gRPC `INVALID_ARGUMENT` status.
@@ -31,6 +34,7 @@ pub mod codec;
 pub mod convert;
 pub mod json;
 pub mod limits;
+pub mod target;
 
 /// Package `egov.approval.v1`.
 pub mod approval {
@@ -45,6 +49,22 @@ pub mod approval {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/egov.approval.v1.rs"));
         include!(concat!(env!("OUT_DIR"), "/egov.approval.v1.serde.rs"));
+    }
+}
+
+/// Package `egov.access.v1`.
+pub mod access {
+    /// Generated from `proto/egov/access/v1/*.proto` (prost, tonic and pbjson).
+    #[allow(
+        missing_docs,
+        missing_debug_implementations,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/egov.access.v1.rs"));
+        include!(concat!(env!("OUT_DIR"), "/egov.access.v1.serde.rs"));
     }
 }
 

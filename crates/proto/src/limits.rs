@@ -25,7 +25,7 @@ pub enum Text {
     /// Identifiers and codes: event ids, case numbers, matter, department and region codes,
     /// steps, fee items, receipt and certificate numbers, warning ids, periods, calendars.
     Id,
-    /// Positions and page tokens this server issued.
+    /// Positions and page tokens this server issued, and passwords.
     Token,
     /// Names of things and people: matter, region, department and fee item names, handlers,
     /// approvers, actors, applicant references, a record's source system.
@@ -452,6 +452,13 @@ impl Bounded for Option<spb::WarningTransitionInput> {
             Text::Url,
         );
         f.text("input.office", &input.office, Text::Id);
+    }
+}
+
+impl Bounded for crate::access::v1::SignInRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("name", &self.name, Text::Name);
+        f.text("password", &self.password, Text::Token);
     }
 }
 

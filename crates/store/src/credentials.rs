@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::rows::micros;
 use crate::store::{Store, on_db};
@@ -182,4 +183,112 @@ impl Store {
             .await?
         }))
     }
+
+    /// Creates the account `a.name`; false, writing nothing, when an account of that name exists.
+    pub async fn create_account(&self, a: &AccountRow) -> Result<bool> {
+        let created = on_db!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO accounts (name, password_hash, role, scope, created_at, disabled_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(&a.name)
+            .bind(&a.password_hash)
+            .bind(&a.role)
+            .bind(&a.scope)
+            .bind(micros(a.created_at))
+            .bind(a.disabled_at.map(micros))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(created == 1)
+    }
+
+    /// Every account, by name.
+    pub async fn list_accounts(&self) -> Result<Vec<AccountRow>> {
+        Ok(on_db!(self, |pool| {
+            sqlx::query_as(
+                "SELECT name, password_hash, role, scope, created_at, disabled_at \
+                 FROM accounts ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Disables the account `name` at `at` (a second time keeps the first instant) and, in the
+    /// same transaction, revokes every session it signed in to: a disabled account's tokens stop
+    /// working, not only its password. Answers how many sessions were revoked.
+    pub async fn disable_account(&self, name: &str, at: DateTime<Utc>) -> Result<u64> {
+        self.change_account(
+            name,
+            "UPDATE accounts SET disabled_at = COALESCE(disabled_at, $2) WHERE name = $1",
+            Change::At,
+            at,
+        )
+        .await
+    }
+
+    /// Sets the password hash of the account `name` and revokes its sessions (whoever knew the
+    /// old password is signed out). Answers how many sessions were revoked.
+    pub async fn set_account_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.change_account(
+            name,
+            "UPDATE accounts SET password_hash = $2 WHERE name = $1",
+            Change::Text(password_hash),
+            at,
+        )
+        .await
+    }
+
+    /// Runs `update` on the account `name` (binds: name, then `change`) and revokes its
+    /// sessions at `at`, in one transaction; NotFound when there is no such account.
+    async fn change_account(
+        &self,
+        name: &str,
+        update: &'static str,
+        change: Change<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let revoked = on_db!(self, |pool, Db| {
+            let mut tx = Db::begin_write(pool).await?;
+            let query = sqlx::query(update).bind(name);
+            let query = match change {
+                Change::At => query.bind(micros(at)),
+                Change::Text(text) => query.bind(text),
+            };
+            let changed = query.execute(&mut *tx).await?.rows_affected();
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: "account",
+                    key: name.to_owned(),
+                });
+            }
+            let revoked = sqlx::query(
+                "UPDATE credentials SET revoked_at = $2 \
+                 WHERE principal = $1 AND kind = 'session' AND revoked_at IS NULL",
+            )
+            .bind(name)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            revoked
+        });
+        Ok(revoked)
+    }
+}
+
+/// The second value an account's change binds.
+enum Change<'a> {
+    /// The instant of the change.
+    At,
+    /// A new value (a password hash).
+    Text(&'a str),
 }

@@ -3,7 +3,9 @@
 //! mutual-TLS certificate the acceptor verified), applies the caller's limits, asks the
 //! policy whether the role may make the call at all, puts the [`Caller`] in the request for
 //! the service's own checks of what it loads, and hands every refused call and every
-//! state-changing one (whatever its outcome) to the audit sink.
+//! state-changing one (whatever its outcome) to the audit sink, with the target its request
+//! names (`egov_proto::target`, read from the call's first message). A call without any
+//! credential is let through only where the policy permits an anonymous caller (signing in).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -59,8 +61,20 @@ fn reads_only(action: &str) -> bool {
 
 /// Who presented what.
 struct Identified {
-    caller: Caller,
+    /// The signed-in caller; None for an anonymous call the policy lets through (signing in).
+    caller: Option<Caller>,
+    /// The audit's who and role.
+    name: String,
+    role: &'static str,
+    /// The unit of the limits: the credential's id, or the anonymous caller's address.
     credential: String,
+}
+
+/// Whether the first message of a call of `action` is read for its audit target: not a
+/// client stream's (it may send its first record only later, and a batch of records names
+/// many cases anyway).
+fn peeks(action: &str) -> bool {
+    action != "StreamRecords"
 }
 
 impl<S> tower::Service<http::Request<Body>> for Hall<S>
@@ -79,7 +93,7 @@ where
         self.service.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         // The clone that was polled ready serves this call (tower's contract).
         let ready = self.service.clone();
         let mut service = std::mem::replace(&mut self.service, ready);
@@ -87,38 +101,63 @@ where
         Box::pin(async move {
             let path = request.uri().path().to_owned();
             let method = path.rsplit('/').next().unwrap_or_default().to_owned();
-            let peer = request
+            let peer_addr = request
                 .extensions()
                 .get::<TcpConnectInfo>()
-                .and_then(TcpConnectInfo::remote_addr)
-                .map(|a| a.to_string());
-            let audit = |principal: &str, role: &str, outcome: tonic::Code| AuditEvent {
-                principal: principal.to_owned(),
-                role: role.to_owned(),
-                action: path.clone(),
-                target: String::new(),
-                outcome: code_name(outcome).to_owned(),
-                peer: peer.clone(),
-                at: Utc::now(),
-            };
+                .and_then(TcpConnectInfo::remote_addr);
+            let peer = peer_addr.map(|a| a.to_string());
+            let audit =
+                |principal: &str, role: &str, target: String, outcome: tonic::Code| AuditEvent {
+                    principal: principal.to_owned(),
+                    role: role.to_owned(),
+                    action: path.clone(),
+                    target,
+                    outcome: code_name(outcome).to_owned(),
+                    peer: peer.clone(),
+                    at: Utc::now(),
+                };
             let bearer = request
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.to_str().unwrap_or_default().to_owned());
             let certificate = request.extensions().get::<ClientCertificate>().cloned();
-            let identified = match inner.identify(bearer, certificate, &method).await {
+            let anonymous = format!(
+                "anon:{}",
+                peer_addr.map(|a| a.ip().to_string()).unwrap_or_default()
+            );
+            let identified = match inner
+                .identify(bearer, certificate, &method, anonymous)
+                .await
+            {
                 Ok(identified) => identified,
                 Err(status) => {
+                    // The body of a caller no one knows is not read, not even for the audit.
                     inner
                         .audit
-                        .record(audit("anonymous", "", status.code()))
+                        .record(audit("anonymous", "", String::new(), status.code()))
                         .await;
                     return Ok(status.into_http());
                 }
             };
-            let principal = identified.caller.principal.clone();
+            let action = inner.policy.action(&method).unwrap_or_default();
+            // The first message is read before the call goes on, so that an audited act names
+            // its target (decoded only when the act is audited).
+            let (parts, body) = request.into_parts();
+            let (message, body) = if peeks(action) {
+                first_message(body).await
+            } else {
+                (None, body)
+            };
+            let target = || {
+                message
+                    .as_ref()
+                    .map(|m| egov_proto::target::of(action, m))
+                    .unwrap_or_default()
+            };
+            let name = identified.name.clone();
+            let role = identified.role;
             let refuse = |status: tonic::Status| {
-                let event = audit(&principal.id, principal.role.as_str(), status.code());
+                let event = audit(&name, role, target(), status.code());
                 let sink = inner.audit.clone();
                 async move {
                     sink.record(event).await;
@@ -128,11 +167,12 @@ where
             if let Err(wait) = inner.limiter.call(&identified.credential) {
                 return refuse(exhausted("too many calls from this credential", wait)).await;
             }
-            let action = identified.caller.action;
-            if !identified.caller.may(&Target::Call) {
+            if let Some(caller) = &identified.caller
+                && !caller.may(&Target::Call)
+            {
                 return refuse(tonic::Status::permission_denied(format!(
                     "{} ({}) may not call {action}",
-                    principal.id, principal.role
+                    caller.principal.id, caller.principal.role
                 )))
                 .await;
             }
@@ -150,19 +190,25 @@ where
             } else {
                 None
             };
-            request.extensions_mut().insert(identified.caller);
+            let mut request = http::Request::from_parts(parts, body);
+            if let Some(caller) = identified.caller {
+                request.extensions_mut().insert(caller);
+            }
             let Ok(response) = service.call(request).await;
-            if !reads_only(action) {
-                let code = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map_or(tonic::Code::Ok, tonic::Code::from_i32);
-                inner
-                    .audit
-                    .record(audit(&principal.id, principal.role.as_str(), code))
-                    .await;
+            let code = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())
+                .map_or(tonic::Code::Ok, tonic::Code::from_i32);
+            // A read is audited when the service refused it (a target outside the scope).
+            if !reads_only(action)
+                || matches!(
+                    code,
+                    tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
+                )
+            {
+                inner.audit.record(audit(&name, role, target(), code)).await;
             }
             Ok(match permit {
                 None => response,
@@ -178,19 +224,24 @@ where
 }
 
 impl Inner {
-    /// The caller of `request`: its bearer token, else its verified client certificate.
+    /// The caller of `request`: its bearer token, else its verified client certificate, else
+    /// anonymous where the policy lets an anonymous caller make the call (`anonymous` is then
+    /// its unit of limits).
     async fn identify(
         &self,
         bearer: Option<String>,
         certificate: Option<ClientCertificate>,
         method: &str,
+        anonymous: String,
     ) -> Result<Identified, tonic::Status> {
         let action = self
             .policy
             .action(method)
             .ok_or_else(|| tonic::Status::unimplemented(format!("no such RPC: {method}")))?;
-        let caller = |principal, credential| Identified {
-            caller: Caller::new(principal, action, self.policy.clone()),
+        let caller = |principal: Arc<egov_runtime::access::Principal>, credential| Identified {
+            name: principal.id.clone(),
+            role: principal.role.as_str(),
+            caller: Some(Caller::new(principal, action, self.policy.clone())),
             credential,
         };
         if let Some(value) = bearer {
@@ -240,12 +291,108 @@ impl Inner {
                 )),
             };
         }
+        if self.policy.allows_anonymous(action) {
+            return Ok(Identified {
+                caller: None,
+                name: "anonymous".to_owned(),
+                role: "",
+                credential: anonymous,
+            });
+        }
         Err(tonic::Status::unauthenticated("a credential is required"))
     }
 }
 
+/// The largest first message read for its target; a larger one is passed on unread.
+const PEEK_MAX: usize = 4 << 20;
+
+/// The first gRPC message of `body` (without its 5-byte frame header; None when it is
+/// compressed, larger than [`PEEK_MAX`] or incomplete), and a body that gives what was read,
+/// then the rest.
+async fn first_message(mut body: Body) -> (Option<Bytes>, Body) {
+    let mut frames = std::collections::VecDeque::new();
+    let mut data = bytes::BytesMut::new();
+    let mut error = None;
+    let mut ended = false;
+    let wanted = |data: &bytes::BytesMut| -> Option<usize> {
+        let header: [u8; 4] = data.get(1..5)?.try_into().ok()?;
+        Some(5 + u32::from_be_bytes(header) as usize)
+    };
+    loop {
+        if let Some(n) = wanted(&data)
+            && (data.len() >= n || n > PEEK_MAX + 5)
+        {
+            break;
+        }
+        match http_body_util::BodyExt::frame(&mut body).await {
+            None => {
+                ended = true;
+                break;
+            }
+            Some(Ok(frame)) => {
+                if let Some(chunk) = frame.data_ref() {
+                    data.extend_from_slice(chunk);
+                }
+                frames.push_back(frame);
+            }
+            Some(Err(status)) => {
+                error = Some(status);
+                break;
+            }
+        }
+    }
+    let message = match wanted(&data) {
+        Some(n) if data.first() == Some(&0) && data.len() >= n => Some(data.freeze().slice(5..n)),
+        _ => None,
+    };
+    let replay = Replay {
+        frames,
+        error,
+        rest: (!ended).then_some(body),
+    };
+    (message, Body::new(replay))
+}
+
+/// A request body of which the front hall read the start: that start again, then the rest.
+struct Replay {
+    frames: std::collections::VecDeque<Frame<Bytes>>,
+    error: Option<tonic::Status>,
+    rest: Option<Body>,
+}
+
+impl http_body::Body for Replay {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.frames.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        if let Some(error) = this.error.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
+        match &mut this.rest {
+            Some(rest) => Pin::new(rest).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_empty()
+            && self.error.is_none()
+            && self
+                .rest
+                .as_ref()
+                .is_none_or(http_body::Body::is_end_stream)
+    }
+}
+
 /// RESOURCE_EXHAUSTED telling the client when to retry.
-fn exhausted(message: &str, wait: std::time::Duration) -> tonic::Status {
+pub(crate) fn exhausted(message: &str, wait: std::time::Duration) -> tonic::Status {
     tonic::Status::with_error_details(
         tonic::Code::ResourceExhausted,
         message,

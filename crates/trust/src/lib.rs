@@ -7,6 +7,8 @@
 //!   revocation (`egov tokens create|list|revoke`);
 //! - [`policy`]: the Cedar policy (`deploy/policy.cedar`), the one decision point, the region
 //!   tree as its scope hierarchy, deny by default;
+//! - [`accounts`]: local accounts (argon2id password hashes) and `SignIn`, their exchange
+//!   for a short-lived session token;
 //! - [`jwt`]: people's JWTs from the city's identity provider (issuer, audience, JWKS);
 //! - [`limits`]: calls and streams per credential;
 //! - [`hall`]: the layer that authenticates, limits, authorizes and audits every call.
@@ -15,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod credential;
 pub mod hall;
 pub mod jwt;
@@ -53,6 +56,8 @@ pub struct TrustSettings {
     pub audit: Option<Arc<dyn AuditSink>>,
     /// People's JWTs from the city's identity provider; None: not accepted.
     pub jwt: Option<JwtSettings>,
+    /// How long the token a local account signs in to works (`--session-ttl`).
+    pub session_ttl: Duration,
 }
 
 impl std::fmt::Debug for TrustSettings {
@@ -65,6 +70,7 @@ impl std::fmt::Debug for TrustSettings {
                 &self.certificates.keys().collect::<Vec<_>>(),
             )
             .field("credential_cache", &self.credential_cache)
+            .field("session_ttl", &self.session_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +84,7 @@ impl Default for TrustSettings {
             credential_cache: Duration::from_secs(5),
             audit: None,
             jwt: None,
+            session_ttl: accounts::DEFAULT_SESSION_TTL,
         }
     }
 }
@@ -109,6 +116,8 @@ pub(crate) struct Inner {
     certificates: HashMap<String, Arc<Principal>>,
     audit: Arc<dyn AuditSink>,
     jwt: Option<JwtSettings>,
+    /// The sign-in service (its limits on failed attempts are the process's).
+    access: accounts::Access,
 }
 
 impl std::fmt::Debug for Inner {
@@ -133,6 +142,7 @@ impl Trust {
         Ok(Trust {
             inner: Arc::new(Inner {
                 policy: Arc::new(policy),
+                access: accounts::Access::new(store.clone(), settings.session_ttl),
                 credentials: credential::Credentials::new(store, settings.credential_cache),
                 limiter: limits::Limiter::new(settings.limits),
                 certificates: settings
@@ -151,6 +161,11 @@ impl Trust {
         HallLayer {
             inner: self.inner.clone(),
         }
+    }
+
+    /// The sign-in service (`egov.access.v1.AccessService`), for the root's router.
+    pub fn access(&self) -> accounts::Access {
+        self.inner.access.clone()
     }
 
     /// The policy in force.

@@ -187,6 +187,39 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// Whether a caller without any credential may call `action` at all (the policy names the
+    /// few such calls deliberately: signing in). An action the schema does not let an
+    /// `Anonymous` principal ask about is refused.
+    pub fn allows_anonymous(&self, action: &str) -> bool {
+        let Some(action) = self.actions.get(action) else {
+            return false;
+        };
+        let principal = uid("Anonymous", "anonymous");
+        let resource = uid("Api", "egov");
+        let entities = [
+            Entity::new_no_attrs(principal.clone(), HashSet::new()),
+            Entity::new_no_attrs(resource.clone(), HashSet::new()),
+        ];
+        let Ok(entities) = Entities::from_entities(entities, None) else {
+            return false;
+        };
+        let Ok(request) = Request::new(
+            principal,
+            action.clone(),
+            resource,
+            Context::empty(),
+            Some(&self.schema),
+        ) else {
+            return false;
+        };
+        self.authorizer
+            .is_authorized(&request, &self.policies, &entities)
+            .decision()
+            == Decision::Allow
+    }
+}
+
 impl Authorize for Policy {
     fn allows(&self, principal: &Principal, action: &str, target: &Target) -> bool {
         let Some(action) = self.actions.get(action) else {

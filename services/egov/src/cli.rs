@@ -14,7 +14,9 @@ mod webhooks;
 pub use scores::*;
 pub use warnings::*;
 pub use webhooks::*;
+mod accounts;
 mod audit;
+pub use accounts::AccountsCommand;
 pub use audit::{AuditArgs, DatabaseArgs, VerifyArgs};
 
 /// Shown after the top-level help: the shortest path from nothing to a live warning.
@@ -112,6 +114,11 @@ pub enum Command {
     /// them, revoke one. Works on the database directly, like `egov up`.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Local accounts people sign in with (`SignIn`, to a short-lived token): create one with
+    /// a role and a scope (its password asked for, stored as an argon2id hash), list them,
+    /// disable one, change a password. Works on the database directly, like `egov tokens`.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
     /// The supervision rules' configuration in force, shared by both platforms: show it, or
     /// replace it (the due instants of the open cases it moves are recomputed).
     #[command(subcommand)]
@@ -347,6 +354,14 @@ pub struct ServerArgs {
         value_name = "N"
     )]
     pub rate_limit: u32,
+    /// How long the token a local account signs in to (`SignIn`) works: `8h`, `30m`, `1d`.
+    #[arg(
+        long,
+        env = "EGOV_SESSION_TTL",
+        default_value = "8h",
+        value_name = "DURATION"
+    )]
+    pub session_ttl: String,
     /// Streams one credential may hold open at once.
     #[arg(long, env = "EGOV_MAX_STREAMS", default_value_t = 64, value_name = "N")]
     pub max_streams: usize,

@@ -284,8 +284,18 @@ impl ServerSettings {
                 ));
             }
         };
+        let session_ttl = crate::commands::tokens::parse_validity(&args.session_ttl)
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "--session-ttl {:?}: expected a time such as 8h, 30m or 1d",
+                    args.session_ttl
+                ))
+            })?;
         let trust = egov_platform::TrustSettings {
             jwt,
+            session_ttl,
             policy,
             limits: egov_platform::Limits {
                 rate: f64::from(args.rate_limit),

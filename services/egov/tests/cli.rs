@@ -1353,3 +1353,82 @@ fn tokens_are_shown_once_listed_without_their_secret_and_revoked() {
         .expect("egov runs");
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+// --- accounts -------------------------------------------------------------------------------
+
+/// Runs `egov accounts ARGS --data-dir DATA` with `stdin` as its standard input.
+fn accounts(data: &str, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = egov()
+        .arg("accounts")
+        .args(args)
+        .args(["--data-dir", data])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("egov runs");
+    child
+        .stdin
+        .take()
+        .expect("its stdin")
+        .write_all(stdin.as_bytes())
+        .expect("the password is written");
+    child.wait_with_output().expect("egov ends")
+}
+
+#[test]
+fn accounts_take_their_password_from_stdin_and_are_listed_without_it() {
+    let dir = TempDir::new("accounts");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let create = [
+        "create",
+        "zhang.wei",
+        "--role",
+        "supervisor",
+        "--scope",
+        "region:3301",
+    ];
+    let out = accounts(data, &create, "a long enough secret\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same name again, a short password, an admin outside `*`: refused.
+    let again = accounts(data, &create, "a long enough secret\n");
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
+    let short = accounts(
+        data,
+        &[
+            "create",
+            "li.na",
+            "--role",
+            "analyst",
+            "--scope",
+            "region:33",
+        ],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("at least"), "{}", stderr(&short));
+    let passwd = accounts(data, &["passwd", "zhang.wei"], "another long secret\n");
+    assert!(passwd.status.success(), "{}", stderr(&passwd));
+    let disable = accounts(data, &["disable", "zhang.wei"], "");
+    assert!(disable.status.success(), "{}", stderr(&disable));
+    let list = accounts(data, &["list"], "");
+    let text = stdout(&list);
+    assert!(
+        text.contains("zhang.wei") && text.contains("region:3301"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("argon2") && !text.contains("secret"),
+        "no hash, no password: {text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("zhang.wei"))
+        .expect("its row");
+    assert!(!row.trim_end().ends_with('-'), "disabled: {row}");
+    let unknown = accounts(data, &["disable", "nobody"], "");
+    assert!(!unknown.status.success());
+}

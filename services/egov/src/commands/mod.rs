@@ -9,6 +9,7 @@ use crate::cli::{
 };
 use jurisdiction::Registry;
 
+pub mod accounts;
 pub mod audit;
 pub mod case;
 pub mod demo;
@@ -46,6 +47,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::list(args).await,
         Command::Verify(args) => audit::verify(args).await,
         Command::Tokens(command) => tokens::run(command).await,
+        Command::Accounts(command) => accounts::run(command).await,
         Command::Rules(RulesCommand::Show(args)) => rules::show(args).await,
         Command::Rules(RulesCommand::Set(args)) => rules::set(args).await,
         Command::Scores(args) => match args.command {

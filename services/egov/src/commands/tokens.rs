@@ -88,7 +88,7 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn open(db: &TokensDbArgs) -> anyhow::Result<Store> {
+pub(crate) async fn open(db: &TokensDbArgs) -> anyhow::Result<Store> {
     let url = match &db.database_url {
         Some(url) if !url.trim().is_empty() => DatabaseUrl::parse(url)?,
         _ => DatabaseUrl::sqlite_in(&db.data_dir),
@@ -103,7 +103,7 @@ async fn open(db: &TokensDbArgs) -> anyhow::Result<Store> {
 }
 
 /// `90d`, `12h`, `30m`.
-fn parse_validity(text: &str) -> Result<chrono::Duration, ConfigError> {
+pub(crate) fn parse_validity(text: &str) -> Result<chrono::Duration, ConfigError> {
     let t = text.trim();
     let bad = || {
         ConfigError(format!(
