@@ -896,6 +896,70 @@ async fn a_hook_gets_every_warning_raised_after_it_however_late_the_deliverer_st
     w.quiet().await;
 }
 
+/// A warning withdrawn (docs/design.md §3.2) is delivered again, as a withdrawal: a
+/// certificate card raised on a case pushed after its deadline without its certificate record,
+/// then the certificate record, dated before the deadline, a second later.
+async fn a_withdrawn_warning_is_delivered_as_a_withdrawal(backend: Backend) {
+    let mut w = start(backend).await;
+    let receiver = Receiver::start(Mode::Accept).await;
+    let hook = hook_to(&mut w, receiver.url()).await;
+    let c = "H-CERT";
+    w.push_at(
+        "2024-03-25 10:00",
+        vec![
+            rec(
+                c,
+                1,
+                "2024-03-04 09:00",
+                application(MATTER, DEPARTMENT, REGION),
+            ),
+            rec(c, 2, "2024-03-04 10:00", acceptance()),
+            rec(c, 3, "2024-03-05 10:00", decision(true)),
+            rec(c, 4, "2024-03-05 10:30", completion()),
+        ],
+    )
+    .await;
+    w.clock.advance(chrono::Duration::seconds(4));
+    let card = w.next().await;
+    assert_eq!(card.rule(), pb::WarningRule::CertificateOverdue);
+    deliver_all(&mut w, &hook, 1).await;
+    w.clock.advance(chrono::Duration::seconds(1));
+    w.push(vec![rec(c, 5, "2024-03-12 10:00", certificate())])
+        .await;
+    let withdrawn = w.next().await;
+    assert_eq!(
+        (withdrawn.id.as_str(), withdrawn.state()),
+        (card.id.as_str(), pb::WarningState::Withdrawn)
+    );
+    let listed = deliver_all(&mut w, &hook, 2).await;
+    let mut events: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|d| (d.warning_id.as_str(), d.event.as_str()))
+        .collect();
+    events.sort_unstable();
+    assert_eq!(
+        events,
+        [
+            (card.id.as_str(), "raised"),
+            (card.id.as_str(), "withdrawn")
+        ]
+    );
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 2, "{accepted:?}");
+    let last = accepted
+        .iter()
+        .find(|r| r.body["event"] == "withdrawn")
+        .expect("the withdrawal was received");
+    assert_eq!(last.warning_id(), card.id);
+    assert_eq!(last.body["warning"]["state"], "withdrawn");
+    assert_eq!(last.body["warning"]["withdrawal"]["event_id"], "H-CERT-5");
+    assert!(signature_verifies(SECRET, &last.signature, &last.raw));
+    // Nothing more: the withdrawal is delivered once.
+    w.clock.advance(chrono::Duration::minutes(30));
+    idle(&mut w).await;
+    assert_eq!(deliveries(&mut w, &hook).await.len(), 2);
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -914,4 +978,5 @@ on_both_databases!(
     the_registry_answers_over_grpc,
     pending_deliveries_survive_a_restart,
     a_hook_gets_every_warning_raised_after_it_however_late_the_deliverer_starts,
+    a_withdrawn_warning_is_delivered_as_a_withdrawal,
 );

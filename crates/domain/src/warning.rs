@@ -139,6 +139,21 @@ pub struct WarningDetail {
     /// For the red card a yellow card's passed correction due raised: that yellow card's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yellow_card: Option<i64>,
+    /// Set when the warning was withdrawn: the record that disproved its ground.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<Withdrawal>,
+}
+
+/// Why a warning was withdrawn ([`crate::rules::withdrawal`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// The record that disproved the warning's ground (for the red card of a withdrawn yellow
+    /// card, the record that disproved the yellow card's).
+    #[serde(default, deserialize_with = "text")]
+    pub event_id: String,
+    /// The reason, as stored in the warning's history.
+    #[serde(default, deserialize_with = "text")]
+    pub reason: String,
 }
 
 /// A text field of a stored detail; a null (written by older builds) reads as empty.
@@ -223,6 +238,10 @@ mod tests {
             provisional: Some(false),
             event_id: Some("ev-1".into()),
             yellow_card: Some(7),
+            withdrawal: Some(Withdrawal {
+                event_id: "ev-2".into(),
+                reason: "r".into(),
+            }),
         };
         assert_eq!(WarningDetail::from_json(&full.to_json()), full);
         let bare = WarningDetail {

@@ -7,8 +7,11 @@
 //! allowed from every open state and hands the warning to the supervision office one level up
 //! (see [`crate::jurisdiction`]): there it is `escalated`, which works like `raised` at the new
 //! office (the department acknowledges and answers again, that office closes it or escalates it
-//! further, up to the province). `closed` is the only final state. Every refused move has its
-//! own error naming the current state; whether an office exists above is the caller's check.
+//! further, up to the province). `closed` ends the work on a warning. A warning whose ground
+//! records that arrived later disproved is `withdrawn` by "system" from whatever state it
+//! reached, closed included (a false card must not keep counting against its department);
+//! `withdrawn` is final, nothing leaves it. Every refused move has its own error naming the
+//! current state; whether an office exists above is the caller's check.
 
 use std::fmt;
 
@@ -24,21 +27,25 @@ pub enum WarningState {
     Acknowledged,
     /// The department answered (explained or corrected).
     Answered,
-    /// A supervisor accepted the answer; final.
+    /// A supervisor accepted the answer; the work on it has ended.
     Closed,
     /// Escalated to the supervision office one level up, which now holds it; the department
     /// has not reacted there yet.
     Escalated,
+    /// Records that arrived later disproved its ground (a clock it said passed stopped on
+    /// time); withdrawn by the platform, final, and counted nowhere.
+    Withdrawn,
 }
 
 impl WarningState {
     /// Every state, in workflow order.
-    pub const ALL: [WarningState; 5] = [
+    pub const ALL: [WarningState; 6] = [
         WarningState::Raised,
         WarningState::Acknowledged,
         WarningState::Answered,
         WarningState::Closed,
         WarningState::Escalated,
+        WarningState::Withdrawn,
     ];
 
     /// The stored name.
@@ -49,6 +56,7 @@ impl WarningState {
             WarningState::Answered => "answered",
             WarningState::Closed => "closed",
             WarningState::Escalated => "escalated",
+            WarningState::Withdrawn => "withdrawn",
         }
     }
 
@@ -74,7 +82,13 @@ impl WarningState {
 
     /// Whether no transition leaves this state.
     pub fn is_final(self) -> bool {
-        matches!(self, WarningState::Closed)
+        matches!(self, WarningState::Withdrawn)
+    }
+
+    /// Whether the warning counts (in scores, as a card of its department): every state but
+    /// [`WarningState::Withdrawn`].
+    pub fn counts(self) -> bool {
+        self != WarningState::Withdrawn
     }
 }
 
@@ -95,15 +109,19 @@ pub enum Action {
     Close,
     /// A supervisor (or the rules, when a red card's correction due passes) escalates it.
     Escalate,
+    /// The platform ("system") withdraws it: records that arrived later disproved its ground.
+    /// No RPC offers it; people close or escalate.
+    Withdraw,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
         Action::Acknowledge,
         Action::Answer,
         Action::Close,
         Action::Escalate,
+        Action::Withdraw,
     ];
 }
 
@@ -121,9 +139,12 @@ pub enum TransitionError {
     /// Only an answered warning can be closed.
     #[error("cannot close a warning that is {0}; only an answered warning can be")]
     CannotClose(WarningState),
-    /// A closed warning cannot be escalated.
-    #[error("cannot escalate a warning that is {0}; it is final")]
+    /// A closed or withdrawn warning cannot be escalated.
+    #[error("cannot escalate a warning that is {0}; its work has ended")]
     CannotEscalate(WarningState),
+    /// A withdrawn warning cannot be withdrawn again.
+    #[error("cannot withdraw a warning that is {0}; it is final")]
+    CannotWithdraw(WarningState),
 }
 
 impl TransitionError {
@@ -133,7 +154,8 @@ impl TransitionError {
             TransitionError::CannotAcknowledge(s)
             | TransitionError::CannotAnswer(s)
             | TransitionError::CannotClose(s)
-            | TransitionError::CannotEscalate(s) => s,
+            | TransitionError::CannotEscalate(s)
+            | TransitionError::CannotWithdraw(s) => s,
         }
     }
 }
@@ -148,8 +170,12 @@ pub fn transition(from: WarningState, action: Action) -> Result<WarningState, Tr
         (Action::Answer, s) => Err(TransitionError::CannotAnswer(s)),
         (Action::Close, S::Answered) => Ok(S::Closed),
         (Action::Close, s) => Err(TransitionError::CannotClose(s)),
-        (Action::Escalate, s) if !s.is_final() => Ok(S::Escalated),
+        (Action::Escalate, S::Raised | S::Acknowledged | S::Answered | S::Escalated) => {
+            Ok(S::Escalated)
+        }
         (Action::Escalate, s) => Err(TransitionError::CannotEscalate(s)),
+        (Action::Withdraw, s) if !s.is_final() => Ok(S::Withdrawn),
+        (Action::Withdraw, s) => Err(TransitionError::CannotWithdraw(s)),
     }
 }
 
@@ -209,6 +235,8 @@ mod tests {
                         S::Raised | S::Acknowledged | S::Answered | S::Escalated,
                     ) => Ok(S::Escalated),
                     (Action::Escalate, _) => Err(TransitionError::CannotEscalate(from)),
+                    (Action::Withdraw, S::Withdrawn) => Err(TransitionError::CannotWithdraw(from)),
+                    (Action::Withdraw, _) => Ok(S::Withdrawn),
                 };
                 assert_eq!(got, want, "{action:?} from {from}");
                 if let Err(e) = got {
@@ -271,6 +299,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_warning_is_withdrawn_from_every_state_once_and_then_nothing_moves_it() {
+        for from in S::ALL {
+            let got = transition(from, Action::Withdraw);
+            if from == S::Withdrawn {
+                assert_eq!(got, Err(TransitionError::CannotWithdraw(S::Withdrawn)));
+            } else {
+                assert_eq!(got, Ok(S::Withdrawn), "from {from}");
+            }
+        }
+        for action in Action::ALL {
+            assert!(transition(S::Withdrawn, action).is_err(), "{action:?}");
+        }
+        assert!(S::Withdrawn.is_final() && !S::Closed.is_final());
+        assert!(!S::Withdrawn.awaits_answer() && !S::Withdrawn.counts());
+        assert!(
+            S::ALL
+                .into_iter()
+                .filter(|s| *s != S::Withdrawn)
+                .all(S::counts)
+        );
+        // A closed card is withdrawn too (it still counted), but no longer escalated.
+        assert_eq!(
+            transition(S::Closed, Action::Escalate),
+            Err(TransitionError::CannotEscalate(S::Closed))
+        );
+        assert_eq!(
+            transition(S::Withdrawn, Action::Escalate),
+            Err(TransitionError::CannotEscalate(S::Withdrawn))
+        );
+        assert_eq!(
+            on_passed_correction_due(Level::YellowCard, S::Withdrawn, "330106"),
+            PassedCorrection::Nothing
+        );
     }
 
     #[test]

@@ -75,5 +75,6 @@ pub use position::{LogPosition, ParsePositionError, WarningPosition};
 pub use store::{Store, StoreOptions};
 pub use url::{Password, redact_url};
 pub use webhooks::{
-    DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow,
+    DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, DeliveryRow, EVENT_RAISED, EVENT_WITHDRAWN,
+    NewWebhook, WebhookRow,
 };

@@ -332,10 +332,10 @@ impl Dialect for Postgres {
     }
 
     const INSERT_DELIVERIES: &'static str = "INSERT INTO webhook_deliveries \
-             (hook_id, warning_id, next_attempt_at, created_at) \
-         SELECT (p->>0)::bigint, (p->>1)::bigint, $2, $2 \
+             (hook_id, warning_id, event, next_attempt_at, created_at) \
+         SELECT (p->>0)::bigint, (p->>1)::bigint, p->>2, $2, $2 \
          FROM jsonb_array_elements($1::jsonb) AS p \
-         ON CONFLICT (hook_id, warning_id) DO NOTHING";
+         ON CONFLICT (hook_id, warning_id, event) DO NOTHING";
 }
 
 /// Binds the 13 case columns as arrays, in the order of the statements above.

@@ -348,10 +348,11 @@ impl Dialect for Sqlite {
     // `WHERE TRUE` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join
     // of the SELECT.
     const INSERT_DELIVERIES: &'static str = "INSERT INTO webhook_deliveries \
-             (hook_id, warning_id, next_attempt_at, created_at) \
-         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), $2, $2 \
+             (hook_id, warning_id, event, next_attempt_at, created_at) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+             json_extract(value, '$[2]'), $2, $2 \
          FROM json_each($1) WHERE TRUE \
-         ON CONFLICT (hook_id, warning_id) DO NOTHING";
+         ON CONFLICT (hook_id, warning_id, event) DO NOTHING";
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ mod cursors;
 mod due;
 mod integrity;
 mod warnings;
+mod withdraw;
 mod workflow;
 
 use commit_plan::{conflict, plan_commit, stored_records, validate_writes};

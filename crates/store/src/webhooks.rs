@@ -134,6 +134,9 @@ pub struct DeliveryRow {
     pub hook_id: i64,
     /// The warning it carries.
     pub warning_id: i64,
+    /// What happened to the warning: [`EVENT_RAISED`] (raised, or changed state) or
+    /// [`EVENT_WITHDRAWN`] (withdrawn: its ground was disproved). A hook gets each once.
+    pub event: String,
     /// [`DELIVERY_PENDING`], [`DELIVERY_DELIVERED`], [`DELIVERY_FAILED`] or
     /// [`DELIVERY_CANCELLED`].
     pub state: String,
@@ -187,7 +190,12 @@ pub enum DeliveryOutcome {
 const HOOK_COLUMNS: &str = "id, url, secret, department, region_prefix, min_level, \
      max_attempts, active, created_at, removed_at";
 
-const DELIVERY_COLUMNS: &str = "id, hook_id, warning_id, state, attempts, next_attempt_at, \
+/// A delivery of a warning raised (or changed, before the follower read it).
+pub const EVENT_RAISED: &str = "raised";
+/// A delivery of a warning's withdrawal (docs/design.md §3.2).
+pub const EVENT_WITHDRAWN: &str = "withdrawn";
+
+const DELIVERY_COLUMNS: &str = "id, hook_id, warning_id, event, state, attempts, next_attempt_at, \
      delivered_at, last_error, created_at";
 
 /// Stores a consumer's cursor unless it has one.
@@ -367,14 +375,14 @@ impl Store {
     }
 
     /// In ONE transaction: adds a pending delivery, due at `at`, for each (hook id, warning
-    /// id) whose hook is still active and that is not stored yet, and persists the
-    /// follower's position (see [`Store::get_cursor`]), so a restart neither loses nor
-    /// repeats a batch. Returns how many deliveries are new.
+    /// id, event: [`EVENT_RAISED`] or [`EVENT_WITHDRAWN`]) whose hook is still active and that
+    /// is not stored yet, and persists the follower's position (see [`Store::get_cursor`]), so
+    /// a restart neither loses nor repeats a batch. Returns how many deliveries are new.
     pub async fn enqueue_deliveries(
         &self,
         consumer: &str,
         position: &str,
-        pairs: &[(i64, i64)],
+        pairs: &[(i64, i64, &str)],
         at: DateTime<Utc>,
     ) -> Result<u64> {
         let at = micros(at);
@@ -391,16 +399,15 @@ impl Store {
                 )))
                 .fetch_all(&mut *tx)
                 .await?;
-                let (hooks, warnings): (Vec<i64>, Vec<i64>) = pairs
+                let triples: Vec<(i64, i64, &str)> = pairs
                     .iter()
-                    .filter(|(hook, _)| active.contains(hook))
+                    .filter(|(hook, _, _)| active.contains(hook))
                     .copied()
-                    .unzip();
-                if !hooks.is_empty() {
-                    // One statement for the whole batch, the pairs bound as one JSON array.
-                    let json =
-                        serde_json::to_string(&hooks.iter().zip(&warnings).collect::<Vec<_>>())
-                            .map_err(|e| StoreError::InvalidInput(e.to_string().into()))?;
+                    .collect();
+                if !triples.is_empty() {
+                    // One statement for the whole batch, the triples bound as one JSON array.
+                    let json = serde_json::to_string(&triples)
+                        .map_err(|e| StoreError::InvalidInput(e.to_string().into()))?;
                     added = sqlx::query(Db::INSERT_DELIVERIES)
                         .bind(json)
                         .bind(at)

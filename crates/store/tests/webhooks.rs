@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use egov_store::testing::warnings_settled;
 use egov_store::testing::{fresh_postgres, fresh_sqlite};
 use egov_store::{
-    DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, NewWarning, NewWebhook, Page, Store,
-    StoreError, WarningRow,
+    DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, EVENT_RAISED, EVENT_WITHDRAWN, NewWarning,
+    NewWebhook, Page, Store, StoreError, WarningRow,
 };
 use serde_json::json;
 
@@ -65,9 +65,9 @@ async fn enqueue_is_idempotent_per_hook_and_warning(store: Store) {
         .await
         .expect("b");
     let w = warnings(&store, 3).await;
-    let pairs: Vec<(i64, i64)> = w
+    let pairs: Vec<(i64, i64, &str)> = w
         .iter()
-        .flat_map(|w| [(a.id, w.id), (b.id, w.id)])
+        .flat_map(|w| [(a.id, w.id, EVENT_RAISED), (b.id, w.id, EVENT_RAISED)])
         .collect();
     let first = store
         .enqueue_deliveries(CONSUMER, "w1", &pairs, at(2))
@@ -116,6 +116,26 @@ async fn enqueue_is_idempotent_per_hook_and_warning(store: Store) {
     let only_b = store.delivery_counts(&[b.id, 999]).await.expect("counts");
     assert_eq!(only_b.keys().copied().collect::<Vec<_>>(), [b.id]);
     assert_eq!(only_b[&b.id].pending, 3);
+    // A withdrawal is a delivery of its own, once, beside the raise.
+    let withdrawn = [
+        (a.id, w[0].id, EVENT_WITHDRAWN),
+        (a.id, w[0].id, EVENT_WITHDRAWN),
+    ];
+    let third = store
+        .enqueue_deliveries(CONSUMER, "w2", &withdrawn, at(3))
+        .await
+        .expect("enqueue a withdrawal");
+    assert_eq!(third, 1);
+    let (listed, _) = store
+        .list_deliveries(a.id, &[], Page::first(10))
+        .await
+        .expect("list");
+    let events: Vec<&str> = listed.iter().map(|d| d.event.as_str()).collect();
+    assert_eq!(
+        events,
+        [EVENT_WITHDRAWN, EVENT_RAISED, EVENT_RAISED, EVENT_RAISED]
+    );
+    assert_eq!(listed[0].warning_id, w[0].id);
     assert!(store.delivery_counts(&[]).await.expect("counts").is_empty());
 }
 
@@ -207,7 +227,7 @@ async fn a_removed_hook_gets_nothing_and_its_pending_deliveries_are_cancelled(st
         .expect("a");
     let w = warnings(&store, 2).await;
     store
-        .enqueue_deliveries(CONSUMER, "w1", &[(a.id, w[0].id)], at(1))
+        .enqueue_deliveries(CONSUMER, "w1", &[(a.id, w[0].id, EVENT_RAISED)], at(1))
         .await
         .expect("enqueue");
     let removed = store.remove_webhook(a.id, at(5)).await.expect("remove");
@@ -220,7 +240,7 @@ async fn a_removed_hook_gets_nothing_and_its_pending_deliveries_are_cancelled(st
         .expect("remove again");
     assert_eq!(again.removed_at, Some(at(5)));
     let added = store
-        .enqueue_deliveries(CONSUMER, "w2", &[(a.id, w[1].id)], at(6))
+        .enqueue_deliveries(CONSUMER, "w2", &[(a.id, w[1].id, EVENT_RAISED)], at(6))
         .await
         .expect("enqueue");
     assert_eq!(added, 0, "no delivery for a removed hook");
@@ -257,11 +277,16 @@ async fn claims_are_due_leased_and_counted(store: Store) {
         .expect("a");
     let w = warnings(&store, 3).await;
     store
-        .enqueue_deliveries(CONSUMER, "w1", &[(a.id, w[0].id), (a.id, w[1].id)], at(10))
+        .enqueue_deliveries(
+            CONSUMER,
+            "w1",
+            &[(a.id, w[0].id, EVENT_RAISED), (a.id, w[1].id, EVENT_RAISED)],
+            at(10),
+        )
         .await
         .expect("enqueue");
     store
-        .enqueue_deliveries(CONSUMER, "w2", &[(a.id, w[2].id)], at(20))
+        .enqueue_deliveries(CONSUMER, "w2", &[(a.id, w[2].id, EVENT_RAISED)], at(20))
         .await
         .expect("enqueue");
     assert_eq!(store.next_delivery_due().await.expect("next"), Some(at(10)));
@@ -379,7 +404,7 @@ async fn a_claim_is_taken_over_after_its_lease_and_a_stale_finish_is_refused(sto
         .expect("a");
     let w = warnings(&store, 1).await;
     store
-        .enqueue_deliveries(CONSUMER, "w1", &[(a.id, w[0].id)], at(10))
+        .enqueue_deliveries(CONSUMER, "w1", &[(a.id, w[0].id, EVENT_RAISED)], at(10))
         .await
         .expect("enqueue");
     // A lease that has run out as soon as it is taken.
@@ -468,7 +493,12 @@ async fn a_claim_takes_at_most_the_limit_earliest_first(store: Store) {
     let w = warnings(&store, 5).await;
     for (i, warning) in w.iter().enumerate().rev() {
         store
-            .enqueue_deliveries(CONSUMER, "w", &[(a.id, warning.id)], at(i as i64))
+            .enqueue_deliveries(
+                CONSUMER,
+                "w",
+                &[(a.id, warning.id, EVENT_RAISED)],
+                at(i as i64),
+            )
             .await
             .expect("enqueue");
     }
@@ -488,7 +518,7 @@ async fn deliveries_are_listed_in_pages(store: Store) {
         .await
         .expect("a");
     let w = warnings(&store, 5).await;
-    let pairs: Vec<(i64, i64)> = w.iter().map(|w| (a.id, w.id)).collect();
+    let pairs: Vec<(i64, i64, &str)> = w.iter().map(|w| (a.id, w.id, EVENT_RAISED)).collect();
     store
         .enqueue_deliveries(CONSUMER, "w", &pairs, at(0))
         .await

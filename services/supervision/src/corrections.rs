@@ -288,12 +288,15 @@ async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<
                     provisional: None,
                     event_id: None,
                     yellow_card: Some(card.id),
+                    withdrawal: None,
                     ..WarningDetail::from_json(&card.detail)
                 }
                 .to_json(),
             };
-            let raised = s.store().insert_warnings(&[red]).await?;
-            tracing::info!(case_no = %card.case_no, yellow = card.id, red = ?raised.first().map(|w| w.id),
+            // Only while the yellow card is still as read: one withdrawn meanwhile (its ground
+            // disproved) gives no red card.
+            let raised = s.store().raise_red_card(card.id, &card.state, &red).await?;
+            tracing::info!(case_no = %card.case_no, yellow = card.id, red = ?raised.map(|w| w.id),
                 "a yellow card's correction due passed: red card");
         }
         PassedCorrection::Escalate { to } => {

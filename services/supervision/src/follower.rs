@@ -1,7 +1,8 @@
 //! The log follower: reads the record log from its persisted cursor and raises the warnings
 //! that no due instant will, for clocks that STOPPED after their deadline. A case completed
 //! late, or pushed late after its deadlines had passed, never had (or no longer has) a due
-//! instant for them, yet gets its warnings at once.
+//! instant for them, yet gets its warnings at once. It also withdraws the warnings whose
+//! ground the cases' records, as it reads them, disproved (`crate::withdraw`).
 //!
 //! Each batch's warnings and the new cursor are written in ONE transaction
 //! (`advance_cursor_with_warnings`), so a restart resumes exactly after the last batch done:
@@ -12,9 +13,9 @@ use std::collections::HashSet;
 use egov_runtime::follow::{Follower, Step, Wake, follow};
 use egov_store::{LogEntry, LogPosition, NewWarning, Store};
 
-use crate::raise;
 use crate::service::Supervision;
 use crate::workers::{BATCH, WorkerError};
+use crate::{raise, withdraw};
 
 /// The follower's name in the store's consumer cursors.
 pub(crate) const CONSUMER: &str = "supervision.log";
@@ -57,6 +58,8 @@ impl Follower for LogFollower<'_> {
         // earlier record is still stopped late, and its warning is raised once.
         let rows = store.get_case_rows(&case_nos).await?;
         let now = s.clock().now();
+        // Before the cursor moves past the batch: a restart judges it again.
+        let withdrawn = withdraw::disproved(s, &rows, now).await?;
         let rules = s.rules();
         let warnings: Vec<NewWarning> = rows
             .iter()
@@ -72,6 +75,7 @@ impl Follower for LogFollower<'_> {
             records = entries.len(),
             cases = rows.len(),
             raised = raised.len(),
+            withdrawn = withdrawn.len(),
             position = %last,
             "followed the log"
         );

@@ -53,6 +53,7 @@ pub mod scores;
 pub mod service;
 pub mod webhooks;
 pub mod wire;
+mod withdraw;
 pub mod workers;
 
 pub use service::Supervision;

@@ -66,6 +66,7 @@ fn new_warning(
             provisional: Some(view.is_some_and(|v| v.provisional)),
             event_id: None,
             yellow_card: None,
+            withdrawal: None,
         }
         .to_json(),
     }

@@ -19,12 +19,13 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// The lifecycle states as stored, with their wire values. The store writes "raised"; the
 /// others belong to the correction workflow (docs/design.md §3), which uses these names.
-const STATES: [(&str, pb::WarningState); 5] = [
+const STATES: [(&str, pb::WarningState); 6] = [
     ("raised", pb::WarningState::Raised),
     ("acknowledged", pb::WarningState::Acknowledged),
     ("answered", pb::WarningState::Answered),
     ("closed", pb::WarningState::Closed),
     ("escalated", pb::WarningState::Escalated),
+    ("withdrawn", pb::WarningState::Withdrawn),
 ];
 
 fn state_to_proto(state: &str) -> pb::WarningState {
@@ -106,6 +107,10 @@ pub fn warning_to_proto(row: &WarningRow, with_history: bool) -> pb::Warning {
         correction_due_at: row.correction_due_at.and_then(ts),
         history,
         office: row.office.clone(),
+        withdrawal: detail.withdrawal.map(|w| pb::WarningWithdrawal {
+            event_id: w.event_id,
+            reason: w.reason,
+        }),
     }
 }
 

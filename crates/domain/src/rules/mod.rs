@@ -22,7 +22,9 @@
 //! same drafts. A record rule fires on the record that first breaks it on a case and not again
 //! for later breaches of the same rule, which the one-warning-per-(case, rule, level) store
 //! would drop anyway; every breach it checks only grows with more records, so this holds in
-//! whatever order records arrive (late records are placed by their own time). Times in
+//! whatever order records arrive (late records are placed by their own time). A time rule's
+//! warning can be disproved by a record that arrives after it, dated before its deadline:
+//! [`withdrawal`] judges which. Times in
 //! messages are local to the matter's calendar (`2024-03-05 09:00`).
 
 pub mod acceptance_overdue;
@@ -39,6 +41,7 @@ pub mod repeated_correction;
 pub mod statutory_limit_passed;
 pub mod step_overdue;
 pub mod suspension_abuse;
+pub mod withdrawal;
 
 use chrono::{DateTime, Utc};
 

@@ -28,6 +28,7 @@ use crate::matter::Matter;
 use crate::record::{Record, RecordBody};
 use crate::scores::indicators::{BP, CatalogueStats, Counters, div_round_half_up};
 use crate::warning::{Level, Rule};
+use crate::workflow::WarningState;
 
 /// The counters a case adds, per local day; days with nothing are absent.
 ///
@@ -122,13 +123,18 @@ fn completion_counters(clocks: &[ClockView], cal: &Calendar) -> Counters {
 
 /// What a warning adds to the day it was raised: its level's count, the anomaly or irregular
 /// fee count of its rule, and, for a yellow or red card answered before its correction due,
-/// one card corrected in time.
+/// one card corrected in time. A withdrawn warning (its ground disproved by later records)
+/// adds nothing, whatever it added before.
 pub fn warning_counters(
     rule: Rule,
     level: Level,
+    state: WarningState,
     answered_at: Option<DateTime<Utc>>,
     correction_due: Option<DateTime<Utc>>,
 ) -> Counters {
+    if !state.counts() {
+        return Counters::default();
+    }
     let card = level != Level::Reminder;
     Counters {
         reminders: i64::from(level == Level::Reminder),
@@ -350,6 +356,7 @@ mod tests {
         let w = warning_counters(
             Rule::IrregularFee,
             Level::RedCard,
+            WarningState::Closed,
             Some(at("2024-03-07T12:00:00+08:00")),
             Some(due),
         );
@@ -360,6 +367,7 @@ mod tests {
         let late = warning_counters(
             Rule::ProcedureAnomaly,
             Level::YellowCard,
+            WarningState::Answered,
             Some(due),
             Some(due),
         );
@@ -367,9 +375,24 @@ mod tests {
             (late.yellow_cards, late.anomalies, late.corrected_in_time),
             (1, 1, 0)
         );
-        let reminder =
-            warning_counters(Rule::ApproachingDeadline, Level::Reminder, Some(due), None);
+        let reminder = warning_counters(
+            Rule::ApproachingDeadline,
+            Level::Reminder,
+            WarningState::Raised,
+            Some(due),
+            None,
+        );
         assert_eq!((reminder.reminders, reminder.corrected_in_time), (1, 0));
+        for level in Level::ALL {
+            let withdrawn = warning_counters(
+                Rule::IrregularFee,
+                level,
+                WarningState::Withdrawn,
+                Some(at("2024-03-07T12:00:00+08:00")),
+                Some(due),
+            );
+            assert_eq!(withdrawn, Counters::default(), "{level}");
+        }
     }
 
     #[test]

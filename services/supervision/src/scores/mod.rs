@@ -35,6 +35,7 @@ use egov_domain::scores::{
     flag_leadership_review,
 };
 use egov_domain::warning::{Level, Rule};
+use egov_domain::workflow::WarningState;
 use egov_store::scores::{
     CounterValues, NewScoreSnapshot, ScoreDay, ScoreFacts, ScoreLateRow, ScoreSnapshotRow,
     SnapshotOutcome, WarningProgress,
@@ -173,7 +174,15 @@ pub fn warning_facts(
             .correction_due(level, w.raised_at, calendar())
             .map(|(d, _)| d.due_at)
     });
-    let counters = warning_counters(rule, level, progress.and_then(|p| p.answered_at), due);
+    // A state this build does not know counts, as it did before it changed.
+    let state = WarningState::parse(&w.state).unwrap_or(WarningState::Raised);
+    let counters = warning_counters(
+        rule,
+        level,
+        state,
+        progress.and_then(|p| p.answered_at),
+        due,
+    );
     Some(ScoreFacts {
         source: "warning".into(),
         key: w.id.to_string(),

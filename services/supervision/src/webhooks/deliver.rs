@@ -34,8 +34,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use egov_domain::jurisdiction;
 use egov_domain::warning::Level;
+use egov_domain::workflow::WarningState;
 use egov_store::{
-    DeliveryOutcome, DeliveryRow, Store, WarningFilter, WarningPosition, WarningRow, WebhookRow,
+    DeliveryOutcome, DeliveryRow, EVENT_RAISED, EVENT_WITHDRAWN, Store, WarningFilter,
+    WarningPosition, WarningRow, WebhookRow,
 };
 use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};

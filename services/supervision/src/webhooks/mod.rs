@@ -5,9 +5,11 @@
 //! [`deliver`], and the request a receiver gets in [`signature`].
 //!
 //! What a hook gets: every warning that matches its filters (department, region subtree,
-//! lowest level) and is raised, or changes state, after the hook was created, **once**: a
-//! delivery is unique per (hook, warning), and a warning per (case, rule, level). Each attempt
-//! is a `POST` of `{"delivery_id", "hook_id", "attempt", "warning": {...}}` with the headers
+//! lowest level) and is raised, or changes state, after the hook was created, **once**, and
+//! its withdrawal (docs/design.md §3.2) once more: a delivery is unique per (hook, warning,
+//! event), the event `raised` or `withdrawn`, and a warning per (case, rule, level). Each
+//! attempt is a `POST` of `{"delivery_id", "hook_id", "attempt", "event", "warning": {...}}`
+//! (a withdrawn warning's carries `"withdrawal": {"event_id", "reason"}`) with the headers
 //! `Content-Type: application/json`, `Egov-Delivery: <delivery id>` (the same on every
 //! attempt) and `Egov-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 //!
@@ -258,6 +260,7 @@ pub fn delivery_to_proto(row: &DeliveryRow) -> pb::WebhookDelivery {
             .unwrap_or_default(),
         next_attempt_at: row.next_attempt_at.and_then(ts),
         created_at: ts(row.created_at),
+        event: row.event.clone(),
     }
 }
 

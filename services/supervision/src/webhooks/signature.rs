@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use egov_domain::warning::WarningDetail;
 use egov_store::{DeliveryRow, WarningRow};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
@@ -29,7 +30,16 @@ struct Body<'a> {
     delivery_id: String,
     hook_id: String,
     attempt: i64,
+    /// `raised` (the warning raised, or changed state) or `withdrawn` (its ground disproved).
+    event: &'a str,
     warning: WarningBody<'a>,
+}
+
+/// Why a withdrawn warning was withdrawn.
+#[derive(Debug, Serialize)]
+struct WithdrawalBody {
+    event_id: String,
+    reason: String,
 }
 
 /// The warning as a receiver reads it: names as stored (`yellow_card`, `missing_reasons`),
@@ -48,6 +58,9 @@ struct WarningBody<'a> {
     raised_at: String,
     due_at: Option<String>,
     correction_due_at: Option<String>,
+    /// Only for a withdrawn warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withdrawal: Option<WithdrawalBody>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -61,6 +74,7 @@ pub fn body(delivery: &DeliveryRow, warning: &WarningRow) -> Vec<u8> {
         delivery_id: delivery.id.to_string(),
         hook_id: delivery.hook_id.to_string(),
         attempt: delivery.attempts,
+        event: &delivery.event,
         warning: WarningBody {
             id: warning.id.to_string(),
             case_no: &warning.case_no,
@@ -75,6 +89,12 @@ pub fn body(delivery: &DeliveryRow, warning: &WarningRow) -> Vec<u8> {
             raised_at: rfc3339(warning.raised_at),
             due_at: warning.due_at.map(rfc3339),
             correction_due_at: warning.correction_due_at.map(rfc3339),
+            withdrawal: WarningDetail::from_json(&warning.detail)
+                .withdrawal
+                .map(|w| WithdrawalBody {
+                    event_id: w.event_id,
+                    reason: w.reason,
+                }),
         },
     };
     // Serializing plain strings and numbers cannot fail.
@@ -176,6 +196,7 @@ mod tests {
             id: 7,
             hook_id: 3,
             warning_id: 42,
+            event: "raised".into(),
             state: "pending".into(),
             attempts: 2,
             next_attempt_at: None,
@@ -194,6 +215,7 @@ mod tests {
                 "delivery_id": "7",
                 "hook_id": "3",
                 "attempt": 2,
+                "event": "raised",
                 "warning": {
                     "id": "42",
                     "case_no": "C-1",
@@ -209,6 +231,21 @@ mod tests {
                     "correction_due_at": null,
                 }
             })
+        );
+        let mut withdrawn = row();
+        withdrawn.state = "withdrawn".into();
+        withdrawn.detail["withdrawal"] = json!({"event_id": "ev-9", "reason": "r"});
+        let delivery = DeliveryRow {
+            event: "withdrawn".into(),
+            ..delivery()
+        };
+        let body: serde_json::Value =
+            serde_json::from_slice(&super::body(&delivery, &withdrawn)).unwrap();
+        assert_eq!(body["event"], "withdrawn");
+        assert_eq!(body["warning"]["state"], "withdrawn");
+        assert_eq!(
+            body["warning"]["withdrawal"],
+            json!({"event_id": "ev-9", "reason": "r"})
         );
     }
 

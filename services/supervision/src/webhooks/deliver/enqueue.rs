@@ -134,9 +134,21 @@ impl Follower for Enqueuer<'_> {
         let Some(last) = rows.last().map(|w| w.position) else {
             return Ok(follow::Step::Empty);
         };
-        let pairs: Vec<(i64, i64)> = rows
+        // A warning read withdrawn is owed as a withdrawal: beside its raise when the hook got
+        // that earlier, alone when it was raised and withdrawn before this follower read it.
+        let pairs: Vec<(i64, i64, &str)> = rows
             .iter()
-            .flat_map(|w| hooks.iter().filter(|h| matches(h, w)).map(|h| (h.id, w.id)))
+            .flat_map(|w| {
+                let event = if w.state == WarningState::Withdrawn.as_str() {
+                    EVENT_WITHDRAWN
+                } else {
+                    EVENT_RAISED
+                };
+                hooks
+                    .iter()
+                    .filter(|h| matches(h, w))
+                    .map(move |h| (h.id, w.id, event))
+            })
             .collect();
         let added = store
             .enqueue_deliveries(CONSUMER, &last.to_string(), &pairs, s.clock().now())
