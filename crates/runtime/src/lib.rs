@@ -10,6 +10,7 @@ pub mod access;
 pub mod clock;
 pub mod error;
 pub mod follow;
+pub mod metrics;
 pub mod pulse;
 pub mod shutdown;
 pub mod tasks;

@@ -14,11 +14,13 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use chrono::Utc;
 use egov_runtime::access::{AuditEvent, Caller, ClientCertificate, Target};
+use egov_runtime::metrics::{CALLS_REFUSED, Subscriber};
 use http_body::Frame;
 use tokio::sync::OwnedSemaphorePermit;
 use tonic::body::Body;
 use tonic::transport::server::TcpConnectInfo;
 use tonic_types::{ErrorDetails, StatusExt};
+use tracing::Instrument;
 
 use crate::Inner;
 
@@ -46,8 +48,19 @@ pub struct Hall<S> {
     inner: Arc<Inner>,
 }
 
-/// The RPCs whose answer is a stream the caller holds open (limited per credential).
-const STREAMS: [&str; 3] = ["StreamRecords", "FollowRecords", "StreamWarnings"];
+/// The RPCs whose answer is a stream the caller holds open (limited per credential; an
+/// anonymous caller's per peer address).
+const STREAMS: [&str; 5] = [
+    "StreamRecords",
+    "FollowRecords",
+    "StreamWarnings",
+    "Watch",
+    "ServerReflectionInfo",
+];
+
+/// The operators' probes (grpc.health.v1 and server reflection): they read nothing of the
+/// platforms' data, and a health probe every few seconds must not fill the audit log.
+const PROBES: [&str; 3] = ["Check", "Watch", "ServerReflectionInfo"];
 
 /// Whether a call of `action` reads only (and so is audited only when refused).
 fn reads_only(action: &str) -> bool {
@@ -55,11 +68,16 @@ fn reads_only(action: &str) -> bool {
         || action.starts_with("List")
         || action == "StreamWarnings"
         || action == "FollowRecords"
+        || PROBES.contains(&action)
 }
 
 /// Who presented what.
 struct Identified {
-    caller: Caller,
+    /// None: a call without a credential that the policy allows anyone
+    /// ([`crate::Policy::allows_anonymous`]); the service gets no [`Caller`].
+    caller: Option<Caller>,
+    action: &'static str,
+    /// What its limits are counted by: the credential, or an anonymous caller's address.
     credential: String,
 }
 
@@ -106,9 +124,15 @@ where
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.to_str().unwrap_or_default().to_owned());
             let certificate = request.extensions().get::<ClientCertificate>().cloned();
-            let identified = match inner.identify(bearer, certificate, &method).await {
+            let peer_ip = request
+                .extensions()
+                .get::<TcpConnectInfo>()
+                .and_then(TcpConnectInfo::remote_addr)
+                .map(|a| a.ip());
+            let identified = match inner.identify(bearer, certificate, &method, peer_ip).await {
                 Ok(identified) => identified,
                 Err(status) => {
+                    refused(status.code());
                     inner
                         .audit
                         .record(audit("anonymous", "", status.code()))
@@ -116,9 +140,13 @@ where
                     return Ok(status.into_http());
                 }
             };
-            let principal = identified.caller.principal.clone();
+            let (who, role) = identified.caller.as_ref().map_or(("anonymous", ""), |c| {
+                (c.principal.id.as_str(), c.principal.role.as_str())
+            });
+            let (who, role) = (who.to_owned(), role);
             let refuse = |status: tonic::Status| {
-                let event = audit(&principal.id, principal.role.as_str(), status.code());
+                refused(status.code());
+                let event = audit(&who, role, status.code());
                 let sink = inner.audit.clone();
                 async move {
                     sink.record(event).await;
@@ -128,11 +156,12 @@ where
             if let Err(wait) = inner.limiter.call(&identified.credential) {
                 return refuse(exhausted("too many calls from this credential", wait)).await;
             }
-            let action = identified.caller.action;
-            if !identified.caller.may(&Target::Call) {
+            let action = identified.action;
+            if let Some(caller) = &identified.caller
+                && !caller.may(&Target::Call)
+            {
                 return refuse(tonic::Status::permission_denied(format!(
-                    "{} ({}) may not call {action}",
-                    principal.id, principal.role
+                    "{who} ({role}) may not call {action}"
                 )))
                 .await;
             }
@@ -150,8 +179,25 @@ where
             } else {
                 None
             };
-            request.extensions_mut().insert(identified.caller);
-            let Ok(response) = service.call(request).await;
+            if let Some(caller) = identified.caller {
+                request.extensions_mut().insert(caller);
+            }
+            // Every line the call logs carries who made it and which request it was (the
+            // client's `x-request-id`, else one made here), for logs read as JSON.
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(new_request_id, |id| id.chars().take(64).collect());
+            let span = tracing::info_span!(
+                "call",
+                rpc = %path,
+                principal = %who,
+                role,
+                peer = peer.as_deref().unwrap_or(""),
+                request_id = %request_id,
+            );
+            let Ok(response) = service.call(request).instrument(span).await;
             if !reads_only(action) {
                 let code = response
                     .headers()
@@ -159,10 +205,7 @@ where
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<i32>().ok())
                     .map_or(tonic::Code::Ok, tonic::Code::from_i32);
-                inner
-                    .audit
-                    .record(audit(&principal.id, principal.role.as_str(), code))
-                    .await;
+                inner.audit.record(audit(&who, role, code)).await;
             }
             Ok(match permit {
                 None => response,
@@ -170,6 +213,7 @@ where
                     Body::new(Held {
                         body,
                         _permit: permit,
+                        _subscriber: Subscriber::open(action),
                     })
                 }),
             })
@@ -184,13 +228,15 @@ impl Inner {
         bearer: Option<String>,
         certificate: Option<ClientCertificate>,
         method: &str,
+        peer_ip: Option<std::net::IpAddr>,
     ) -> Result<Identified, tonic::Status> {
         let action = self
             .policy
             .action(method)
             .ok_or_else(|| tonic::Status::unimplemented(format!("no such RPC: {method}")))?;
         let caller = |principal, credential| Identified {
-            caller: Caller::new(principal, action, self.policy.clone()),
+            caller: Some(Caller::new(principal, action, self.policy.clone())),
+            action,
             credential,
         };
         if let Some(value) = bearer {
@@ -240,6 +286,15 @@ impl Inner {
                 )),
             };
         }
+        // Deliberately open to anyone by the policy: the probes of deploy/policy.cedar.
+        if self.policy.allows_anonymous(action) {
+            let peer = peer_ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            return Ok(Identified {
+                caller: None,
+                action,
+                credential: format!("anonymous:{peer}"),
+            });
+        }
         Err(tonic::Status::unauthenticated("a credential is required"))
     }
 }
@@ -276,10 +331,26 @@ pub fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// A stream's answer holding its credential's stream slot until it ends.
+/// A stream's answer holding its credential's stream slot until it ends, and counted as
+/// open meanwhile.
 struct Held {
     body: Body,
     _permit: OwnedSemaphorePermit,
+    _subscriber: Subscriber,
+}
+
+/// A request id for a call whose client sent none: 64 random bits, in hex.
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "-".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Counts a refused call by its code.
+fn refused(code: tonic::Code) {
+    metrics::counter!(CALLS_REFUSED, "code" => code_name(code)).increment(1);
 }
 
 impl http_body::Body for Held {
