@@ -197,7 +197,15 @@ where
                 peer = peer.as_deref().unwrap_or(""),
                 request_id = %request_id,
             );
-            let Ok(response) = service.call(request).instrument(span).await;
+            let Ok(response) = service.call(request).instrument(span.clone()).await;
+            span.in_scope(|| {
+                let status = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("streaming");
+                tracing::debug!(status, "answered");
+            });
             if !reads_only(action) {
                 let code = response
                     .headers()
