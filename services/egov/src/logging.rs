@@ -9,7 +9,10 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::LogFormat;
 
 /// The default filter: egov's own crates at info, dependencies (sqlx, hyper, h2) quiet.
-const DEFAULT_FILTER: &str = "warn,egov=info,egov_approval=info,egov_supervision=info,egov_store=info,egov_runtime=info,egov_platform=info,egov_trust=info";
+const DEFAULT_FILTER: &str = concat!(
+    "warn,egov=info,egov_approval=info,egov_supervision=info,egov_store=info,",
+    "egov_runtime=info,egov_platform=info,egov_trust=info"
+);
 
 /// The default of `egov demo`: the platforms' own log lines would bury the demo's output, so
 /// only warnings and errors.
