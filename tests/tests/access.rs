@@ -40,13 +40,26 @@ fn the_policy_names_every_rpc_and_nothing_else() {
     let policy = egov_trust::Policy::builtin();
     let mut actions: Vec<String> = policy.actions().map(str::to_owned).collect();
     let mut rpcs = methods();
+    assert_eq!(rpcs.len(), 34);
+    // And the operators' probes every server also serves: grpc.health.v1, reflection.
+    rpcs.extend(["Check", "Watch", "ServerReflectionInfo"].map(str::to_owned));
     actions.sort();
     rpcs.sort();
     assert_eq!(
         actions, rpcs,
-        "deploy/policy.cedarschema's actions are the RPCs"
+        "deploy/policy.cedarschema's actions are the RPCs and the probes"
     );
-    assert_eq!(rpcs.len(), 34);
+}
+
+#[test]
+fn only_signing_in_and_the_probes_are_open_without_a_credential() {
+    let policy = egov_trust::Policy::builtin();
+    let mut open: Vec<&str> = policy
+        .actions()
+        .filter(|a| policy.allows_anonymous(a))
+        .collect();
+    open.sort_unstable();
+    assert_eq!(open, ["Check", "ServerReflectionInfo", "SignIn", "Watch"]);
 }
 
 /// Calls `method` on `channel`, at the in-scope or the out-of-scope target.

@@ -18,6 +18,8 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod health;
+mod metrics;
 mod serve;
 pub mod testing;
 pub mod tls;
@@ -40,6 +42,8 @@ use tonic::service::Routes;
 use tonic::transport::server::Router;
 
 pub use crate::audit::StoreAuditSink;
+pub use crate::health::DEFAULT_HEALTH_INTERVAL;
+use crate::health::Health;
 pub use crate::serve::ConnectionLimits;
 use crate::serve::{Bound, Tls};
 use crate::tls::{CertificateProbe, ClientCertificates, PeerCertificates, Reloading};
@@ -153,6 +157,10 @@ pub struct Settings {
     pub trust: TrustSettings,
     /// How far ahead of `clock` a record may be dated before it is refused.
     pub max_clock_skew: Duration,
+    /// How often the process looks at its database and workers for `grpc.health.v1`.
+    pub health_interval: Duration,
+    /// Where to serve metrics in Prometheus format (`GET /metrics`); None: nowhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -173,6 +181,8 @@ impl Settings {
             certificate_probe: None,
             trust: TrustSettings::default(),
             max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
+            health_interval: DEFAULT_HEALTH_INTERVAL,
+            metrics: None,
         }
     }
 }
@@ -217,6 +227,11 @@ pub struct Platforms {
     certificate_probe: Option<CertificateProbe>,
     /// The front hall every call passes through.
     trust: Trust,
+    /// What `grpc.health.v1` answers, kept by a task of its own while serving.
+    health: Health,
+    health_interval: Duration,
+    /// The metrics port, when the settings ask for one.
+    metrics: Option<crate::metrics::MetricsPort>,
 }
 
 impl Platforms {
@@ -265,6 +280,8 @@ impl Platforms {
             certificate_probe,
             trust,
             max_clock_skew,
+            health_interval,
+            metrics,
         } = settings;
         // Before anything starts: a certificate that does not load is a start-up error.
         let tls = tls
@@ -328,13 +345,27 @@ impl Platforms {
             }
             supervision
         });
-        let bound = match serve::bind(listen).await {
+        let bound = async {
+            let bound = serve::bind(listen)
+                .await
+                .map_err(|e| BuildError::Bind(listen, e))?;
+            let metrics = match metrics {
+                Some(addr) => Some(
+                    crate::metrics::MetricsPort::bind(addr)
+                        .await
+                        .map_err(|e| BuildError::Bind(addr, e))?,
+                ),
+                None => None,
+            };
+            Ok((bound, metrics))
+        };
+        let (bound, metrics) = match bound.await {
             Ok(bound) => bound,
             Err(e) => {
                 // Nothing serves: the approval platform's relays end with the signal.
                 trigger.trigger();
                 tasks.drain(grace).await;
-                return Err(BuildError::Bind(listen, e));
+                return Err(e);
             }
         };
         Ok(Platforms {
@@ -354,12 +385,20 @@ impl Platforms {
             tls,
             certificate_probe,
             trust,
+            health: Health::new(serve).await,
+            health_interval,
+            metrics,
         })
     }
 
     /// Where the platforms serve.
     pub fn addr(&self) -> SocketAddr {
         self.bound.local_addr()
+    }
+
+    /// Where metrics are served (`GET /metrics`), when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(crate::metrics::MetricsPort::addr)
     }
 
     /// Which platforms this process serves.
@@ -432,21 +471,68 @@ impl Platforms {
 
     /// Every service of this process on one router: the one place to wrap them all. The
     /// outermost layer hands each call the subject of its peer's verified client certificate
-    /// (mutual TLS), for the layers inside it.
+    /// (mutual TLS), for the layers inside it. Besides the platforms: `grpc.health.v1` and
+    /// server reflection (v1 and v1alpha) of the services served, which the policy opens to
+    /// callers without a credential. Every platform service takes gzip-compressed requests,
+    /// and compresses its answers for a client that asks for it.
     fn routes(&self) -> Routed {
+        use tonic::codec::CompressionEncoding::Gzip;
         let mut routes = Routes::builder();
+        let mut names = vec![
+            tonic_health::pb::health_server::SERVICE_NAME,
+            tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME,
+            tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME,
+            egov_proto::access::v1::access_service_server::SERVICE_NAME,
+        ];
         // Signing in, on every process: a person's way to a credential (docs/design.md §8).
         routes.add_service(self.trust.access().grpc_service());
         if let Some(approval) = &self.approval {
-            routes.add_service(egov_approval::grpc_service(approval.clone()));
+            routes.add_service(
+                egov_approval::grpc_service(approval.clone())
+                    .accept_compressed(Gzip)
+                    .send_compressed(Gzip),
+            );
+            names.push(egov_proto::approval::v1::approval_service_server::SERVICE_NAME);
         }
         if let Some(supervision) = &self.supervision {
             routes
-                .add_service(egov_supervision::grpc_service(supervision.clone()))
-                .add_service(egov_supervision::scores::service::grpc_service(
-                    supervision.clone(),
-                ));
+                .add_service(
+                    egov_supervision::grpc_service(supervision.clone())
+                        .accept_compressed(Gzip)
+                        .send_compressed(Gzip),
+                )
+                .add_service(
+                    egov_supervision::scores::service::grpc_service(supervision.clone())
+                        .accept_compressed(Gzip)
+                        .send_compressed(Gzip),
+                );
+            names.extend([
+                egov_proto::supervision::v1::supervision_service_server::SERVICE_NAME,
+                egov_proto::supervision::v1::scores_service_server::SERVICE_NAME,
+            ]);
         }
+        // The descriptors are compiled into the binary: one that does not decode is a build
+        // fault, found by the reflection test, not a condition of the running process.
+        let reflection = || {
+            names.iter().fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(egov_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+                |builder, name| builder.with_service_name(*name),
+            )
+        };
+        routes
+            .add_service(self.health.service())
+            .add_service(
+                reflection()
+                    .build_v1()
+                    .expect("the contract's descriptors decode"),
+            )
+            .add_service(
+                reflection()
+                    .build_v1alpha()
+                    .expect("the contract's descriptors decode"),
+            );
         // Keepalive pings find connections whose peer went away without closing them. The
         // front hall wraps the whole router, inside the certificates' layer: no RPC is
         // reached around it.
@@ -469,12 +555,22 @@ impl Platforms {
     /// grace period, then every tracked task in order within it again, and closes the store
     /// the root opened.
     pub async fn run_until_stopped(
-        self,
+        mut self,
         mut stop: Shutdown,
     ) -> Result<(), tonic::transport::Error> {
         let routes = self.routes();
         if let Some(supervision) = &self.supervision {
             supervision.spawn_workers();
+        }
+        self.tasks.spawn(self.health.clone().run(
+            self.store.clone(),
+            self.tasks.clone(),
+            self.shutdown.clone(),
+            self.health_interval,
+        ));
+        if let Some(port) = self.metrics.take() {
+            self.tasks
+                .spawn(port.serve(self.store.clone(), self.shutdown.clone()));
         }
         if let Some(tls) = &self.tls {
             self.tasks

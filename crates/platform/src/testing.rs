@@ -46,6 +46,8 @@ pub fn settings(serve: Serve, store: Store, clock: &ManualClock) -> Settings {
     Settings {
         grace: GRACE,
         max_clock_skew: Duration::MAX,
+        // Health flips within a fraction of a second, so its tests wait briefly.
+        health_interval: Duration::from_millis(200),
         ..Settings::new(serve, Database::Store(store), clock.shared())
     }
 }
@@ -63,6 +65,8 @@ pub fn local_webhooks(options: SupervisionOptions) -> SupervisionOptions {
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where metrics are served, when the settings asked for it.
+    pub metrics: Option<SocketAddr>,
     /// A token of the test admin ("test-admin", every scope): what the test clients carry.
     pub admin: String,
     /// The platforms' state (to wait for the supervision workers).
@@ -79,6 +83,7 @@ impl Running {
             .await
             .expect("the platforms start");
         let addr = platforms.addr();
+        let metrics = platforms.metrics_addr();
         // Two platforms of one test share a store, and so the one admin credential.
         if platforms
             .store()
@@ -110,6 +115,7 @@ impl Running {
         });
         Running {
             addr,
+            metrics,
             admin,
             approval,
             supervision,

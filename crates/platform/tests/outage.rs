@@ -3,7 +3,8 @@
 //! the server; while it is cut, calls answer UNAVAILABLE (so standard retry policies retry)
 //! within a few seconds instead of hanging on the pool; once it is restored, calls succeed
 //! again within a few seconds, and a warning stream open across the outage (or re-opened by
-//! its reader after an UNAVAILABLE) delivers a warning raised after it.
+//! its reader after an UNAVAILABLE) delivers a warning raised after it. The health check
+//! (`grpc.health.v1`) says NOT_SERVING while it is cut, and SERVING again once it is back.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,9 @@ use egov_store::StoreOptions;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 /// A TCP proxy to the database that the test cuts (every connection closed, new ones closed
 /// on accept, as a server going away looks to a client) and restores.
@@ -99,14 +103,20 @@ async fn stream_warnings(target: &str) -> tonic::Streaming<spb::StreamWarningsRe
         .into_inner()
 }
 
-#[tokio::test]
-async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns() {
+/// A fresh PostgreSQL database behind a proxy, and the URL that reaches it through the proxy.
+async fn behind_proxy() -> (Proxy, String) {
     let url = egov_store::testing::fresh_postgres_url().await;
     // postgres://USER@HOST:PORT/DB: the proxy stands in for HOST:PORT.
     let (head, rest) = url.split_at(url.rfind('@').expect("a user") + 1);
     let (upstream, path) = rest.split_at(rest.find('/').expect("a database"));
     let proxy = Proxy::start(upstream.to_owned()).await;
     let through_proxy = format!("{head}{}{path}", proxy.addr);
+    (proxy, through_proxy)
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns() {
+    let (proxy, through_proxy) = behind_proxy().await;
 
     let platforms = Platforms::build(Settings::new(
         Serve::Both,
@@ -199,6 +209,98 @@ async fn a_database_outage_answers_unavailable_and_calls_recover_when_it_returns
             Err(_) => panic!("the stream hung"),
         }
     }
+
+    trigger.trigger();
+    serving
+        .await
+        .expect("the server task")
+        .expect("served and stopped");
+}
+
+/// The statuses of the whole server and of each platform service, asked without a credential.
+async fn health(target: &str) -> Vec<ServingStatus> {
+    let channel = tonic::transport::Channel::from_shared(target.to_owned())
+        .expect("a target")
+        .connect()
+        .await
+        .expect("the platform's port answers");
+    let mut client = HealthClient::new(channel);
+    let mut statuses = Vec::new();
+    for service in [
+        "",
+        "egov.approval.v1.ApprovalService",
+        "egov.supervision.v1.SupervisionService",
+        "egov.supervision.v1.ScoresService",
+    ] {
+        let answer = client
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health answers, whatever the database");
+        statuses.push(answer.into_inner().status());
+    }
+    statuses
+}
+
+/// Waits (generously) until every status is `want`.
+async fn health_becomes(target: &str, want: ServingStatus) {
+    let started = Instant::now();
+    loop {
+        let statuses = health(target).await;
+        if statuses.iter().all(|s| *s == want) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "health is {statuses:?}, not {want:?}, after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_says_not_serving_while_the_database_is_away() {
+    let (proxy, through_proxy) = behind_proxy().await;
+    let platforms = Platforms::build(Settings {
+        health_interval: Duration::from_millis(200),
+        ..Settings::new(
+            Serve::Both,
+            Database::Url {
+                url: through_proxy,
+                options: StoreOptions {
+                    max_connections: 4,
+                    ..StoreOptions::default()
+                },
+            },
+            ManualClock::new("2024-03-04T01:00:00Z".parse().expect("an instant")).shared(),
+        )
+    })
+    .await
+    .expect("the platform starts");
+    let target = format!("http://{}", platforms.addr());
+    let (trigger, stop) = shutdown::channel();
+    let serving = tokio::spawn(platforms.run_until_stopped(stop));
+    health_becomes(&target, ServingStatus::Serving).await;
+
+    proxy.cut().await;
+    health_becomes(&target, ServingStatus::NotServing).await;
+    // Live all the same: a liveness probe does not restart a process for an outage.
+    let channel = tonic::transport::Channel::from_shared(target.clone())
+        .expect("a target")
+        .connect()
+        .await
+        .expect("the platform's port answers");
+    let live = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: "liveness".to_owned(),
+        })
+        .await
+        .expect("liveness answers");
+    assert_eq!(live.into_inner().status(), ServingStatus::Serving);
+
+    proxy.restore();
+    health_becomes(&target, ServingStatus::Serving).await;
 
     trigger.trigger();
     serving

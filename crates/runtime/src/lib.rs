@@ -2,7 +2,8 @@
 //! simulator move time), the [`shutdown`] signal that streams and workers watch, the tracked
 //! set of [`tasks`] that shutdown drains, the one [`error`] table from errors to gRPC
 //! statuses, and the one [`follow`] loop every follower of a cursor runs in, woken by a
-//! [`pulse`] of store notifications. Binding and serving belong to the composition root, `crates/platform`.
+//! [`pulse`] of store notifications, and the names of the [`metrics`] the services record.
+//! Binding and serving belong to the composition root, `crates/platform`.
 
 #![forbid(unsafe_code)]
 
@@ -10,6 +11,7 @@ pub mod access;
 pub mod clock;
 pub mod error;
 pub mod follow;
+pub mod metrics;
 pub mod pulse;
 pub mod shutdown;
 pub mod tasks;

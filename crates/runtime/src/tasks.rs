@@ -51,6 +51,16 @@ impl Tasks {
         self.inner.tracker.spawn(task)
     }
 
+    /// The workers that have ended. Before the shutdown signal a worker ends only by
+    /// panicking, and the process then goes on without it: its health check says so.
+    pub fn ended_workers(&self) -> Vec<&'static str> {
+        self.workers()
+            .iter()
+            .filter(|(_, handle)| handle.is_finished())
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
     /// After the shutdown signal: joins the workers in start order, then waits for every other
     /// task, all within `grace`. Workers still running then are aborted (each batch is one
     /// transaction, so a batch cut short is done again by the next start). Answers whether
@@ -133,6 +143,22 @@ mod tests {
         // Drained: every task ran to its end before `drain` answered.
         assert_eq!(order.lock().unwrap().len(), 3);
         assert!(other.is_finished());
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_ended_before_the_signal_is_named() {
+        let (trigger, stop) = shutdown::channel();
+        let tasks = Tasks::new();
+        let mut running = stop.clone();
+        tasks.worker("running", async move { running.wait().await });
+        tasks.worker("ended", async {});
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tasks.ended_workers().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(tasks.ended_workers(), ["ended"]);
+        trigger.trigger();
+        assert!(tasks.drain(Duration::from_secs(5)).await);
     }
 
     #[tokio::test]

@@ -72,7 +72,7 @@ pub use model::{
 };
 pub use notify::Notifications;
 pub use position::{LogPosition, ParsePositionError, WarningPosition};
-pub use store::{Store, StoreOptions};
+pub use store::{PoolUse, Store, StoreOptions};
 pub use url::{Password, redact_url};
 pub use webhooks::{
     DELIVERIES_CURSOR, DeliveryCounts, DeliveryOutcome, DeliveryRow, EVENT_RAISED, EVENT_WITHDRAWN,

@@ -96,6 +96,17 @@ pub(crate) struct Inner {
     horizon: AtomicI64,
 }
 
+/// How much of its connection pool a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open now, idle or in use.
+    pub open: u32,
+    /// Of them, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
 #[derive(Debug)]
 pub(crate) enum Pools {
     Postgres(PgPool),
@@ -235,6 +246,15 @@ impl Store {
             Pools::Postgres(pool) => pool.close().await,
             Pools::Sqlite(pool) => pool.close().await,
         }
+    }
+
+    /// The connection pool's use now (for metrics).
+    pub fn pool_use(&self) -> PoolUse {
+        on_db!(self, |pool| PoolUse {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        })
     }
 
     /// Checks that the database answers (for health checks).

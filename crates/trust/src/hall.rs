@@ -16,11 +16,13 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use chrono::Utc;
 use egov_runtime::access::{AuditEvent, Caller, ClientCertificate, Target};
+use egov_runtime::metrics::{CALLS_REFUSED, Subscriber};
 use http_body::Frame;
 use tokio::sync::OwnedSemaphorePermit;
 use tonic::body::Body;
 use tonic::transport::server::TcpConnectInfo;
 use tonic_types::{ErrorDetails, StatusExt};
+use tracing::Instrument;
 
 use crate::Inner;
 
@@ -49,7 +51,17 @@ pub struct Hall<S> {
 }
 
 /// The RPCs whose answer is a stream the caller holds open (limited per credential).
-const STREAMS: [&str; 3] = ["StreamRecords", "FollowRecords", "StreamWarnings"];
+const STREAMS: [&str; 5] = [
+    "StreamRecords",
+    "FollowRecords",
+    "StreamWarnings",
+    "Watch",
+    "ServerReflectionInfo",
+];
+
+/// The operators' probes (grpc.health.v1 and server reflection): they read nothing of the
+/// platforms' data, and a health probe every few seconds must not fill the audit log.
+const PROBES: [&str; 3] = ["Check", "Watch", "ServerReflectionInfo"];
 
 /// Whether a call of `action` reads only (and so is audited only when refused).
 fn reads_only(action: &str) -> bool {
@@ -57,6 +69,7 @@ fn reads_only(action: &str) -> bool {
         || action.starts_with("List")
         || action == "StreamWarnings"
         || action == "FollowRecords"
+        || PROBES.contains(&action)
 }
 
 /// Who presented what.
@@ -74,7 +87,7 @@ struct Identified {
 /// client stream's (it may send its first record only later, and a batch of records names
 /// many cases anyway).
 fn peeks(action: &str) -> bool {
-    action != "StreamRecords"
+    action != "StreamRecords" && !PROBES.contains(&action)
 }
 
 impl<S> tower::Service<http::Request<Body>> for Hall<S>
@@ -131,6 +144,7 @@ where
             {
                 Ok(identified) => identified,
                 Err(status) => {
+                    refused(status.code());
                     // The body of a caller no one knows is not read, not even for the audit.
                     inner
                         .audit
@@ -157,6 +171,7 @@ where
             let name = identified.name.clone();
             let role = identified.role;
             let refuse = |status: tonic::Status| {
+                refused(status.code());
                 let event = audit(&name, role, target(), status.code());
                 let sink = inner.audit.clone();
                 async move {
@@ -194,7 +209,30 @@ where
             if let Some(caller) = identified.caller {
                 request.extensions_mut().insert(caller);
             }
-            let Ok(response) = service.call(request).await;
+            // Every line the call logs carries who made it and which request it was (the
+            // client's `x-request-id`, else one made here), for logs read as JSON.
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(new_request_id, |id| id.chars().take(64).collect());
+            let span = tracing::info_span!(
+                "call",
+                rpc = %path,
+                principal = %name,
+                role,
+                peer = peer.as_deref().unwrap_or(""),
+                request_id = %request_id,
+            );
+            let Ok(response) = service.call(request).instrument(span.clone()).await;
+            span.in_scope(|| {
+                let status = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("streaming");
+                tracing::debug!(status, "answered");
+            });
             let code = response
                 .headers()
                 .get("grpc-status")
@@ -216,6 +254,7 @@ where
                     Body::new(Held {
                         body,
                         _permit: permit,
+                        _subscriber: Subscriber::open(action),
                     })
                 }),
             })
@@ -423,10 +462,26 @@ pub fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// A stream's answer holding its credential's stream slot until it ends.
+/// A stream's answer holding its credential's stream slot until it ends, and counted as
+/// open meanwhile.
 struct Held {
     body: Body,
     _permit: OwnedSemaphorePermit,
+    _subscriber: Subscriber,
+}
+
+/// A request id for a call whose client sent none: 64 random bits, in hex.
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "-".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Counts a refused call by its code.
+fn refused(code: tonic::Code) {
+    metrics::counter!(CALLS_REFUSED, "code" => code_name(code)).increment(1);
 }
 
 impl http_body::Body for Held {

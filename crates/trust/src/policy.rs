@@ -104,6 +104,39 @@ impl Policy {
         self.actions.get_key_value(method).map(|(k, _)| *k)
     }
 
+    /// Whether a call of `action` without any credential is allowed: only an action whose
+    /// schema names `Anonymous` among its principals can be (signing in, the health probes and
+    /// reflection in the built-in policy); every other call needs a credential.
+    pub fn allows_anonymous(&self, action: &str) -> bool {
+        let Some(action) = self.actions.get(action) else {
+            return false;
+        };
+        let api = uid("Api", "egov");
+        let Ok(entities) = Entities::from_entities(
+            [
+                Entity::new_no_attrs(uid("Anonymous", "anonymous"), HashSet::new()),
+                Entity::new_no_attrs(api.clone(), HashSet::new()),
+            ],
+            None,
+        ) else {
+            return false;
+        };
+        // The schema refuses the request when the action does not apply to `Anonymous`.
+        let Ok(request) = Request::new(
+            uid("Anonymous", "anonymous"),
+            action.clone(),
+            api,
+            Context::empty(),
+            Some(&self.schema),
+        ) else {
+            return false;
+        };
+        self.authorizer
+            .is_authorized(&request, &self.policies, &entities)
+            .decision()
+            == Decision::Allow
+    }
+
     fn principal_entity(principal: &Principal, entities: &mut Vec<Entity>) -> EntityUid {
         let (regions, departments): (Vec<&str>, Vec<&str>) = match &principal.scope {
             Scope::All => (Vec::new(), Vec::new()),
@@ -184,39 +217,6 @@ impl Policy {
                 warning
             }
         }
-    }
-}
-
-impl Policy {
-    /// Whether a caller without any credential may call `action` at all (the policy names the
-    /// few such calls deliberately: signing in). An action the schema does not let an
-    /// `Anonymous` principal ask about is refused.
-    pub fn allows_anonymous(&self, action: &str) -> bool {
-        let Some(action) = self.actions.get(action) else {
-            return false;
-        };
-        let principal = uid("Anonymous", "anonymous");
-        let resource = uid("Api", "egov");
-        let entities = [
-            Entity::new_no_attrs(principal.clone(), HashSet::new()),
-            Entity::new_no_attrs(resource.clone(), HashSet::new()),
-        ];
-        let Ok(entities) = Entities::from_entities(entities, None) else {
-            return false;
-        };
-        let Ok(request) = Request::new(
-            principal,
-            action.clone(),
-            resource,
-            Context::empty(),
-            Some(&self.schema),
-        ) else {
-            return false;
-        };
-        self.authorizer
-            .is_authorized(&request, &self.policies, &entities)
-            .decision()
-            == Decision::Allow
     }
 }
 

@@ -117,7 +117,9 @@ impl Approval {
     }
 
     async fn submit(&self, records: Vec<pb::Record>) -> Result<Vec<pb::RecordResult>, ApiError> {
+        let started = std::time::Instant::now();
         let results = self.ingestor.submit(records).await?;
+        count_batch(&results, started.elapsed());
         if results
             .iter()
             .any(|r| r.status == pb::RecordStatus::Stored as i32)
@@ -618,4 +620,27 @@ fn wire_state_names(s: pb::CaseState) -> Option<Vec<String>> {
 /// The per-record conversion, exposed for tools that validate files before sending them.
 pub fn validate_record(record: pb::Record) -> Result<egov_domain::record::Record, pb::RecordError> {
     convert(record)
+}
+
+/// Counts a batch's records by outcome and its time to answer (`egov_runtime::metrics`).
+fn count_batch(results: &[pb::RecordResult], took: std::time::Duration) {
+    use egov_runtime::metrics::{INGEST_SECONDS, RECORDS};
+    metrics::histogram!(INGEST_SECONDS).record(took.as_secs_f64());
+    let (mut stored, mut duplicate, mut rejected) = (0, 0, 0);
+    for result in results {
+        match result.status() {
+            pb::RecordStatus::Stored => stored += 1,
+            pb::RecordStatus::Duplicate => duplicate += 1,
+            _ => rejected += 1,
+        }
+    }
+    for (outcome, n) in [
+        ("stored", stored),
+        ("duplicate", duplicate),
+        ("rejected", rejected),
+    ] {
+        if n > 0 {
+            metrics::counter!(RECORDS, "outcome" => outcome).increment(n);
+        }
+    }
 }

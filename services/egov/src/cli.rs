@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod observe;
 mod scores;
 mod warnings;
 mod webhooks;
 
+pub use observe::{LogFormat, ObserveArgs};
 pub use scores::*;
 pub use warnings::*;
 pub use webhooks::*;
@@ -140,6 +142,18 @@ pub enum Command {
     /// naming the first broken item (case and record, or audit row) and what is wrong, 0 with a
     /// summary when every chain holds. Reads the database directly.
     Verify(VerifyArgs),
+}
+
+impl Command {
+    /// The log format a server command asks for; other commands write text.
+    pub fn log_format(&self) -> LogFormat {
+        match self {
+            Command::Up(args) => args.server.observe.log_format,
+            Command::Approval(ServeCommand::Serve(args))
+            | Command::Supervision(ServeCommand::Serve(args)) => args.observe.log_format,
+            _ => LogFormat::Text,
+        }
+    }
 }
 
 /// Import or list a registry (regions or departments).
@@ -387,6 +401,8 @@ pub struct ServerArgs {
     /// The claim holding the scope (`*`, `region:3301`, `departments:market`).
     #[arg(long, default_value = "egov_scope", value_name = "CLAIM")]
     pub jwt_scope_claim: String,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
 }
 
 #[derive(Debug, Args)]

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Demo(_) => logging::init_with_default(logging::QUIET_FILTER),
-        _ => logging::init(),
+        _ => logging::init(cli.command.log_format()),
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -174,6 +174,8 @@ pub struct ServerSettings {
     /// The front hall: the policy given with `--policy` (checked), the limits per credential,
     /// the client certificates' principals.
     pub trust: egov_platform::TrustSettings,
+    /// Where to serve metrics (`--metrics-addr`); None: nowhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl ServerSettings {
@@ -305,8 +307,18 @@ impl ServerSettings {
             certificates,
             ..Default::default()
         };
+        let metrics = match &args.observe.metrics_addr {
+            Some(text) => Some(text.trim().parse().map_err(|_| {
+                invalid(format!(
+                    "--metrics-addr {text:?}: expected an IP address and a port, such as \
+                     0.0.0.0:9464"
+                ))
+            })?),
+            None => None,
+        };
         Ok(Self {
             trust,
+            metrics,
             rules,
             scores,
             tls,

@@ -70,6 +70,7 @@ impl Follower for LogFollower<'_> {
             .await?;
         self.after = last;
         s.progress().batch(&s.progress().log_batches, raised.len());
+        crate::workers::count_raised(&raised);
         s.progress().log_done(last);
         tracing::debug!(
             records = entries.len(),

@@ -97,6 +97,14 @@ async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), Worke
             .collect();
         let raised = store.fire_due(&firings).await?;
         s.progress().batch(&s.progress().due_batches, raised.len());
+        crate::workers::count_raised(&raised);
+        for warning in &raised {
+            if let Some(due_at) = warning.due_at {
+                // Milliseconds are plenty for a delay judged in seconds to days.
+                let delay = (now - due_at).num_milliseconds().max(0) as f64 / 1000.0;
+                metrics::histogram!(egov_runtime::metrics::WARNING_DELAY_SECONDS).record(delay);
+            }
+        }
         tracing::debug!(
             due = count,
             cases = rows.len(),

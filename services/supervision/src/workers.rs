@@ -128,6 +128,18 @@ where
     follow::keep_alive(name, s.shutdown(), failed, pass).await;
 }
 
+/// Counts warnings the workers raised, by rule and level (`egov_runtime::metrics`).
+pub(crate) fn count_raised(raised: &[egov_store::WarningRow]) {
+    for warning in raised {
+        metrics::counter!(
+            egov_runtime::metrics::WARNINGS_RAISED,
+            "rule" => warning.rule.clone(),
+            "level" => warning.level.clone()
+        )
+        .increment(1);
+    }
+}
+
 /// How far the workers of one [`Supervision`] got, and a way to make them look now.
 #[derive(Debug)]
 pub(crate) struct Progress {

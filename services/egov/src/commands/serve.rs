@@ -76,6 +76,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         },
         trust: settings.trust.clone(),
         max_clock_skew: settings.max_clock_skew,
+        metrics: settings.metrics,
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
@@ -105,6 +106,9 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
     };
     announce(serve, addr, &settings, with_sample);
     tracing::info!(%addr, platforms = serve.describe(), "serving");
+    if let Some(metrics) = platforms.metrics_addr() {
+        println!("  metrics: http://{metrics}/metrics");
+    }
 
     if with_sample {
         let platform_stop = platforms.shutdown();

@@ -168,6 +168,12 @@ async fn attempt(
             }
         }
     };
+    let label = match &outcome {
+        DeliveryOutcome::Delivered { .. } => "delivered",
+        DeliveryOutcome::Retry { .. } => "retry",
+        DeliveryOutcome::GaveUp { .. } => "failed",
+    };
+    metrics::counter!(egov_runtime::metrics::WEBHOOK_DELIVERIES, "outcome" => label).increment(1);
     // A lost outcome makes the lease run out and the delivery go again: a delivered one would
     // reach its receiver twice. So a failing database is tried again, with growing pauses,
     // for as long as the lease holds the delivery.
