@@ -183,6 +183,7 @@ async fn reflection_lists_and_describes_the_services_without_proto_files(backend
         APPROVAL,
         SCORES,
         SUPERVISION,
+        "egov.access.v1.AccessService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
