@@ -346,6 +346,7 @@ fn transition(v: String, at: &str) -> Option<spb::WarningTransitionInput> {
     Some(input)
 }
 
+#[allow(deprecated)] // `from` of GetDepartmentIndicators, still checked for old clients
 fn text_fields() -> Vec<TextField> {
     use Text::{Id, Name, Prose, Token, Url};
     let mut fields = vec![
@@ -559,10 +560,17 @@ fn text_fields() -> Vec<TextField> {
                 ..Default::default()
             }
         }),
+        field(GET_INDICATORS, "first_period", Id, |v| {
+            spb::GetDepartmentIndicatorsRequest {
+                department: DEPARTMENT.into(),
+                first_period: v,
+                ..Default::default()
+            }
+        }),
         field(GET_INDICATORS, "to", Id, |v| {
             spb::GetDepartmentIndicatorsRequest {
                 department: DEPARTMENT.into(),
-                from: "2024-01".into(),
+                first_period: "2024-01".into(),
                 to: v,
                 ..Default::default()
             }

@@ -70,12 +70,15 @@ impl Verdict {
     }
 }
 
-fn rejected(code: tonic::Code, field: &str, message: String) -> Verdict {
+/// A rejection with `code`, the `google.rpc.ErrorInfo`-style `reason` (UPPER_SNAKE, listed in
+/// `proto/README.md`), the field concerned (or "") and the message.
+fn rejected(code: tonic::Code, reason: &str, field: &str, message: String) -> Verdict {
     Verdict::Rejected(pb::RecordError {
         code: code as i32,
         message,
         field: field.to_owned(),
         field_violations: Vec::new(),
+        reason: reason.to_owned(),
     })
 }
 
@@ -103,8 +106,31 @@ fn dated_ahead(at: DateTime<Utc>, now: DateTime<Utc>, skew: chrono::Duration) ->
     )
 }
 
+/// FAILED_PRECONDITION with the refusal's variant as its reason (`NO_APPLICATION`,
+/// `ALREADY_OPENED`, `AFTER_CLOSE` ...): the variant names are the contract's reasons.
 fn broken_rule(e: &TransitionError) -> Verdict {
-    rejected(tonic::Code::FailedPrecondition, "", e.to_string())
+    rejected(
+        tonic::Code::FailedPrecondition,
+        &upper_snake_variant(&format!("{e:?}")),
+        "",
+        e.to_string(),
+    )
+}
+
+/// `AfterClose { kind: .. }` -> `AFTER_CLOSE`.
+fn upper_snake_variant(debug: &str) -> String {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// Converts one wire record: the domain value, or the per-record error naming every bad field.
@@ -472,6 +498,7 @@ impl Ingestor {
                         None => {
                             verdicts[i] = Some(rejected(
                                 tonic::Code::FailedPrecondition,
+                                "MATTER_NOT_FOUND",
                                 "application.matter_code",
                                 format!(
                                     "application.matter_code: matter {code:?} is not in the \
@@ -551,6 +578,7 @@ impl Ingestor {
                 for &i in &w.new {
                     verdicts[i] = Some(rejected(
                         tonic::Code::FailedPrecondition,
+                        "CALENDAR_NOT_LOADED",
                         "",
                         format!(
                             "matter {} counts on calendar {:?}, which is not loaded",
@@ -687,6 +715,7 @@ impl Ingestor {
 fn different_content(r: &Record) -> Verdict {
     rejected(
         tonic::Code::AlreadyExists,
+        "EVENT_ID_REUSED",
         "event_id",
         format!(
             "event_id: {:?} is already stored with different content; a resend must be \
