@@ -459,6 +459,8 @@ impl Platforms {
             .layer(tonic::service::InterceptorLayer::new(certificates))
             .http2_keepalive_interval(Some(self.connections.keepalive_interval))
             .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
+            .initial_stream_window_size(serve::STREAM_WINDOW)
+            .initial_connection_window_size(serve::CONNECTION_WINDOW)
             .layer(self.trust.layer())
             .add_routes(routes.routes())
     }
