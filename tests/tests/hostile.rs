@@ -653,7 +653,7 @@ async fn every_text_field_of_every_request_is_checked(backend: Backend) {
     let mut p = p;
     let supervision = connect(p.supervision().addr).await;
     let fields = text_fields();
-    assert_eq!(fields.len(), 69, "the corpus lost a field");
+    assert_eq!(fields.len(), 70, "the corpus lost a field");
     for f in &fields {
         let channel = if f.rpc.on_approval {
             &approval
