@@ -273,7 +273,7 @@ async fn call(
         "GetDepartmentIndicators" => sc
             .get_department_indicators(spb::GetDepartmentIndicatorsRequest {
                 department: department.into(),
-                from: "2024-01".into(),
+                first_period: "2024-01".into(),
                 to: "2024-03".into(),
                 ..Default::default()
             })

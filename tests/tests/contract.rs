@@ -5,9 +5,10 @@
 
 use egov_approval::testing::fixtures::{acceptance, application, local};
 use egov_platform::DEFAULT_MAX_CLOCK_SKEW;
-use egov_platform::testing::{fresh_store, spawn_approval_with_skew};
+use egov_platform::testing::{connect, fresh_store, spawn_approval_with_skew};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as spb;
+use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_runtime::clock::ManualClock;
 use egov_store::Backend;
 use egov_tests::{DEPARTMENT, MATTER, Platforms, REGION, THE_END, rec, the_matter};
@@ -303,6 +304,330 @@ async fn a_record_dated_beyond_the_clock_skew_is_refused(backend: Backend) {
     assert_eq!(names, ["C-2", "C-3"]);
 }
 
+/// The next message of a warning stream, within a generous deadline.
+async fn next_message(
+    stream: &mut tonic::Streaming<spb::StreamWarningsResponse>,
+    what: &str,
+) -> spb::StreamWarningsResponse {
+    tokio::time::timeout(std::time::Duration::from_secs(60), stream.message())
+        .await
+        .unwrap_or_else(|_| panic!("{what} within a minute"))
+        .expect("the stream is open")
+        .expect("not ended")
+}
+
+async fn the_warning_stream_marks_the_end_of_its_backlog(backend: Backend) {
+    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    three_cases(&mut w).await;
+    w.at(THE_END);
+    w.supervision().settled().await;
+    let backlog = w.listed().await;
+    assert!(!backlog.is_empty());
+
+    let mut stream = w
+        .supervision()
+        .stream(spb::StreamWarningsRequest {
+            mark_caught_up: true,
+            ..Default::default()
+        })
+        .await;
+    let mut before = Vec::new();
+    loop {
+        let m = next_message(&mut stream, "the backlog and the marker").await;
+        if m.caught_up {
+            assert!(m.warning.is_none(), "{m:?}");
+            break;
+        }
+        before.push(m.warning.expect("a warning").id);
+    }
+    let mut expected: Vec<_> = backlog.iter().map(|w| w.id.clone()).collect();
+    before.sort();
+    expected.sort();
+    assert_eq!(before, expected, "the marker comes after the whole backlog");
+
+    // Live from here: a warning acknowledged now comes again, after the marker, in its new
+    // state; no second marker comes.
+    w.supervision()
+        .client
+        .acknowledge_warning(spb::AcknowledgeWarningRequest {
+            input: transition(&expected[0], "seen", ""),
+        })
+        .await
+        .expect("acknowledged");
+    let live = next_message(&mut stream, "a live warning").await;
+    assert!(!live.caught_up, "{live:?}");
+    let live = live.warning.expect("a live warning");
+    assert_eq!(live.id, expected[0]);
+    assert_eq!(live.state(), spb::WarningState::Acknowledged);
+
+    // A client that does not ask for the marker never sees one (existing clients).
+    let mut plain = w.supervision().stream(Default::default()).await;
+    for _ in 0..backlog.len() {
+        let m = next_message(&mut plain, "a warning without a marker").await;
+        assert!(!m.caught_up && m.warning.is_some(), "{m:?}");
+    }
+}
+
+/// The `google.rpc.ErrorInfo` of `status`: domain "egov" and the reason asked for.
+fn assert_reason(status: &tonic::Status, code: Code, reason: &str) -> tonic_types::ErrorInfo {
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = status.get_error_details();
+    let info = details.error_info().expect("an ErrorInfo detail").clone();
+    assert_eq!(info.domain, "egov", "{info:?}");
+    assert_eq!(info.reason, reason, "{info:?}");
+    info
+}
+
+fn transition(id: &str, reason: &str, office: &str) -> Option<spb::WarningTransitionInput> {
+    Some(spb::WarningTransitionInput {
+        id: id.into(),
+        reason: reason.into(),
+        office: office.into(),
+        ..Default::default()
+    })
+}
+
+async fn refusals_carry_a_reason_and_details(backend: Backend) {
+    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    three_cases(&mut w).await;
+    w.at(THE_END);
+    let warning = w.next().await;
+    let held_by = warning.office.clone();
+
+    // NOT_FOUND: the reason names the kind, a ResourceInfo names the resource.
+    let status = w
+        .supervision()
+        .client
+        .get_warning(spb::GetWarningRequest {
+            id: "999999".into(),
+        })
+        .await
+        .expect_err("no such warning");
+    assert_reason(&status, Code::NotFound, "WARNING_NOT_FOUND");
+    let details = status.get_error_details();
+    let resource = details.resource_info().expect("a ResourceInfo detail");
+    assert_eq!(
+        (
+            resource.resource_type.as_str(),
+            resource.resource_name.as_str()
+        ),
+        ("warning", "999999")
+    );
+    let status = w
+        .approval
+        .client
+        .get_case(apb::GetCaseRequest {
+            case_no: "C-404".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no such case");
+    assert_reason(&status, Code::NotFound, "CASE_NOT_FOUND");
+    let status = w
+        .approval
+        .client
+        .get_matter(apb::GetMatterRequest {
+            matter_code: "M-NONE".into(),
+        })
+        .await
+        .expect_err("no such matter");
+    assert_reason(&status, Code::NotFound, "MATTER_NOT_FOUND");
+
+    // FAILED_PRECONDITION: the warning's current state in the metadata, and the precondition.
+    let status = w
+        .supervision()
+        .client
+        .close_warning(spb::CloseWarningRequest {
+            input: transition(&warning.id, "done", ""),
+        })
+        .await
+        .expect_err("a raised warning cannot be closed");
+    let info = assert_reason(&status, Code::FailedPrecondition, "TRANSITION_NOT_ALLOWED");
+    assert_eq!(info.metadata["state"], "WARNING_STATE_RAISED", "{info:?}");
+    assert_eq!(info.metadata["action"], "CLOSE", "{info:?}");
+    let details = status.get_error_details();
+    let failure = details
+        .precondition_failure()
+        .expect("a PreconditionFailure detail");
+    assert_eq!(failure.violations[0].r#type, "STATE");
+
+    // PERMISSION_DENIED: an office closing what an office beside it holds.
+    let s = w.supervision();
+    s.client
+        .acknowledge_warning(spb::AcknowledgeWarningRequest {
+            input: transition(&warning.id, "seen", ""),
+        })
+        .await
+        .expect("acknowledged");
+    s.client
+        .answer_warning(spb::AnswerWarningRequest {
+            input: transition(&warning.id, "fixed", ""),
+        })
+        .await
+        .expect("answered");
+    let beside = if held_by == "330102" {
+        "330103"
+    } else {
+        "330102"
+    };
+    let status = s
+        .client
+        .close_warning(spb::CloseWarningRequest {
+            input: transition(&warning.id, "done", beside),
+        })
+        .await
+        .expect_err("another office's warning");
+    let info = assert_reason(&status, Code::PermissionDenied, "OUTSIDE_JURISDICTION");
+    assert_eq!(info.metadata["held_by"], held_by, "{info:?}");
+    assert_eq!(info.metadata["office"], beside, "{info:?}");
+
+    // Every bad input field at once, not only the first.
+    let status = s
+        .client
+        .close_warning(spb::CloseWarningRequest {
+            input: transition("", " ", "33x"),
+        })
+        .await
+        .expect_err("three bad fields");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let fields: Vec<_> = details
+        .bad_request()
+        .expect("a BadRequest detail")
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(fields, ["input.id", "input.reason", "input.office"]);
+
+    // ABORTED: an update made against a version no longer in force.
+    let status = w
+        .approval
+        .client
+        .update_rule_config(apb::UpdateRuleConfigRequest {
+            change: Some(apb::update_rule_config_request::Change::DefaultsJson(
+                "{}".into(),
+            )),
+            expected_version: Some(99),
+        })
+        .await
+        .expect_err("a stale version");
+    let info = assert_reason(&status, Code::Aborted, "VERSION_MISMATCH");
+    assert_eq!(info.metadata["expected_version"], "99", "{info:?}");
+
+    // ALREADY_EXISTS (a record's own error): the same event_id with other content.
+    let first = rec(
+        "C-1",
+        1,
+        "2024-03-04 09:00",
+        application(MATTER, DEPARTMENT, REGION),
+    );
+    let mut other = first.clone();
+    other.source = "another-hall".into();
+    let answers = w.submit(vec![other]).await;
+    let error = answers[0].error.as_ref().expect("rejected");
+    assert_eq!(error.code, Code::AlreadyExists as i32, "{error:?}");
+    assert_eq!(error.reason, "EVENT_ID_REUSED", "{error:?}");
+    // ... and a record the case cannot take: the state machine's refusal as its reason.
+    let answers = w
+        .submit(vec![rec("C-9", 1, "2024-03-04 09:00", acceptance())])
+        .await;
+    let error = answers[0].error.as_ref().expect("rejected");
+    assert_eq!(error.code, Code::FailedPrecondition as i32, "{error:?}");
+    assert_eq!(error.reason, "NO_APPLICATION", "{error:?}");
+}
+
+async fn an_oversized_message_is_resource_exhausted(backend: Backend) {
+    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    let mut big = rec(
+        "C-1",
+        1,
+        "2024-03-04 09:00",
+        application(MATTER, DEPARTMENT, REGION),
+    );
+    big.source = "x".repeat(17 << 20);
+    let status = w
+        .approval
+        .client
+        .submit_records(apb::SubmitRecordsRequest {
+            records: vec![big.clone()],
+        })
+        .await
+        .expect_err("over the 16 MiB limit");
+    let info = assert_reason(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    assert_eq!(
+        info.metadata["limit_bytes"],
+        (16 << 20).to_string(),
+        "{info:?}"
+    );
+
+    // In a record stream, the stream ends so, after storing what came before.
+    let small = rec(
+        "C-2",
+        1,
+        "2024-03-04 09:00",
+        application(MATTER, DEPARTMENT, REGION),
+    );
+    let messages = [small, big].map(|r| apb::StreamRecordsRequest { record: Some(r) });
+    let mut acks = w
+        .approval
+        .client
+        .stream_records(tokio_stream::iter(messages))
+        .await
+        .expect("stream opened")
+        .into_inner();
+    let first = acks.message().await.expect("the first ack").expect("open");
+    assert_eq!(
+        first.result.expect("a result").status(),
+        apb::RecordStatus::Stored
+    );
+    let end = acks
+        .message()
+        .await
+        .expect_err("ended by the oversized message");
+    assert_reason(&end, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+}
+
+async fn the_first_period_has_a_name_python_can_use(backend: Backend) {
+    let mut w = Platforms::start(backend, "2024-03-04 09:00").await;
+    three_cases(&mut w).await;
+    let supervision = w.supervision();
+    let mut scores =
+        ScoresServiceClient::new(connect(supervision.addr, Some(supervision.admin_token())).await);
+    let ask = |first_period: &str, from: &str| {
+        #[allow(deprecated)] // `from`, the name old clients send
+        spb::GetDepartmentIndicatorsRequest {
+            department: DEPARTMENT.into(),
+            first_period: first_period.into(),
+            from: from.into(),
+            to: "2024-03".into(),
+            ..Default::default()
+        }
+    };
+    let new = scores
+        .get_department_indicators(ask("2024-01", ""))
+        .await
+        .expect("by first_period")
+        .into_inner();
+    let old = scores
+        .get_department_indicators(ask("", "2024-01"))
+        .await
+        .expect("by the deprecated from")
+        .into_inner();
+    // The same periods either way (their figures may move meanwhile: the scores follower runs).
+    for answer in [&new, &old] {
+        let periods: Vec<_> = answer.periods.iter().map(|p| p.period.as_str()).collect();
+        assert_eq!(periods, ["2024-01", "2024-02", "2024-03"]);
+        assert_eq!(answer.department, DEPARTMENT);
+    }
+    let status = scores
+        .get_department_indicators(ask("2024-01", "2024-02"))
+        .await
+        .expect_err("two different first periods");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("first_period"), "{status:?}");
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -320,4 +645,8 @@ on_both_databases!(
     a_stream_position_from_the_future_is_refused,
     a_stream_ends_unavailable_when_the_platform_shuts_down,
     a_record_dated_beyond_the_clock_skew_is_refused,
+    the_warning_stream_marks_the_end_of_its_backlog,
+    refusals_carry_a_reason_and_details,
+    an_oversized_message_is_resource_exhausted,
+    the_first_period_has_a_name_python_can_use,
 );

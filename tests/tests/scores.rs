@@ -791,9 +791,9 @@ async fn the_city(backend: Backend) {
     let history = client
         .get_department_indicators(spb::GetDepartmentIndicatorsRequest {
             department: "d2".into(),
-            from: "2024-06".into(),
+            first_period: "2024-06".into(),
             to: "2024-10".into(),
-            kind: 0,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -476,6 +476,7 @@ impl Platforms {
     /// callers without a credential. Every platform service takes gzip-compressed requests,
     /// and compresses its answers for a client that asks for it.
     fn routes(&self) -> Routed {
+        use egov_runtime::error::SizeLimited;
         use tonic::codec::CompressionEncoding::Gzip;
         let mut routes = Routes::builder();
         let mut names = vec![
@@ -486,26 +487,25 @@ impl Platforms {
         ];
         // Signing in, on every process: a person's way to a credential (docs/design.md §8).
         routes.add_service(self.trust.access().grpc_service());
+        // gzip is set on the generated server inside the size limit's wrapper.
         if let Some(approval) = &self.approval {
-            routes.add_service(
-                egov_approval::grpc_service(approval.clone())
-                    .accept_compressed(Gzip)
-                    .send_compressed(Gzip),
-            );
+            let SizeLimited(server) = egov_approval::grpc_service(approval.clone());
+            routes.add_service(SizeLimited(
+                server.accept_compressed(Gzip).send_compressed(Gzip),
+            ));
             names.push(egov_proto::approval::v1::approval_service_server::SERVICE_NAME);
         }
         if let Some(supervision) = &self.supervision {
+            let SizeLimited(warnings) = egov_supervision::grpc_service(supervision.clone());
+            let SizeLimited(scores) =
+                egov_supervision::scores::service::grpc_service(supervision.clone());
             routes
-                .add_service(
-                    egov_supervision::grpc_service(supervision.clone())
-                        .accept_compressed(Gzip)
-                        .send_compressed(Gzip),
-                )
-                .add_service(
-                    egov_supervision::scores::service::grpc_service(supervision.clone())
-                        .accept_compressed(Gzip)
-                        .send_compressed(Gzip),
-                );
+                .add_service(SizeLimited(
+                    warnings.accept_compressed(Gzip).send_compressed(Gzip),
+                ))
+                .add_service(SizeLimited(
+                    scores.accept_compressed(Gzip).send_compressed(Gzip),
+                ));
             names.extend([
                 egov_proto::supervision::v1::supervision_service_server::SERVICE_NAME,
                 egov_proto::supervision::v1::scores_service_server::SERVICE_NAME,
@@ -547,6 +547,8 @@ impl Platforms {
             .layer(tonic::service::InterceptorLayer::new(certificates))
             .http2_keepalive_interval(Some(self.connections.keepalive_interval))
             .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
+            .initial_stream_window_size(serve::STREAM_WINDOW)
+            .initial_connection_window_size(serve::CONNECTION_WINDOW)
             .layer(self.trust.layer())
             .add_routes(routes.routes())
     }

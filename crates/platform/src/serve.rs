@@ -24,6 +24,18 @@ use egov_runtime::shutdown::Shutdown;
 
 use crate::tls::{Conn, PeerCertificates, Reloading};
 
+/// The HTTP/2 flow-control window of each stream (the bytes a client may send ahead of what the
+/// platform has read), and of each connection. h2 answers a peer whose small DATA frames pile
+/// up unread with GOAWAY ENHANCE_YOUR_CALM `too_many_data_frames`: every buffered frame under
+/// 256 bytes costs its shortfall from a budget of half the connection window. With hyper's
+/// 1 MiB for both, one record stream sent a record per frame (grpcio's way) and read slower than
+/// it arrives (the platform stores in batches) could buffer ~8,000 frames of ~130 bytes, whose
+/// cost (~1 MiB) exceeds the budget (512 KiB): the connection was cut. A 64 KiB stream window
+/// (gRPC's own default) caps one stream's cost near 70 KiB for such records, and a 4 MiB
+/// connection window gives a 2 MiB budget: dozens of lagging streams on one connection fit.
+pub(crate) const STREAM_WINDOW: u32 = 64 * 1024;
+pub(crate) const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
+
 /// TLS for the accept loop: the configuration in force, and where verified client
 /// certificates are kept.
 #[derive(Debug, Clone)]

@@ -97,6 +97,7 @@ impl FieldViolations {
             message: self.to_string(),
             field: self.0.first().map(|e| e.field.clone()).unwrap_or_default(),
             field_violations: self.to_proto(),
+            reason: "INVALID_FIELDS".to_owned(),
         }
     }
 }

@@ -521,9 +521,11 @@ impl Bounded for spb::GetRankingRequest {
 }
 
 impl Bounded for spb::GetDepartmentIndicatorsRequest {
+    #[allow(deprecated)] // `from` is still checked: old clients send it
     fn check(&self, f: &mut Found) {
         f.text("department", &self.department, Text::Id);
         f.text("from", &self.from, Text::Id);
+        f.text("first_period", &self.first_period, Text::Id);
         f.text("to", &self.to, Text::Id);
     }
 }

@@ -8,6 +8,8 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
+use crate::error::Refusal;
+
 /// The subject of a client's verified TLS certificate (mutual TLS), put in each request's
 /// extensions by the acceptor, so authentication can map it to a principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,10 +221,13 @@ impl Caller {
         if self.may(target) {
             Ok(())
         } else {
-            Err(tonic::Status::permission_denied(format!(
-                "{} may not {} here",
-                self.principal.id, self.action
-            )))
+            Err(Refusal::new(
+                "POLICY_DENIED",
+                format!("{} may not {} here", self.principal.id, self.action),
+            )
+            .with("principal", self.principal.id.clone())
+            .with("action", self.action.to_string())
+            .status(tonic::Code::PermissionDenied))
         }
     }
 
@@ -235,11 +240,17 @@ impl Caller {
         region: &mut String,
     ) -> Result<(), tonic::Status> {
         let outside = || {
-            tonic::Status::permission_denied(format!(
-                "{} may only see its own scope ({})",
-                self.principal.id,
-                self.principal.scope.to_text()
-            ))
+            Refusal::new(
+                "OUTSIDE_SCOPE",
+                format!(
+                    "{} may only see its own scope ({})",
+                    self.principal.id,
+                    self.principal.scope.to_text()
+                ),
+            )
+            .with("principal", self.principal.id.clone())
+            .with("scope", self.principal.scope.to_text())
+            .status(tonic::Code::PermissionDenied)
         };
         match &self.principal.scope {
             Scope::All => {}
@@ -255,9 +266,12 @@ impl Caller {
                     match own.as_slice() {
                         [only] => department.clone_from(only),
                         _ => {
-                            return Err(tonic::Status::permission_denied(
+                            return Err(Refusal::new(
+                                "DEPARTMENT_REQUIRED",
                                 "name one of your departments in the filter",
-                            ));
+                            )
+                            .with("principal", self.principal.id.clone())
+                            .status(tonic::Code::PermissionDenied));
                         }
                     }
                 } else if !own.contains(department) {

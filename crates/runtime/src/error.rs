@@ -3,19 +3,122 @@
 //! naming them, with a `google.rpc.BadRequest` detail listing them; a broken business rule ->
 //! FAILED_PRECONDITION; an office acting outside its jurisdiction -> PERMISSION_DENIED;
 //! contention -> ABORTED (reload and retry) or UNAVAILABLE (retry shortly), as is a database
-//! that cannot be reached (with a `google.rpc.ErrorInfo`: DATABASE_BUSY / DATABASE_UNAVAILABLE);
-//! anything else is logged and answered as an opaque INTERNAL (never a SQL error's text).
+//! that cannot be reached; anything else is logged and answered as an opaque INTERNAL (never a
+//! SQL error's text).
+//!
+//! Every status but INVALID_ARGUMENT and INTERNAL carries a `google.rpc.ErrorInfo` (domain
+//! `egov`, a stable UPPER_SNAKE reason, metadata such as a warning's current state), so that
+//! clients branch on the reason and never on the English message; NOT_FOUND adds a
+//! `google.rpc.ResourceInfo` and FAILED_PRECONDITION a `google.rpc.PreconditionFailure`. Every
+//! reason is listed in `proto/README.md` ("Errors").
+
+mod size;
+
+pub use size::{SizeLimited, message_too_large};
 
 use egov_domain::error::FieldError;
 use egov_proto::convert::FieldViolations;
 use egov_store::StoreError;
+
+/// The domain of every `google.rpc.ErrorInfo` egov sends.
+pub const DOMAIN: &str = "egov";
+
+/// A refusal the client can act on: the message for people, and for programs a stable reason
+/// (UPPER_SNAKE, listed in `proto/README.md`) with metadata, the resource concerned and the
+/// precondition that failed, sent as `google.rpc` error details. Boxed: errors stay small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(Box<Parts>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parts {
+    /// The `ErrorInfo.reason`.
+    reason: String,
+    /// The status message, in English.
+    message: String,
+    /// The `ErrorInfo.metadata` (e.g. `state` of a warning, `case_no`).
+    metadata: Vec<(&'static str, String)>,
+    /// The resource concerned, as (`ResourceInfo.resource_type`, `resource_name`).
+    resource: Option<(&'static str, String)>,
+    /// The failed precondition, as (`PreconditionFailure.Violation.type`, `subject`); its
+    /// description is the message.
+    precondition: Option<(&'static str, String)>,
+}
+
+impl Refusal {
+    pub fn new(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Refusal(Box::new(Parts {
+            reason: reason.into(),
+            message: message.into(),
+            metadata: Vec::new(),
+            resource: None,
+            precondition: None,
+        }))
+    }
+
+    /// Adds `key: value` to the `ErrorInfo` metadata.
+    pub fn with(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.0.metadata.push((key, value.into()));
+        self
+    }
+
+    /// Names the resource concerned (a `ResourceInfo` detail): `kind` is `case`, `warning` ...
+    pub fn resource(mut self, kind: &'static str, name: impl Into<String>) -> Self {
+        self.0.resource = Some((kind, name.into()));
+        self
+    }
+
+    /// Names the precondition that failed (a `PreconditionFailure` detail): `kind` is the
+    /// violation's type (`STATE`, `JURISDICTION`, ...), `subject` what it is about.
+    pub fn precondition(mut self, kind: &'static str, subject: impl Into<String>) -> Self {
+        self.0.precondition = Some((kind, subject.into()));
+        self
+    }
+
+    /// The stable reason code.
+    pub fn reason(&self) -> &str {
+        &self.0.reason
+    }
+
+    /// The status with `code`, this refusal's message and its details.
+    pub fn status(self, code: tonic::Code) -> tonic::Status {
+        use tonic_types::{ErrorDetails, StatusExt};
+        let Parts {
+            reason,
+            message,
+            metadata,
+            resource,
+            precondition,
+        } = *self.0;
+        let mut details = ErrorDetails::with_error_info(
+            reason,
+            DOMAIN,
+            metadata
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
+        if let Some((kind, name)) = resource {
+            details.set_resource_info(kind, name, "", message.clone());
+        }
+        if let Some((kind, subject)) = precondition {
+            details.add_precondition_failure_violation(kind, subject, message.clone());
+        }
+        tonic::Status::with_error_details(code, message, details)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
 
 /// Why a call of either platform failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The addressed case, matter or warning does not exist.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Refusal),
     /// Fields of a converted message that are invalid, every one named.
     #[error(transparent)]
     InvalidFields(#[from] FieldViolations),
@@ -24,15 +127,13 @@ pub enum ApiError {
     InvalidArgument { field: String, reason: String },
     /// The request breaks a business rule in the current state (names it).
     #[error("{0}")]
-    FailedPrecondition(String),
+    FailedPrecondition(Refusal),
     /// The acting office may not touch what another office holds.
     #[error("{0}")]
-    PermissionDenied(String),
-    #[error("{0}")]
-    Unavailable(String),
+    PermissionDenied(Refusal),
     /// An optimistic change lost a race (ABORTED: reload and retry).
     #[error("{0}")]
-    Aborted(String),
+    Aborted(Refusal),
     /// Stored data the platform cannot make sense of (a broken invariant, not a request error).
     #[error("internal error: {0}")]
     Internal(String),
@@ -48,20 +149,37 @@ impl ApiError {
             reason: reason.into(),
         }
     }
+
+    /// NOT_FOUND for the `kind` (`case`, `warning` ...) named `name`: reason
+    /// `<KIND>_NOT_FOUND`, with a `ResourceInfo`.
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        let name = name.into();
+        ApiError::NotFound(
+            Refusal::new(
+                format!("{}_NOT_FOUND", kind.to_uppercase()),
+                format!("{kind} {name} not found"),
+            )
+            .resource(kind, name),
+        )
+    }
+
+    /// PERMISSION_DENIED for `reason`, with the message `message`.
+    pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError::PermissionDenied(Refusal::new(reason, message))
+    }
 }
 
 impl From<ApiError> for tonic::Status {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::NotFound(m) => tonic::Status::not_found(m),
+            ApiError::NotFound(r) => r.status(tonic::Code::NotFound),
             ApiError::InvalidFields(v) => v.into(),
             ApiError::InvalidArgument { field, reason } => {
                 FieldViolations::new(vec![FieldError::new(field, reason)]).into()
             }
-            ApiError::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
-            ApiError::PermissionDenied(m) => tonic::Status::permission_denied(m),
-            ApiError::Unavailable(m) => tonic::Status::unavailable(m),
-            ApiError::Aborted(m) => tonic::Status::aborted(m),
+            ApiError::FailedPrecondition(r) => r.status(tonic::Code::FailedPrecondition),
+            ApiError::PermissionDenied(r) => r.status(tonic::Code::PermissionDenied),
+            ApiError::Aborted(r) => r.status(tonic::Code::Aborted),
             // Busy includes no pooled connection within the acquire timeout, which is also
             // what an outage looks like once the pool has given up on the old connections.
             ApiError::Store(StoreError::Busy(_)) => unavailable(
@@ -75,12 +193,15 @@ impl From<ApiError> for tonic::Status {
                     "DATABASE_UNAVAILABLE",
                 )
             }
-            ApiError::Store(e @ StoreError::NotFound { .. }) => {
-                tonic::Status::not_found(e.to_string())
+            ApiError::Store(StoreError::NotFound { what, key }) => {
+                ApiError::not_found(what, key).into()
             }
-            ApiError::Store(StoreError::Conflict { case_no }) => tonic::Status::aborted(format!(
-                "case {case_no} was changed by another writer; retry"
-            )),
+            ApiError::Store(StoreError::Conflict { case_no }) => Refusal::new(
+                "CONCURRENT_CHANGE",
+                format!("case {case_no} was changed by another writer; retry"),
+            )
+            .with("case_no", case_no)
+            .status(tonic::Code::Aborted),
             ApiError::Store(StoreError::InvalidPageToken) => {
                 ApiError::invalid("page_token", "is not a token this server issued").into()
             }
@@ -100,7 +221,7 @@ impl From<ApiError> for tonic::Status {
                     message,
                     ErrorDetails::with_error_info(
                         "POSITION_AHEAD_OF_STREAM",
-                        "egov",
+                        DOMAIN,
                         std::collections::HashMap::from([
                             ("position".to_owned(), position),
                             ("head".to_owned(), head),
@@ -136,7 +257,7 @@ fn unavailable(message: &str, reason: &str) -> tonic::Status {
     tonic::Status::with_error_details(
         tonic::Code::Unavailable,
         message,
-        ErrorDetails::with_error_info(reason, "egov", std::collections::HashMap::new()),
+        ErrorDetails::with_error_info(reason, DOMAIN, std::collections::HashMap::new()),
     )
 }
 

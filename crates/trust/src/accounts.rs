@@ -232,6 +232,7 @@ impl AccessService for Access {
         let pb::SignInRequest { name, password } = egov_proto::limits::checked(request)?;
         if let Err(wait) = self.attempts.may_try(&name) {
             return Err(crate::hall::exhausted(
+                "SIGN_IN_RATE_LIMITED",
                 "too many failed sign-ins for this account; wait",
                 wait,
             ));

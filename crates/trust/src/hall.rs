@@ -180,22 +180,33 @@ where
                 }
             };
             if let Err(wait) = inner.limiter.call(&identified.credential) {
-                return refuse(exhausted("too many calls from this credential", wait)).await;
+                return refuse(exhausted(
+                    "RATE_LIMITED",
+                    "too many calls from this credential",
+                    wait,
+                ))
+                .await;
             }
             if let Some(caller) = &identified.caller
                 && !caller.may(&Target::Call)
             {
-                return refuse(tonic::Status::permission_denied(format!(
-                    "{} ({}) may not call {action}",
-                    caller.principal.id, caller.principal.role
-                )))
-                .await;
+                let denied = egov_runtime::error::Refusal::new(
+                    "POLICY_DENIED",
+                    format!(
+                        "{} ({}) may not call {action}",
+                        caller.principal.id, caller.principal.role
+                    ),
+                )
+                .with("principal", caller.principal.id.clone())
+                .with("action", action.to_string());
+                return refuse(denied.status(tonic::Code::PermissionDenied)).await;
             }
             let permit: Option<OwnedSemaphorePermit> = if STREAMS.contains(&action) {
                 match inner.limiter.stream(&identified.credential) {
                     Some(permit) => Some(permit),
                     None => {
                         return refuse(exhausted(
+                            "TOO_MANY_STREAMS",
                             "too many streams open with this credential",
                             std::time::Duration::from_secs(1),
                         ))
@@ -431,12 +442,14 @@ impl http_body::Body for Replay {
 }
 
 /// RESOURCE_EXHAUSTED telling the client when to retry.
-pub(crate) fn exhausted(message: &str, wait: std::time::Duration) -> tonic::Status {
-    tonic::Status::with_error_details(
-        tonic::Code::ResourceExhausted,
-        message,
-        ErrorDetails::with_retry_info(Some(wait)),
-    )
+pub(crate) fn exhausted(reason: &str, message: &str, wait: std::time::Duration) -> tonic::Status {
+    let mut details = ErrorDetails::with_retry_info(Some(wait));
+    details.set_error_info(
+        reason,
+        egov_runtime::error::DOMAIN,
+        std::collections::HashMap::new(),
+    );
+    tonic::Status::with_error_details(tonic::Code::ResourceExhausted, message, details)
 }
 
 /// The canonical name of a gRPC code, as the audit log stores it.

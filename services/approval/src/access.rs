@@ -71,6 +71,6 @@ pub async fn check_case(caller: &Caller, store: &Store, case_no: &str) -> Result
             region: c.region,
         }),
         // Out of scope and missing look the same to a caller outside: no probing for cases.
-        None => Err(Status::not_found(format!("case {case_no} not found"))),
+        None => Err(ApiError::not_found("case", case_no).into()),
     }
 }

@@ -70,42 +70,8 @@ impl Verdict {
     }
 }
 
-fn rejected(code: tonic::Code, field: &str, message: String) -> Verdict {
-    Verdict::Rejected(pb::RecordError {
-        code: code as i32,
-        message,
-        field: field.to_owned(),
-        field_violations: Vec::new(),
-    })
-}
-
-/// A record dated in the future beyond the allowed clock skew: refused as a bad
-/// `occurred_at` (what a clock set wrong or a typed-in year does), times in local time.
-fn dated_ahead(at: DateTime<Utc>, now: DateTime<Utc>, skew: chrono::Duration) -> Verdict {
-    let local = |t: DateTime<Utc>| {
-        t.with_timezone(&Calendar::china().utc_offset())
-            .format("%Y-%m-%d %H:%M:%S %:z")
-            .to_string()
-    };
-    let reason = format!(
-        "is {} (local time), ahead of the platform's clock ({}) by more than the allowed clock \
-         skew of {} s; a record is dated when it happened",
-        local(at),
-        local(now),
-        skew.num_seconds()
-    );
-    Verdict::Rejected(
-        FieldViolations::new(vec![egov_domain::error::FieldError::new(
-            "occurred_at",
-            reason,
-        )])
-        .to_record_error(),
-    )
-}
-
-fn broken_rule(e: &TransitionError) -> Verdict {
-    rejected(tonic::Code::FailedPrecondition, "", e.to_string())
-}
+mod verdict;
+use verdict::{broken_rule, dated_ahead, rejected};
 
 /// Converts one wire record: the domain value, or the per-record error naming every bad field.
 pub fn convert(record: pb::Record) -> Result<Record, pb::RecordError> {
@@ -472,6 +438,7 @@ impl Ingestor {
                         None => {
                             verdicts[i] = Some(rejected(
                                 tonic::Code::FailedPrecondition,
+                                "MATTER_NOT_FOUND",
                                 "application.matter_code",
                                 format!(
                                     "application.matter_code: matter {code:?} is not in the \
@@ -551,6 +518,7 @@ impl Ingestor {
                 for &i in &w.new {
                     verdicts[i] = Some(rejected(
                         tonic::Code::FailedPrecondition,
+                        "CALENDAR_NOT_LOADED",
                         "",
                         format!(
                             "matter {} counts on calendar {:?}, which is not loaded",
@@ -687,6 +655,7 @@ impl Ingestor {
 fn different_content(r: &Record) -> Verdict {
     rejected(
         tonic::Code::AlreadyExists,
+        "EVENT_ID_REUSED",
         "event_id",
         format!(
             "event_id: {:?} is already stored with different content; a resend must be \

@@ -35,8 +35,12 @@ use egov_proto::approval::v1::approval_service_server::ApprovalServiceServer;
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The tonic service, for the composition root to put on its port.
-pub fn grpc_service(approval: Approval) -> ApprovalServiceServer<Approval> {
-    ApprovalServiceServer::new(approval)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+pub fn grpc_service(
+    approval: Approval,
+) -> egov_runtime::error::SizeLimited<ApprovalServiceServer<Approval>> {
+    egov_runtime::error::SizeLimited(
+        ApprovalServiceServer::new(approval)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    )
 }

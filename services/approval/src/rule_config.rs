@@ -23,7 +23,7 @@ use egov_store::{DueReplacement, Store};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::ingest::{Ingestor, stored_to_domain};
 
 /// Open cases replayed and replaced per transaction.
@@ -104,9 +104,10 @@ pub async fn adopt(store: &Store, file: Option<RuleConfig>) -> Result<(i64, Rule
             return Ok((new, file.clone()));
         }
     }
-    Err(ApiError::Aborted(
-        "the rule configuration kept changing while it was stored; retry".into(),
-    ))
+    Err(ApiError::Aborted(Refusal::new(
+        "CONCURRENT_CHANGE",
+        "the rule configuration kept changing while it was stored; retry",
+    )))
 }
 
 /// What an update replaces.
@@ -173,17 +174,30 @@ pub async fn update(
         None => (0, (*ingestor.rules()).clone()),
     };
     if let Some(expected) = expected_version.filter(|&e| e != version) {
-        return Err(ApiError::Aborted(format!(
-            "expected_version: the rule configuration in force is version {version}, not \
-             {expected}; get it again, reapply the change and retry"
-        )));
+        return Err(ApiError::Aborted(
+            Refusal::new(
+                "VERSION_MISMATCH",
+                format!(
+                    "expected_version: the rule configuration in force is version {version}, \
+                     not {expected}; get it again, reapply the change and retry"
+                ),
+            )
+            .with("version", version.to_string())
+            .with("expected_version", expected.to_string()),
+        ));
     }
     let new = change.apply(&old)?;
     let Some(version) = store.put_rule_config(version, &to_json(&new)).await? else {
-        return Err(ApiError::Aborted(format!(
-            "the rule configuration changed after version {version} was read; get it again, \
-             reapply the change and retry"
-        )));
+        return Err(ApiError::Aborted(
+            Refusal::new(
+                "CONCURRENT_CHANGE",
+                format!(
+                    "the rule configuration changed after version {version} was read; get it \
+                     again, reapply the change and retry"
+                ),
+            )
+            .with("version", version.to_string()),
+        ));
     };
     ingestor.set_rules(new.clone());
     let recomputed = ingestor

@@ -27,7 +27,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::catalogue::{Catalogue, matter_row};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::ingest::{Ingestor, convert, stored_to_domain};
 use crate::jurisdiction;
 use crate::rule_config::{self, Change};
@@ -177,7 +177,7 @@ impl Approval {
     async fn get_case(&self, case_no: &str, full: bool) -> Result<pb::Case, ApiError> {
         let case_no = CaseNo::parse(case_no).map_err(|e| ApiError::invalid(e.field, e.reason))?;
         let Some(snapshot) = self.store().get_case(case_no.as_str()).await? else {
-            return Err(ApiError::NotFound(format!("case {case_no} not found")));
+            return Err(ApiError::not_found("case", case_no.as_str()));
         };
         let records = snapshot
             .records
@@ -263,12 +263,11 @@ impl ApprovalService for Approval {
         if code.is_empty() {
             return Err(ApiError::invalid("matter_code", "is required").into());
         }
-        let matter = self.catalogue().matter(&code).await?.ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "matter {} is not in the catalogue",
-                limits::shown(&code)
-            ))
-        })?;
+        let matter = self
+            .catalogue()
+            .matter(&code)
+            .await?
+            .ok_or_else(|| matter_not_found(&code))?;
         Ok(Response::new(pb::GetMatterResponse {
             matter: Some(matter.as_ref().into()),
         }))
@@ -286,9 +285,7 @@ impl ApprovalService for Approval {
         }
         let versions = self.catalogue().matter_versions(&code).await?;
         if versions.is_empty() {
-            return Err(
-                ApiError::NotFound(format!("matter {code:?} is not in the catalogue")).into(),
-            );
+            return Err(matter_not_found(&code).into());
         }
         Ok(Response::new(pb::ListMatterVersionsResponse {
             versions: versions
@@ -643,4 +640,15 @@ fn count_batch(results: &[pb::RecordResult], took: std::time::Duration) {
             metrics::counter!(RECORDS, "outcome" => outcome).increment(n);
         }
     }
+}
+
+/// NOT_FOUND MATTER_NOT_FOUND, naming the code (cut when it is longer than any code).
+fn matter_not_found(code: &str) -> ApiError {
+    ApiError::NotFound(
+        Refusal::new(
+            "MATTER_NOT_FOUND",
+            format!("matter {} is not in the catalogue", limits::shown(code)),
+        )
+        .resource("matter", limits::echo_id(code)),
+    )
 }

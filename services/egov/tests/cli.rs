@@ -448,6 +448,69 @@ async fn import_streams_the_good_lines_and_names_the_bad_ones() {
     approval.stop().await;
 }
 
+/// Lines as a Python script writes them (`json.dumps` of a dict, snake_case names): a field
+/// given twice, a line cut short, an enum by the wrong name, a misspelt field; and a matters
+/// file written as one JSON array. Each is reported with its line, the field and the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_errors_name_the_line_the_field_and_the_reason() {
+    let (approval, supervision) = platforms().await;
+    let dir = TempDir::new("python");
+    let head = r#""case_no": "P-1", "occurred_at": "2024-03-04T09:00:00+08:00", "source": "py""#;
+    let lines = [
+        format!(
+            r#"{{"event_id": "p-1", {head}, "withdrawal": {{"reason": "a"}}, "withdrawal": {{"reason": "b"}}}}"#
+        ),
+        format!(r#"{{"event_id": "p-2", {head}, "application": {{"matter_code": "M-0"#),
+        format!(
+            r#"{{"event_id": "p-3", {head}, "application": {{"matter_code": "M-001", "department": "market", "region": "330106", "applicant_ref": "a", "channel": "WINDOW"}}}}"#
+        ),
+        format!(r#"{{"event_id": "p-4", {head}, "acceptance": {{"handlr": "h"}}}}"#),
+    ];
+    let file = dir.path().join("records.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").expect("the file is written");
+    let out = run(args(&[
+        "import",
+        file.to_str().expect("utf-8 path"),
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    for expected in [
+        "line 1: event_id p-1: invalid field: withdrawal (is given twice)",
+        "line 2: not valid JSON in application.matter_code (column 133): EOF while parsing a string",
+        "line 3: event_id p-3: invalid field: application.channel (unknown variant `WINDOW`",
+        "line 4: event_id p-4: invalid field: acceptance.handlr (is not a field of this message, \
+         expected one of `handler`",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("at line 1 column"), "{text}");
+
+    let file = dir.path().join("matters.json");
+    let matter = egov_proto::json::matter_line(&fixtures::matter("M-001", "market", 10, 20))
+        .expect("a line");
+    std::fs::write(&file, format!("[{matter}]\n")).expect("the file is written");
+    let out = run(args(&[
+        "matters",
+        "import",
+        file.to_str().expect("utf-8 path"),
+        "--target",
+        &target(approval.addr),
+    ]))
+    .await;
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("line 1: a JSON array, where one matter per line is expected"),
+        "{text}"
+    );
+
+    supervision.stop().await;
+    approval.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_import_exits_0() {
     let (approval, supervision) = platforms().await;

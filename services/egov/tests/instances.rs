@@ -305,9 +305,10 @@ async fn two_of_each_platform_share_one_database_through_kills_and_nothing_happe
             let answer = scores
                 .get_department_indicators(spb::GetDepartmentIndicatorsRequest {
                     department: "market".into(),
-                    from: year(61),
+                    first_period: year(61),
                     to: year(0),
                     kind: spb::PeriodKind::Year as i32,
+                    ..Default::default()
                 })
                 .await
                 .map_err(|s| s.to_string())?

@@ -24,7 +24,7 @@ use egov_domain::warning::WarningDetail;
 use egov_domain::workflow::{self, Action, PassedCorrection, WarningState};
 use egov_store::{NewWarning, Reassignment, StoreError, WarningRow};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::service::Supervision;
 use crate::workers::{BATCH, WorkerError};
 
@@ -70,32 +70,57 @@ pub async fn apply(
         let row = store
             .get_warning(id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+            .ok_or_else(|| ApiError::not_found("warning", id.to_string()))?;
         let from = WarningState::parse(&row.state).ok_or_else(|| {
             ApiError::Internal(format!(
                 "warning {id} has the unknown state {:?}",
                 row.state
             ))
         })?;
-        let to = workflow::transition(from, action)
-            .map_err(|e| ApiError::FailedPrecondition(format!("warning {id}: {e}")))?;
+        let to = workflow::transition(from, action).map_err(|e| {
+            ApiError::FailedPrecondition(
+                Refusal::new("TRANSITION_NOT_ALLOWED", format!("warning {id}: {e}"))
+                    .with("warning_id", id.to_string())
+                    .with("state", wire_state(from))
+                    .with("action", format!("{action:?}").to_uppercase())
+                    .precondition("STATE", format!("warning {id}")),
+            )
+        })?;
         if let Some(office) = actor.office
             && matches!(action, Action::Close | Action::Escalate)
             && !jurisdiction::office_may_act(office, &row.office)
         {
-            return Err(ApiError::PermissionDenied(format!(
-                "warning {id} is held by the supervision office of region {}; the office of \
-                 region {office} may act only on warnings held by itself or an office below it",
-                row.office
-            )));
+            return Err(ApiError::PermissionDenied(
+                Refusal::new(
+                    "OUTSIDE_JURISDICTION",
+                    format!(
+                        "warning {id} is held by the supervision office of region {}; the office \
+                         of region {office} may act only on warnings held by itself or an office \
+                         below it",
+                        row.office
+                    ),
+                )
+                .with("warning_id", id.to_string())
+                .with("held_by", row.office.clone())
+                .with("office", office),
+            ));
         }
         let stored = if action == Action::Escalate {
             let above = jurisdiction::parent_region(&row.office).ok_or_else(|| {
-                ApiError::FailedPrecondition(format!(
-                    "warning {id} is held by the supervision office of region {}, the top of \
-                     the jurisdiction tree; there is no office above to escalate to",
-                    row.office
-                ))
+                ApiError::FailedPrecondition(
+                    Refusal::new(
+                        "NO_OFFICE_ABOVE",
+                        format!(
+                            "warning {id} is held by the supervision office of region {}, the \
+                             top of the jurisdiction tree; there is no office above to escalate to",
+                            row.office
+                        ),
+                    )
+                    .with("warning_id", id.to_string())
+                    .with("held_by", row.office.clone())
+                    .with("state", wire_state(from))
+                    .precondition("JURISDICTION", format!("warning {id}")),
+                )
             })?;
             let due = Level::parse(&row.level)
                 .and_then(|level| effective(&s.rules(), &row).correction_due(level, at, calendar()))
@@ -137,9 +162,19 @@ pub async fn apply(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Aborted(format!(
-        "warning {id} kept changing; read it again and retry"
-    )))
+    Err(ApiError::Aborted(
+        Refusal::new(
+            "CONCURRENT_CHANGE",
+            format!("warning {id} kept changing; read it again and retry"),
+        )
+        .with("warning_id", id.to_string()),
+    ))
+}
+
+/// A state as the contract's `WarningState` value names it (`WARNING_STATE_ANSWERED`), for
+/// error metadata clients compare with the enum.
+fn wire_state(state: WarningState) -> String {
+    format!("WARNING_STATE_{}", state.as_str().to_uppercase())
 }
 
 fn effective(rules: &RuleConfig, w: &WarningRow) -> EffectiveRules {

@@ -67,8 +67,12 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// The tonic service, for the composition root to put on its port (with
 /// [`scores::service::grpc_service`]; the workers are started by
 /// [`Supervision::spawn_workers`]).
-pub fn grpc_service(supervision: Supervision) -> SupervisionServiceServer<Supervision> {
-    SupervisionServiceServer::new(supervision)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+pub fn grpc_service(
+    supervision: Supervision,
+) -> egov_runtime::error::SizeLimited<SupervisionServiceServer<Supervision>> {
+    egov_runtime::error::SizeLimited(
+        SupervisionServiceServer::new(supervision)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    )
 }

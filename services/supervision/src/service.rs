@@ -21,11 +21,13 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::wire::{ListQuery, stream_request, warning_id, warning_to_proto, warning_with_history};
 use crate::workers::{BATCH, Progress, SupervisionOptions, WorkerStats};
+use egov_domain::error::FieldError;
 use egov_domain::jurisdiction::check_region;
 use egov_domain::workflow::Action;
+use egov_proto::convert::FieldViolations;
 
 /// Warnings read from the store per round trip of a stream.
 const STREAM_READ: u32 = 500;
@@ -47,6 +49,8 @@ struct WarningStream<'a> {
     after: WarningPosition,
     filter: &'a WarningFilter,
     tx: &'a mpsc::Sender<Result<pb::StreamWarningsResponse, Status>>,
+    /// The caught-up marker is still owed (asked for, and the backlog not yet all sent).
+    mark_caught_up: bool,
 }
 
 impl Follower for WarningStream<'_> {
@@ -58,11 +62,24 @@ impl Follower for WarningStream<'_> {
             .read_warnings(self.after, self.filter, STREAM_READ)
             .await?;
         if rows.is_empty() {
+            // Caught up only when nothing is held back either (PostgreSQL reads below the
+            // oldest open transaction): the warnings stored before now have all been sent.
+            if self.mark_caught_up && !self.store.warnings_pending(self.after, self.filter).await? {
+                self.mark_caught_up = false;
+                let marker = pb::StreamWarningsResponse {
+                    warning: None,
+                    caught_up: true,
+                };
+                if self.tx.send(Ok(marker)).await.is_err() {
+                    return Ok(Step::Done);
+                }
+            }
             return Ok(Step::Empty);
         }
         for row in rows {
             let msg = pb::StreamWarningsResponse {
                 warning: Some(warning_to_proto(&row, false)),
+                caught_up: false,
             };
             if self.tx.send(Ok(msg)).await.is_err() {
                 return Ok(Step::Done); // the client hung up
@@ -255,24 +272,43 @@ impl Supervision {
         action: Action,
     ) -> Result<pb::Warning, Status> {
         let input = input.ok_or_else(|| ApiError::invalid("input", "is required"))?;
-        let id = warning_id(&input.id).map_err(|e| match e {
-            ApiError::InvalidArgument { reason, .. } => ApiError::invalid("input.id", reason),
-            other => other,
-        })?;
+        // Every bad field of the input is reported at once, not only the first.
+        let mut bad = Vec::new();
+        let id = match warning_id(&input.id) {
+            Ok(id) => Some(id),
+            Err(ApiError::InvalidArgument { reason, .. }) => {
+                bad.push(FieldError::new("input.id", reason));
+                None
+            }
+            Err(other) => return Err(other.into()),
+        };
         if input.reason.trim().is_empty() {
-            return Err(ApiError::invalid("input.reason", "is required").into());
+            bad.push(FieldError::new("input.reason", "is required"));
         }
         let office = input.office.trim();
-        if !office.is_empty() {
-            check_region(office).map_err(|reason| ApiError::invalid("input.office", reason))?;
+        if !office.is_empty()
+            && let Err(reason) = check_region(office)
+        {
+            bad.push(FieldError::new("input.office", reason));
         }
+        let Some(id) = id.filter(|_| bad.is_empty()) else {
+            return Err(ApiError::InvalidFields(FieldViolations::new(bad)).into());
+        };
         let office = match &caller.principal.scope {
             Scope::Region(own) if office.is_empty() => Some(own.as_str()),
             Scope::Region(own) if !office.starts_with(own.as_str()) => {
-                return Err(Status::permission_denied(format!(
-                    "{} acts for the office of {own}, not of {office}",
-                    caller.principal.id
-                )));
+                return Err(ApiError::PermissionDenied(
+                    Refusal::new(
+                        "OUTSIDE_SCOPE",
+                        format!(
+                            "{} acts for the office of {own}, not of {office}",
+                            caller.principal.id
+                        ),
+                    )
+                    .with("principal", caller.principal.id.clone())
+                    .with("office", office),
+                )
+                .into());
             }
             _ => (!office.is_empty()).then_some(office),
         };
@@ -281,7 +317,7 @@ impl Supervision {
             .get_warning(id)
             .await
             .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+            .ok_or_else(|| ApiError::not_found("warning", id.to_string()))?;
         caller.check(&Target::Warning {
             department: row.department.clone(),
             region: row.region.clone(),
@@ -353,11 +389,12 @@ impl Supervision {
         &self,
         after: WarningPosition,
         filter: WarningFilter,
+        mark_caught_up: bool,
     ) -> BoxStream<pb::StreamWarningsResponse> {
         let (tx, rx) = mpsc::channel(256);
         let this = self.clone();
         self.inner.tasks.spawn(async move {
-            let end = match this.stream_into(after, &filter, &tx).await {
+            let end = match this.stream_into(after, &filter, mark_caught_up, &tx).await {
                 Err(e) => Some(e.into()),
                 // Ended by shutdown, not done: the client reconnects with its position.
                 Ok(()) if this.shutdown().is_triggered() && !tx.is_closed() => {
@@ -376,6 +413,7 @@ impl Supervision {
         &self,
         after: WarningPosition,
         filter: &WarningFilter,
+        mark_caught_up: bool,
         tx: &mpsc::Sender<Result<pb::StreamWarningsResponse, Status>>,
     ) -> Result<(), ApiError> {
         // Subscribed before the first read: a warning stored meanwhile is either in the read
@@ -391,6 +429,7 @@ impl Supervision {
             after,
             filter,
             tx,
+            mark_caught_up,
         };
         let poll = self.inner.options.fallback_poll;
         follow(&mut stream, wake, self.shutdown(), poll).await
@@ -443,12 +482,13 @@ impl SupervisionService for Supervision {
         let caller = Caller::of(&request)?;
         let mut r = egov_proto::limits::checked(request)?;
         caller.narrow(&mut r.department, &mut r.region)?;
+        let mark_caught_up = r.mark_caught_up;
         let (after, filter) = stream_request(r)?;
         self.store()
             .check_warning_position(after)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(self.stream(after, filter)))
+        Ok(Response::new(self.stream(after, filter, mark_caught_up)))
     }
 
     async fn list_warnings(
@@ -474,7 +514,7 @@ impl SupervisionService for Supervision {
             .get_warning(id)
             .await
             .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound(format!("warning {id} not found")))?;
+            .ok_or_else(|| ApiError::not_found("warning", id.to_string()))?;
         caller.check(&Target::Warning {
             department: row.department.clone(),
             region: row.region.clone(),

@@ -110,8 +110,10 @@ impl Approval {
 
 /// What ends a record stream when its inbound side fails. An undecodable message is already
 /// INVALID_ARGUMENT (`egov_proto::codec`); tonic's own framing errors (a truncated last frame,
-/// a bad compression flag) come as INTERNAL, but they too are the sender's fault.
+/// a bad compression flag) come as INTERNAL, but they too are the sender's fault; an oversized
+/// message is RESOURCE_EXHAUSTED (tonic says OUT_OF_RANGE).
 pub(super) fn client_fault(status: Status) -> Status {
+    let status = egov_runtime::error::message_too_large(status);
     if status.code() == tonic::Code::Internal {
         Status::invalid_argument(format!(
             "the record stream cannot be read on: {}",

@@ -295,15 +295,10 @@ fn parse(line: &Line) -> Result<pb::Record, Rejection> {
     let record = match egov_proto::json::parse_record_line(&line.text) {
         Ok(record) => record,
         Err(e) => {
-            return Err(
-                match serde_json::from_str::<serde_json::Value>(&line.text) {
-                    Err(_) => reject(None, format!("not valid JSON: {e}")),
-                    Ok(value) => reject(
-                        lines::event_id_of(&value),
-                        format!("not a valid Record: {e}"),
-                    ),
-                },
-            );
+            let event_id = serde_json::from_str::<serde_json::Value>(&line.text)
+                .ok()
+                .and_then(|value| lines::event_id_of(&value));
+            return Err(reject(event_id, e.to_string()));
         }
     };
     let event_id = (!record.event_id.is_empty()).then(|| record.event_id.clone());
@@ -351,7 +346,7 @@ mod tests {
         let r = parse(&line(r#"{"eventId":"e-1","caseNo":"C-1","bogus":1}"#)).unwrap_err();
         assert!(
             r.to_string()
-                .starts_with("line 7: event_id e-1: not a valid Record"),
+                .starts_with("line 7: event_id e-1: invalid field: bogus (is not a field"),
             "{r}"
         );
 

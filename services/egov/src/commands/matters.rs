@@ -166,12 +166,13 @@ fn parse(line: &Line) -> Result<pb::Matter, Rejection> {
                         .iter()
                         .find_map(|k| v.get(k)?.as_str().map(str::to_owned))
                 });
-            let what = if code.is_some() {
-                "not a valid Matter"
+            // A field's violation as the platform words one; a line that is not JSON whole.
+            let violation = if e.syntax || e.path.is_empty() {
+                (String::new(), e.to_string())
             } else {
-                "not valid JSON"
+                (e.path, e.reason)
             };
-            return Err(reject(code, vec![(String::new(), format!("{what}: {e}"))]));
+            return Err(reject(code, vec![violation]));
         }
     };
     let code = Some(matter.matter_code.clone()).filter(|c| !c.is_empty());

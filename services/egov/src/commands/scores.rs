@@ -326,9 +326,9 @@ pub async fn department(args: ScoresDepartmentArgs) -> anyhow::Result<ExitCode> 
         .await?
         .get_department_indicators(pb::GetDepartmentIndicatorsRequest {
             department: args.code.clone(),
-            from: args.from.clone().unwrap_or_default(),
+            first_period: args.from.clone().unwrap_or_default(),
             to: args.to.clone().unwrap_or_default(),
-            kind: 0,
+            ..Default::default()
         })
         .await
         .map_err(|s| client::call_failed(&target, &format!("reading {}", args.code), s))?

@@ -60,6 +60,8 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         levels: levels(&args.filter),
         after: args.after.clone().unwrap_or_default(),
         office: args.filter.office.clone().unwrap_or_default(),
+        // A person watching is told where the backlog ends; JSON lines stay warnings only.
+        mark_caught_up: !args.json,
     };
     if !args.json {
         eprintln!("Watching warnings at {target} (Ctrl-C to stop)...");
@@ -103,6 +105,9 @@ pub async fn follow(
             };
             match message {
                 Ok(Some(response)) => {
+                    if response.caught_up {
+                        eprintln!("(caught up: new warnings appear as they are raised)");
+                    }
                     let Some(warning) = response.warning else {
                         continue;
                     };

@@ -43,7 +43,7 @@ use egov_store::scores::{
 use egov_store::{CaseSnapshot, Page, Store, WarningRow};
 use tokio::sync::Mutex;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::service::Supervision;
 
 /// The calendar working days are counted on (see the module documentation).
@@ -380,10 +380,18 @@ pub(crate) async fn freeze(
     let now = s.clock().now();
     let today = calendar().local_date(now);
     if !period.is_over(today) {
-        return Err(ApiError::FailedPrecondition(format!(
-            "period {period} is not over: it ends on {}, and today is {today}",
-            period.last_day()
-        )));
+        return Err(ApiError::FailedPrecondition(
+            Refusal::new(
+                "PERIOD_NOT_OVER",
+                format!(
+                    "period {period} is not over: it ends on {}, and today is {today}",
+                    period.last_day()
+                ),
+            )
+            .with("period", period.to_string())
+            .with("last_day", period.last_day().to_string())
+            .precondition("PERIOD", period.to_string()),
+        ));
     }
     follower::drain(s).await?;
     let ctx = Context::load(s.store()).await?;
@@ -405,18 +413,40 @@ pub(crate) async fn freeze(
         .await?;
     match outcome {
         SnapshotOutcome::Stored(row) => Ok(row),
-        SnapshotOutcome::VersionIs(0) => Err(ApiError::FailedPrecondition(format!(
-            "period {period} is not closed: close it first"
-        ))),
-        SnapshotOutcome::VersionIs(v) if expected == 0 => {
-            Err(ApiError::FailedPrecondition(format!(
-                "period {period} is already closed (version {v}); RecomputePeriod stores a new version"
-            )))
-        }
-        SnapshotOutcome::VersionIs(v) => Err(ApiError::Aborted(format!(
-            "period {period} was recomputed meanwhile (version {v}); retry"
-        ))),
+        SnapshotOutcome::VersionIs(0) => Err(period_not_closed(period)),
+        SnapshotOutcome::VersionIs(v) if expected == 0 => Err(ApiError::FailedPrecondition(
+            Refusal::new(
+                "PERIOD_ALREADY_CLOSED",
+                format!(
+                    "period {period} is already closed (version {v}); RecomputePeriod stores a \
+                     new version"
+                ),
+            )
+            .with("period", period.to_string())
+            .with("version", v.to_string())
+            .precondition("PERIOD", period.to_string()),
+        )),
+        SnapshotOutcome::VersionIs(v) => Err(ApiError::Aborted(
+            Refusal::new(
+                "CONCURRENT_CHANGE",
+                format!("period {period} was recomputed meanwhile (version {v}); retry"),
+            )
+            .with("period", period.to_string())
+            .with("version", v.to_string()),
+        )),
     }
+}
+
+/// FAILED_PRECONDITION PERIOD_NOT_CLOSED: a recomputation needs a closed period.
+pub(crate) fn period_not_closed(period: Period) -> ApiError {
+    ApiError::FailedPrecondition(
+        Refusal::new(
+            "PERIOD_NOT_CLOSED",
+            format!("period {period} is not closed: close it first"),
+        )
+        .with("period", period.to_string())
+        .precondition("PERIOD", period.to_string()),
+    )
 }
 
 #[cfg(test)]

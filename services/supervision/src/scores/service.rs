@@ -13,17 +13,21 @@ use tonic::{Request, Response, Status};
 use super::wire::{self, ts};
 use super::{Context, PeriodView, freeze};
 use crate::MAX_MESSAGE_BYTES;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::service::Supervision;
 
 /// The most periods one `GetDepartmentIndicators` call covers (ten years of months).
 const MAX_PERIODS: usize = 120;
 
 /// The tonic service, for composing with the platform's other services on one port.
-pub fn grpc_service(supervision: Supervision) -> ScoresServiceServer<Supervision> {
-    ScoresServiceServer::new(supervision)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+pub fn grpc_service(
+    supervision: Supervision,
+) -> egov_runtime::error::SizeLimited<ScoresServiceServer<Supervision>> {
+    egov_runtime::error::SizeLimited(
+        ScoresServiceServer::new(supervision)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    )
 }
 
 impl Supervision {
@@ -104,8 +108,9 @@ impl Supervision {
             ));
         }
         let now = self.clock().now();
-        let from = if r.from.trim().is_empty() {
-            let year = wire::period("", "from", now)?;
+        let (first, field) = first_period(&r)?;
+        let from = if first.is_empty() {
+            let year = wire::period("", field, now)?;
             let kind = match r.kind() {
                 pb::PeriodKind::Unspecified | pb::PeriodKind::Month => PeriodKind::Month,
                 pb::PeriodKind::Quarter => PeriodKind::Quarter,
@@ -113,7 +118,7 @@ impl Supervision {
             };
             Period::containing(year.first_day(), kind)
         } else {
-            wire::period(&r.from, "from", now)?
+            wire::period(first, field, now)?
         };
         let to = if r.to.trim().is_empty() {
             Period::containing(from.the_year().last_day(), from.kind())
@@ -124,7 +129,7 @@ impl Supervision {
             return Err(ApiError::invalid(
                 "to",
                 format!(
-                    "must be a {} like `from` ({from}), not a {}",
+                    "must be a {} like `{field}` ({from}), not a {}",
                     from.kind().as_str(),
                     to.kind().as_str()
                 ),
@@ -134,7 +139,7 @@ impl Supervision {
         if periods.is_empty() {
             return Err(ApiError::invalid(
                 "to",
-                format!("{to} comes before `from` ({from})"),
+                format!("{to} comes before `{field}` ({from})"),
             ));
         }
         if periods.len() > MAX_PERIODS {
@@ -241,9 +246,11 @@ async fn check_department(
     let department = department.trim();
     match &caller.principal.scope {
         Scope::All => caller.check(&Target::Call),
-        _ if department.is_empty() => Err(Status::permission_denied(
+        _ if department.is_empty() => Err(ApiError::permission_denied(
+            "DEPARTMENT_REQUIRED",
             "name a department within your scope",
-        )),
+        )
+        .into()),
         Scope::Departments(_) => caller.check(&Target::Department(department.to_owned())),
         Scope::Region(_) => {
             let registered = s
@@ -252,8 +259,12 @@ async fn check_department(
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(|| {
-                    Status::permission_denied(format!(
-                        "department {department} is not registered in your region"
+                    Status::from(ApiError::PermissionDenied(
+                        Refusal::new(
+                            "OUTSIDE_SCOPE",
+                            format!("department {department} is not registered in your region"),
+                        )
+                        .with("department", department),
                     ))
                 })?;
             // The department's cases within its region: placed under both.
@@ -336,11 +347,7 @@ impl ScoresService for Supervision {
             .await
             .map_err(ApiError::from)?
             .pop()
-            .ok_or_else(|| {
-                ApiError::FailedPrecondition(format!(
-                    "period {period} is not closed: close it first"
-                ))
-            })?;
+            .ok_or_else(|| super::period_not_closed(period))?;
         let row = freeze(self, period, current.version, actor, r.reason.trim()).await?;
         let included = self
             .store()
@@ -363,5 +370,20 @@ impl ScoresService for Supervision {
         Ok(Response::new(
             self.versions(egov_proto::limits::checked(request)?).await?,
         ))
+    }
+}
+
+/// The first period asked for and the field that named it: `first_period`, or the deprecated
+/// `from` (kept for clients of the first contract) when it is empty; both set must agree.
+#[allow(deprecated)]
+fn first_period(r: &pb::GetDepartmentIndicatorsRequest) -> Result<(&str, &'static str), ApiError> {
+    let (new, old) = (r.first_period.trim(), r.from.trim());
+    match (new.is_empty(), old.is_empty()) {
+        (false, false) if new != old => Err(ApiError::invalid(
+            "first_period",
+            "differs from `from`, its deprecated name; send only `first_period`",
+        )),
+        (true, false) => Ok((old, "from")),
+        _ => Ok((new, "first_period")),
     }
 }

@@ -297,7 +297,7 @@ fn state_names(values: &[i32]) -> Result<Vec<String>, ApiError> {
 }
 
 fn not_found(id: i64) -> ApiError {
-    ApiError::NotFound(format!("webhook {id} not found"))
+    ApiError::not_found("webhook", id.to_string())
 }
 
 impl Supervision {
