@@ -372,6 +372,17 @@ pub async fn load_synthetic_score_facts(url: &str, cases: usize) -> i64 {
         .expect("count")
 }
 
+/// The records in the log of the PostgreSQL database at `url`, and how many distinct event ids
+/// they have: what the fault-injection suite compares with what was acknowledged (a second
+/// connection of its own, so it reads whatever the platforms' processes committed).
+pub async fn stored_records(url: &str) -> (i64, i64) {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    sqlx::query_as("SELECT count(*), count(DISTINCT event_id) FROM records")
+        .fetch_one(&mut conn)
+        .await
+        .expect("counted")
+}
+
 /// Refreshes the planner's statistics of `table` (benchmarks measure plans on fresh data).
 pub async fn analyze(url: &str, table: &str) {
     let mut conn = PgConnection::connect(url).await.expect("connect");

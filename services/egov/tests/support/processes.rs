@@ -11,7 +11,6 @@ use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::access::Authed;
-use sqlx::{Connection, PgConnection};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -144,7 +143,8 @@ pub fn admin_token(url: &str) -> String {
         .to_owned()
 }
 
-/// A webhook receiver answering 200 to every POST, counting deliveries by warning id.
+/// A webhook receiver answering 200 to every POST, counting deliveries by warning id and
+/// event (`12/raised`, `12/withdrawn`).
 #[derive(Clone, Default)]
 pub struct Receiver {
     seen: Arc<Mutex<HashMap<String, usize>>>,
@@ -198,13 +198,15 @@ pub fn serve_http(stream: TcpStream, seen: &Mutex<HashMap<String, usize>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        // One delivery per warning and event (raised, and withdrawn when it is).
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
             && let Some(id) = json["warning"]["id"].as_str()
         {
+            let event = json["event"].as_str().unwrap_or("raised");
             *seen
                 .lock()
                 .expect("not poisoned")
-                .entry(id.to_owned())
+                .entry(format!("{id}/{event}"))
                 .or_default() += 1;
         }
         let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
@@ -252,15 +254,6 @@ pub async fn supervision(addr: SocketAddr, token: &str) -> SupervisionServiceCli
 
 pub fn status_of(r: &pb::RecordResult) -> pb::RecordStatus {
     pb::RecordStatus::try_from(r.status).unwrap_or(pb::RecordStatus::Unspecified)
-}
-
-/// (stored, distinct event ids) in the record log.
-pub async fn stored_records(url: &str) -> (i64, i64) {
-    let mut db = PgConnection::connect(url).await.expect("the test database");
-    sqlx::query_as("SELECT count(*), count(DISTINCT event_id) FROM records")
-        .fetch_one(&mut db)
-        .await
-        .expect("counted")
 }
 
 /// Every warning, through every page.
