@@ -1,7 +1,8 @@
 //! Several instances of each platform on one PostgreSQL database, run as real `egov`
 //! processes, with kill -9 of either platform in the middle of its work (issue 14, item 11,
 //! and the fault-injection suite's process kills): the work is shared, and nothing is stored,
-//! raised, delivered or counted twice, nor lost.
+//! raised, delivered or counted twice, nor lost (an attempt in flight when its process is
+//! killed is sent again, with its delivery id, which receivers deduplicate by).
 //!
 //! PostgreSQL only: several processes on one SQLite file is not a deployment egov supports
 //! (the embedded default is one `egov up`).
@@ -20,8 +21,8 @@ use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_store::testing::{fresh_postgres_url, stored_records};
 use support::processes::{
-    PATIENCE, Platform, Receiver, admin_token, all_warnings, approval, eventually, overdue_case,
-    status_of, stream_until_cut, supervision,
+    PATIENCE, Platform, Receiver, admin_token, approval, eventually, every_case_warned_alike,
+    every_warning_delivered_once, overdue_case, status_of, stream_until_cut, supervision,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -204,43 +205,7 @@ async fn two_of_each_platform_share_one_database_through_kills_and_nothing_happe
 
     // Every case got the same warnings (they are alike), once: no case lacks one, none twice.
     let cases = SHARED + STREAMED;
-    let warnings = std::cell::RefCell::new(Vec::new());
-    eventually("every case's warnings are raised", &platforms, || async {
-        let mut client = supervision(s1.addr, &token).await;
-        let all = all_warnings(&mut client).await;
-        let mut by_case: BTreeMap<String, BTreeSet<(i32, i32)>> = BTreeMap::new();
-        // A card withdrawn because the records it was raised on were incomplete (the rest
-        // arrived after the outage or the kill) is not one of the case's warnings.
-        for w in all
-            .iter()
-            .filter(|w| w.state != spb::WarningState::Withdrawn as i32)
-        {
-            assert!(
-                by_case
-                    .entry(w.case_no.clone())
-                    .or_default()
-                    .insert((w.rule, w.level)),
-                "a warning raised twice: {w:?}"
-            );
-        }
-        let kinds: BTreeSet<_> = by_case.values().cloned().collect();
-        *warnings.borrow_mut() = all;
-        if by_case.len() == cases && kinds.len() == 1 {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} cases with warnings of {} kinds",
-                by_case.len(),
-                kinds.len()
-            ))
-        }
-    })
-    .await;
-    let warnings = warnings.into_inner();
-    let withdrawn = warnings
-        .iter()
-        .filter(|w| w.state == spb::WarningState::Withdrawn as i32)
-        .count();
+    let (warnings, withdrawn) = every_case_warned_alike(s1.addr, &token, cases, &platforms).await;
     let live = warnings.len() - withdrawn;
     let per_case = live / cases;
     assert!(per_case >= 1);
@@ -280,22 +245,12 @@ async fn two_of_each_platform_share_one_database_through_kills_and_nothing_happe
         ));
     }
 
-    // Every warning delivered to the hook exactly once, by whichever instance sent it.
-    eventually("every warning is delivered", &platforms, || async {
-        let counts = receiver.counts();
-        if let Some((id, n)) = counts.iter().find(|(_, n)| **n > 1) {
-            panic!("warning {id} delivered {n} times");
-        }
-        let expected = warnings.len() + withdrawn;
-        if counts.len() == expected {
-            Ok(())
-        } else {
-            Err(format!("{} of {expected} delivered", counts.len()))
-        }
-    })
-    .await;
-
-    lap("every warning delivered once");
+    // Every warning delivered to the hook once, by whichever instance sent it.
+    let repeats =
+        every_warning_delivered_once(&receiver, warnings.len() + withdrawn, &platforms).await;
+    lap(&format!(
+        "every warning delivered once ({repeats} attempts in flight at the kill sent again)"
+    ));
 
     // The scores count each case and each card once.
     let year = |days: i64| {

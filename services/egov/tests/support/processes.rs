@@ -11,7 +11,7 @@ use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::access::Authed;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -143,11 +143,11 @@ pub fn admin_token(url: &str) -> String {
         .to_owned()
 }
 
-/// A webhook receiver answering 200 to every POST, counting deliveries by warning id and
-/// event (`12/raised`, `12/withdrawn`).
+/// A webhook receiver answering 200 to every POST, keeping the delivery ids it got for each
+/// warning and event (`12/raised`, `12/withdrawn`).
 #[derive(Clone, Default)]
 pub struct Receiver {
-    seen: Arc<Mutex<HashMap<String, usize>>>,
+    seen: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 impl Receiver {
@@ -165,13 +165,13 @@ impl Receiver {
         addr
     }
 
-    pub fn counts(&self) -> HashMap<String, usize> {
+    pub fn deliveries(&self) -> HashMap<String, Vec<String>> {
         self.seen.lock().expect("not poisoned").clone()
     }
 }
 
 /// HTTP/1.1 requests on one connection (kept alive), each answered 200.
-pub fn serve_http(stream: TcpStream, seen: &Mutex<HashMap<String, usize>>) {
+pub fn serve_http(stream: TcpStream, seen: &Mutex<HashMap<String, Vec<String>>>) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut writer = stream;
     loop {
@@ -203,11 +203,12 @@ pub fn serve_http(stream: TcpStream, seen: &Mutex<HashMap<String, usize>>) {
             && let Some(id) = json["warning"]["id"].as_str()
         {
             let event = json["event"].as_str().unwrap_or("raised");
-            *seen
-                .lock()
+            let delivery = json["delivery_id"].as_str().unwrap_or_default().to_owned();
+            seen.lock()
                 .expect("not poisoned")
                 .entry(format!("{id}/{event}"))
-                .or_default() += 1;
+                .or_default()
+                .push(delivery);
         }
         let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
         if writer.write_all(answer).is_err() {
@@ -458,4 +459,82 @@ impl Drop for Cluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Waits until each of `cases` alike cases has the same warnings, none twice, and answers all
+/// the warnings with how many of them are withdrawn. A card withdrawn because the records it
+/// was raised on were incomplete (the rest arrived after an outage or a kill) is not one of
+/// its case's warnings.
+pub async fn every_case_warned_alike(
+    addr: SocketAddr,
+    token: &str,
+    cases: usize,
+    platforms: &[&Platform],
+) -> (Vec<spb::Warning>, usize) {
+    let withdrawn = |w: &spb::Warning| w.state == spb::WarningState::Withdrawn as i32;
+    let warnings = std::cell::RefCell::new(Vec::new());
+    eventually("every case's warnings are raised", platforms, || async {
+        let mut client = supervision(addr, token).await;
+        let all = all_warnings(&mut client).await;
+        let mut by_case: BTreeMap<String, BTreeSet<(i32, i32)>> = BTreeMap::new();
+        for w in all.iter().filter(|w| !withdrawn(w)) {
+            assert!(
+                by_case
+                    .entry(w.case_no.clone())
+                    .or_default()
+                    .insert((w.rule, w.level)),
+                "a warning raised twice: {w:?}"
+            );
+        }
+        let kinds: BTreeSet<_> = by_case.values().cloned().collect();
+        *warnings.borrow_mut() = all;
+        if by_case.len() == cases && kinds.len() == 1 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} cases with warnings of {} kinds",
+                by_case.len(),
+                kinds.len()
+            ))
+        }
+    })
+    .await;
+    let warnings = warnings.into_inner();
+    let n = warnings.iter().filter(|w| withdrawn(w)).count();
+    (warnings, n)
+}
+
+/// Waits until `receiver` has had `expected` deliveries (a warning's raising and, when it is
+/// withdrawn, its withdrawal), each one delivery with one id; answers how many attempts were
+/// sent again. An attempt is sent again only when the platform cannot know it was answered
+/// (its process killed, or its database lost, between the POST and storing the answer): with
+/// the same delivery id, by which receivers drop repeats (README, webhooks), and no more of
+/// them than the attempts a hook may have in flight at once.
+pub async fn every_warning_delivered_once(
+    receiver: &Receiver,
+    expected: usize,
+    platforms: &[&Platform],
+) -> usize {
+    const IN_FLIGHT_PER_HOOK: usize = 4;
+    let repeats = std::cell::Cell::new(0);
+    eventually("every warning is delivered once", platforms, || async {
+        let deliveries = receiver.deliveries();
+        for (warning, ids) in &deliveries {
+            let distinct: BTreeSet<&String> = ids.iter().collect();
+            assert_eq!(distinct.len(), 1, "{warning}: two deliveries {distinct:?}");
+        }
+        repeats.set(deliveries.values().map(|ids| ids.len() - 1).sum());
+        assert!(
+            repeats.get() <= IN_FLIGHT_PER_HOOK,
+            "{} attempts sent again: {deliveries:?}",
+            repeats.get()
+        );
+        if deliveries.len() == expected {
+            Ok(())
+        } else {
+            Err(format!("{} of {expected} delivered", deliveries.len()))
+        }
+    })
+    .await;
+    repeats.get()
 }
