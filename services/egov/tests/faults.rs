@@ -17,7 +17,8 @@ use egov_proto::supervision::v1 as spb;
 use egov_store::testing::{fresh_postgres_url, stored_records};
 use support::processes::{
     Cluster, PATIENCE, Platform, Receiver, admin_token, approval, eventually,
-    every_case_warned_alike, every_warning_delivered_once, overdue_case, status_of, supervision,
+    every_case_warned_alike, every_warning_delivered_once, overdue_case, soon, status_of,
+    supervision,
 };
 use tokio::sync::mpsc;
 
@@ -153,11 +154,10 @@ async fn a_postgresql_restart_under_load_loses_and_doubles_nothing() {
         let (token, records, acked, addr) = (token.clone(), records.clone(), acked.clone(), a.addr);
         tokio::spawn(async move { stream_with_resends(addr, &token, records, acked).await })
     };
-    let deadline = Instant::now() + PATIENCE;
-    while acked.lock().expect("not poisoned").len() < cases / 2 {
-        assert!(Instant::now() < deadline, "{}", a.tail());
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    soon(&a, || {
+        acked.lock().expect("not poisoned").len() >= cases / 2
+    })
+    .await;
     let before = acked.lock().expect("not poisoned").len();
     cluster.down();
     lap(&format!("database stopped after {before} acknowledgements"));
@@ -286,11 +286,7 @@ async fn a_client_dropping_its_connection_mid_batch_stores_the_whole_batch_or_no
         records.clone(),
         acked.clone(),
     ));
-    let deadline = Instant::now() + PATIENCE;
-    while acked.lock().expect("not poisoned").len() < 50 {
-        assert!(Instant::now() < deadline, "{}", a.tail());
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    soon(&a, || acked.lock().expect("not poisoned").len() >= 50).await;
     stream.abort();
     let _ = stream.await;
     let acked: Vec<String> = acked.lock().expect("not poisoned").clone();

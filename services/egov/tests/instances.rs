@@ -11,7 +11,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use egov_approval::testing::fixtures;
@@ -22,7 +22,7 @@ use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_store::testing::{fresh_postgres_url, stored_records};
 use support::processes::{
     PATIENCE, Platform, Receiver, admin_token, approval, eventually, every_case_warned_alike,
-    every_warning_delivered_once, overdue_case, status_of, stream_until_cut, supervision,
+    every_warning_delivered_once, overdue_case, soon, status_of, stream_until_cut, supervision,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -157,11 +157,7 @@ async fn two_of_each_platform_share_one_database_through_kills_and_nothing_happe
         streamed.clone(),
         acked.clone(),
     ));
-    let deadline = Instant::now() + PATIENCE;
-    while acked.lock().expect("not poisoned").len() < 100 {
-        assert!(Instant::now() < deadline, "{}", a1.tail());
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    soon(&a1, || acked.lock().expect("not poisoned").len() >= 100).await;
     a1.kill();
     let _ = stream.await;
     let acked_before_kill: BTreeSet<String> = acked

@@ -538,3 +538,13 @@ pub async fn every_warning_delivered_once(
     .await;
     repeats.get()
 }
+
+/// Waits, looking every 2 ms, until `done` holds (e.g. a stream has had so many
+/// acknowledgements, to cut it there); panics with `platform`'s log after [`PATIENCE`].
+pub async fn soon(platform: &Platform, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "{}", platform.tail());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
