@@ -320,7 +320,7 @@ impl Calendar {
         CHINA
             .get_or_init(|| {
                 let id = CalendarId::parse("cn").expect("\"cn\" is a valid id");
-                let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
+                let offset = crate::local::china_offset();
                 // The bundled file is checked day by day by tests/calendar_data.rs.
                 Calendar::from_csv(id, offset, CHINA_CSV).expect("the bundled calendar is valid")
             })
@@ -383,6 +383,11 @@ impl Calendar {
         let lo = self.days.partition_point(|d| d.date <= a);
         let hi = self.days.partition_point(|d| d.date <= b);
         &self.days[lo..hi.max(lo)]
+    }
+
+    /// `t` as a person reads it in the jurisdiction ([`crate::local::local_time`]).
+    pub fn local_time(&self, t: DateTime<Utc>) -> String {
+        crate::local::local_time(self.utc_offset, t)
     }
 
     /// The date of instant `t` in the jurisdiction's local time.

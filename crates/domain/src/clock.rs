@@ -12,7 +12,7 @@
 //! is named in the explanation and listed in [`DeadlineClock::passed_events`], and an open suspension
 //! pauses only the clocks it counts for.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 use crate::calendar::Calendar;
 use crate::case::{Case, CaseState};
@@ -545,6 +545,19 @@ pub struct ClockView {
 }
 
 impl ClockView {
+    /// The offset of the calendar the clock was computed on, read off the view itself: its
+    /// `due_at` is 24:00 local of `last_day` ([`crate::limit::Deadline`]), so local midnight
+    /// after `last_day` minus `due_at` is the offset. Mainland China's when that is not a
+    /// valid offset (a deadline at the end of time).
+    pub fn utc_offset(&self) -> FixedOffset {
+        self.last_day
+            .succ_opt()
+            .map(|next| next.and_time(NaiveTime::MIN) - self.due_at.naive_utc())
+            .and_then(|d| i32::try_from(d.num_seconds()).ok())
+            .and_then(FixedOffset::east_opt)
+            .unwrap_or_else(crate::local::china_offset)
+    }
+
     /// Whether the clock counts as overdue at `now` (as [`DeadlineClock::is_overdue`]).
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         match self.status.as_str() {

@@ -6,6 +6,7 @@
 //! Map of the modules:
 //! - [`ids`], [`money`], [`error`]: values that validate on creation, and field errors.
 //! - [`calendar`]: working-day calendars per jurisdiction, loaded from data.
+//! - [`local`]: how a person reads an instant (local time, one format).
 //! - [`limit`]: time-limit arithmetic (working and calendar days, suspensions, extensions).
 //! - [`record`]: the record contract (docs/design.md §6) as domain types.
 //! - [`matter`]: the matter catalogue.
@@ -30,6 +31,7 @@ pub mod error;
 pub mod ids;
 pub mod jurisdiction;
 pub mod limit;
+pub mod local;
 pub mod matter;
 pub mod money;
 pub mod record;

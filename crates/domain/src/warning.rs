@@ -215,7 +215,14 @@ pub fn warning_for_due(
     due_at: DateTime<Utc>,
     explanation: &str,
 ) -> Option<WarningDraft> {
-    rules::stored_due(key, due_at, explanation, None, &EffectiveRules::defaults())
+    rules::stored_due(
+        key,
+        due_at,
+        explanation,
+        None,
+        crate::local::china_offset(),
+        &EffectiveRules::defaults(),
+    )
 }
 
 /// Warnings for clocks that stopped after their due instant, with the default configuration:

@@ -535,3 +535,29 @@ fn issue10_item4_a_calendar_day_limit_ending_on_a_rest_day_moves_on() {
         "2024-03-11"
     );
 }
+
+/// A stored clock view tells the offset of the calendar it was computed on (its due instant is
+/// 24:00 local of its last day), so that a warning raised from the view alone reads in local
+/// time; at the end of time, where no offset fits, mainland China's.
+#[test]
+fn a_clock_view_knows_its_calendars_offset() {
+    use egov_domain::clock::ClockView;
+    use egov_domain::local::china_offset;
+    let clocks = clocks_of(
+        MatterKind::Promised,
+        10,
+        20,
+        &[
+            ("application", "2024-03-04 09:00"),
+            ("acceptance", "2024-03-04 10:00"),
+        ],
+    );
+    for c in &clocks {
+        let view = ClockView::from(c);
+        assert_eq!(view.utc_offset(), china_offset(), "{}", view.key);
+    }
+    let mut end = ClockView::from(&clocks[0]);
+    end.last_day = chrono::NaiveDate::MAX;
+    end.due_at = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    assert_eq!(end.utc_offset(), china_offset());
+}

@@ -632,7 +632,7 @@ fn procedure_anomaly_an_acceptance_promising_another_day() {
         warnings(m(), defaults(), &records(story), "2024-03-04 10:00"),
         &[
             "2024-03-04 10:00 procedure_anomaly yellow_card (default): the acceptance on \
-           2024-03-04 10:00 promises a decision by 2024-03-21 00:00, later than the promised \
+           2024-03-04 10:00 promises a decision by 2024-03-20 24:00, later than the promised \
            limit allows: accepted 2024-03-04, 10 working days -> due 2024-03-18 24:00",
         ],
     );

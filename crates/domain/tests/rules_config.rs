@@ -413,11 +413,18 @@ fn the_stored_instant_and_late_clock_paths_use_the_configuration_too() {
     );
     assert_eq!(
         late[0].message,
-        "the promised limit passed (stopped at 2024-03-20 02:00 UTC): accepted 2024-03-04, 10 \
+        "the promised limit passed (stopped at 2024-03-20 10:00): accepted 2024-03-04, 10 \
          working days -> due 2024-03-18 24:00"
     );
     let v = view("promised", "running");
-    let reminder = rules::on_stored_due("approaching:promised", v.due_at, Some(&v), &e).unwrap();
+    let reminder = rules::on_stored_due(
+        "approaching:promised",
+        v.due_at,
+        Some(&v),
+        v.utc_offset(),
+        &e,
+    )
+    .unwrap();
     assert_eq!(reminder.config, ConfigSource::Matter(code("M-001")));
     assert_eq!(reminder.level, Level::Reminder);
     // The default-configuration wrapper the services call today words it the same way.
@@ -432,7 +439,7 @@ fn the_stored_instant_and_late_clock_paths_use_the_configuration_too() {
     );
     assert_eq!(
         s.message,
-        "a suspension is still open past its planned end 2024-03-11 09:00 UTC: the clocks stay \
+        "a suspension is still open past its planned end 2024-03-11 17:00: the clocks stay \
          stopped until it ends (ALL Art. 45)"
     );
 }

@@ -12,7 +12,7 @@ use pbjson_types::Timestamp;
 /// The jurisdiction's local time (Asia/Shanghai, no daylight saving): the offset deadlines are
 /// counted in, so times are shown as supervisors read them.
 pub fn local_zone() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
+    egov_domain::local::china_offset()
 }
 
 pub fn to_utc(ts: &Timestamp) -> Option<DateTime<Utc>> {
@@ -23,15 +23,12 @@ pub fn to_utc(ts: &Timestamp) -> Option<DateTime<Utc>> {
 /// `2026-11-20 09:30` in local time; midnight that ends a day is shown as `24:00` of that day,
 /// the way deadlines are written (ALL Art. 82: a limit ends at the end of its last day).
 pub fn local_time(ts: Option<&Timestamp>) -> String {
-    let Some(t) = ts.and_then(to_utc) else {
-        return "-".into();
-    };
-    let local = t.with_timezone(&local_zone());
-    if local.format("%H:%M:%S%.f").to_string() == "00:00:00" {
-        let day = local - chrono::Duration::days(1);
-        return format!("{} 24:00", day.format("%Y-%m-%d"));
-    }
-    local.format("%Y-%m-%d %H:%M").to_string()
+    ts.and_then(to_utc).map_or_else(|| "-".into(), local)
+}
+
+/// [`local_time`] of an instant the CLI holds itself (the data directory's rows).
+pub fn local(t: DateTime<Utc>) -> String {
+    egov_domain::local::local_time(local_zone(), t)
 }
 
 /// An enum value's name without its prefix, lowercase: `WARNING_LEVEL_YELLOW_CARD` ->

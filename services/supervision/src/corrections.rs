@@ -302,7 +302,7 @@ async fn fire(s: &Supervision, card: &WarningRow, now: DateTime<Utc>) -> Result<
     };
     let due = card
         .correction_due_at
-        .map(|t| t.to_rfc3339())
+        .map(|t| calendar().local_time(t))
         .unwrap_or_default();
     match workflow::on_passed_correction_due(level, state, &card.office) {
         PassedCorrection::RedCard => {

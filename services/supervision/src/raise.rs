@@ -106,7 +106,12 @@ pub fn firing(
         return Firing { due, warning: None };
     }
     let effective = effective(rules, row);
-    let warning = match rules::on_stored_due(&due.clock, deadline, view, &effective) {
+    // Any clock of the case tells its calendar's offset (a suspension's planned end has none
+    // of its own).
+    let offset = views
+        .first()
+        .map_or_else(egov_domain::local::china_offset, ClockView::utc_offset);
+    let warning = match rules::on_stored_due(&due.clock, deadline, view, offset, &effective) {
         Some(draft) => Some(new_warning(row, draft, view, now)),
         None => {
             tracing::warn!(

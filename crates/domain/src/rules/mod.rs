@@ -25,7 +25,8 @@
 //! whatever order records arrive (late records are placed by their own time). A time rule's
 //! warning can be disproved by a record that arrives after it, dated before its deadline:
 //! [`withdrawal`] judges which. Times in
-//! messages are local to the matter's calendar (`2024-03-05 09:00`).
+//! messages are local to the matter's calendar, in the one format of [`crate::local`]
+//! (`2024-03-05 09:00`, `2024-03-14 24:00`).
 
 pub mod acceptance_overdue;
 pub mod approaching_deadline;
@@ -43,7 +44,7 @@ pub mod step_overdue;
 pub mod suspension_abuse;
 pub mod withdrawal;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::calendar::Calendar;
 use crate::case::Case;
@@ -212,11 +213,9 @@ fn draft(
     }
 }
 
-/// `2024-03-05 09:00` in the calendar's local time.
+/// `2024-03-05 09:00` in the calendar's local time ([`crate::local`]).
 pub(crate) fn local_time(cal: &Calendar, t: DateTime<Utc>) -> String {
-    t.with_timezone(&cal.utc_offset())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    cal.local_time(t)
 }
 
 /// `1st`, `2nd`, `3rd`, `11th` ...
@@ -328,7 +327,12 @@ pub fn on_due(
             return None;
         }
     }
-    let message = deadline_message(key, &clock.deadline.explanation, stopped_at(&clock.status));
+    let message = deadline_message(
+        key,
+        &clock.deadline.explanation,
+        stopped_at(&clock.status),
+        calendar.utc_offset(),
+    );
     Some(draft(
         rule,
         config,
@@ -350,12 +354,14 @@ fn stopped_at(status: &ClockStatus) -> Option<DateTime<Utc>> {
 /// The warning for a stored due instant `key` that arrived, trusting that the instant is
 /// current (the approval platform replaces a case's instants on every write): `deadline` is the
 /// deadline concerned (the clock view's `due_at`, or the instant itself without a view), and
-/// `view` the clock's view from the case's projection, when there is one. None if no rule knows
-/// the key.
+/// `view` the clock's view from the case's projection, when there is one; `offset` the case's
+/// calendar's, for the times in the message (any of its views tells it:
+/// [`ClockView::utc_offset`]). None if no rule knows the key.
 pub fn on_stored_due(
     key: &str,
     deadline: DateTime<Utc>,
     view: Option<&ClockView>,
+    offset: FixedOffset,
     config: &EffectiveRules,
 ) -> Option<WarningDraft> {
     stored_due(
@@ -363,6 +369,7 @@ pub fn on_stored_due(
         deadline,
         view.map_or("", |v| v.explanation.as_str()),
         view.map(|v| v.limit),
+        offset,
         config,
     )
 }
@@ -374,19 +381,20 @@ pub(crate) fn stored_due(
     deadline: DateTime<Utc>,
     explanation: &str,
     limit: Option<Limit>,
+    offset: FixedOffset,
     config: &EffectiveRules,
 ) -> Option<WarningDraft> {
     let rule = rule_for_key(key)?;
     let mut used = Vec::new();
     let message = if key == suspension_abuse::PLANNED_END_KEY {
-        suspension_abuse::stored_message(deadline)
+        suspension_abuse::stored_message(deadline, offset)
     } else {
         if approaching_deadline::matches(key)
             && let Some(limit) = limit
         {
             used.push(config.approaching_threshold(limit).source);
         }
-        deadline_message(key, explanation, None)
+        deadline_message(key, explanation, None, offset)
     };
     Some(draft(
         rule,
@@ -412,7 +420,7 @@ pub fn on_late_clocks(views: &[ClockView], config: &EffectiveRules) -> Vec<Warni
                 config,
                 Some(c.key.clone()),
                 c.due_at,
-                deadline_message(&c.key, &c.explanation, c.stopped_at),
+                deadline_message(&c.key, &c.explanation, c.stopped_at, c.utc_offset()),
                 None,
                 [],
             ))
@@ -421,13 +429,18 @@ pub fn on_late_clocks(views: &[ClockView], config: &EffectiveRules) -> Vec<Warni
 }
 
 /// "the promised limit passed: EXPLANATION", "the promised limit is near: ...", "the
-/// statutory limit passed (stopped at 2024-04-03 02:00 UTC): ...".
-fn deadline_message(key: &str, explanation: &str, stopped: Option<DateTime<Utc>>) -> String {
+/// statutory limit passed (stopped at 2024-04-03 10:00): ..." (local time at `offset`).
+fn deadline_message(
+    key: &str,
+    explanation: &str,
+    stopped: Option<DateTime<Utc>>,
+    offset: FixedOffset,
+) -> String {
     match key.strip_prefix(approaching_deadline::PREFIX) {
         Some(clock) => format!("the {} is near: {explanation}", clock_phrase(clock)),
         None => {
             let stopped = stopped
-                .map(|at| format!(" (stopped at {})", at.format("%Y-%m-%d %H:%M UTC")))
+                .map(|at| format!(" (stopped at {})", crate::local::local_time(offset, at)))
                 .unwrap_or_default();
             format!("the {} passed{stopped}: {explanation}", clock_phrase(key))
         }

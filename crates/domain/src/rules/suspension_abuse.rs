@@ -17,7 +17,7 @@
 //!   suspension is still open then. The deadline clocks are paused meanwhile and schedule
 //!   nothing, so this instant is the only thing that wakes the platform for such a case.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::calendar::Calendar;
 use crate::case::{Case, CaseState, SuspensionSpan};
@@ -138,11 +138,12 @@ pub fn on_due(
     ))
 }
 
-/// The message when only the stored instant is known (no case at hand).
-pub(crate) fn stored_message(planned_end: DateTime<Utc>) -> String {
+/// The message when only the stored instant is known (no case at hand), in local time at
+/// `offset`.
+pub(crate) fn stored_message(planned_end: DateTime<Utc>, offset: FixedOffset) -> String {
     format!(
         "a suspension is still open past its planned end {}: the clocks stay stopped until it \
          ends (ALL Art. 45)",
-        planned_end.format("%Y-%m-%d %H:%M UTC")
+        crate::local::local_time(offset, planned_end)
     )
 }

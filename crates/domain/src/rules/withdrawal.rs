@@ -26,7 +26,7 @@
 //! pass (stopped on time, or running towards a deadline still ahead); a clock the views do not
 //! show, or one that stopped late or runs past its deadline, keeps the card.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::clock::ClockView;
 use crate::rules::{self, Rule, approaching_deadline, suspension_abuse};
@@ -38,6 +38,8 @@ pub struct Disproof {
     pub clock: String,
     /// Where that clock stands.
     pub standing: Standing,
+    /// The offset of the case's calendar, for the times in the [`reason`].
+    pub offset: FixedOffset,
 }
 
 /// Where a clock that disproves a card stands.
@@ -71,7 +73,9 @@ pub fn judge(
     let mine: Vec<&ClockView> = views.iter().filter(|v| v.key == key).collect();
     // A step started again has a view per span: each must say the deadline did not pass.
     let mut standing = None;
+    let mut offset = crate::local::china_offset();
     for v in mine {
+        offset = v.utc_offset();
         let this = match (v.status.as_str(), v.stopped_at) {
             ("stopped_on_time", Some(at)) => Standing::StoppedOnTime(at),
             ("running" | "paused", _) if v.due_at > now => Standing::RunsUntil(v.due_at),
@@ -82,6 +86,7 @@ pub fn judge(
     Some(Disproof {
         clock: key.to_owned(),
         standing: standing?,
+        offset,
     })
 }
 
@@ -110,16 +115,17 @@ pub fn disproving_record<'a>(
 }
 
 /// The reason stored with the withdrawal (history and detail): the record, when it happened,
-/// and what the clock says now. Kept short and structured: `record EV-9 (occurred
-/// 2024-03-05T01:00:00Z): certificate clock stopped on time at 2024-03-05T01:00:00Z`.
+/// and what the clock says now, in the case's local time. Kept short and structured: `record
+/// EV-9 (occurred 2024-03-05 09:00): certificate clock stopped on time at 2024-03-05 09:00`.
 pub fn reason(event_id: &str, occurred_at: Option<DateTime<Utc>>, disproof: &Disproof) -> String {
+    let local = |t| crate::local::local_time(disproof.offset, t);
     let when = occurred_at
-        .map(|t| format!(" (occurred {})", t.to_rfc3339()))
+        .map(|t| format!(" (occurred {})", local(t)))
         .unwrap_or_default();
     let clock = &disproof.clock;
     let now = match disproof.standing {
-        Standing::StoppedOnTime(at) => format!("stopped on time at {}", at.to_rfc3339()),
-        Standing::RunsUntil(due) => format!("runs until {}", due.to_rfc3339()),
+        Standing::StoppedOnTime(at) => format!("stopped on time at {}", local(at)),
+        Standing::RunsUntil(due) => format!("runs until {}", local(due)),
     };
     format!("record {event_id}{when}: {clock} clock {now}")
 }
@@ -176,6 +182,7 @@ mod tests {
             Some(Disproof {
                 clock: "certificate".into(),
                 standing: Standing::StoppedOnTime(at("2024-03-15T01:00:00Z")),
+                offset: crate::local::china_offset(),
             })
         );
         for status in ["running", "paused"] {
@@ -191,6 +198,7 @@ mod tests {
                 Some(Disproof {
                     clock: "promised".into(),
                     standing: Standing::RunsUntil(at("2024-03-25T16:00:00Z")),
+                    offset: crate::local::china_offset(),
                 }),
                 "{status}"
             );
@@ -272,6 +280,7 @@ mod tests {
         let stopped = Disproof {
             clock: "certificate".into(),
             standing: Standing::StoppedOnTime(at("2024-03-15T01:00:00Z")),
+            offset: crate::local::china_offset(),
         };
         let records = [
             (1, at("2024-03-01T01:00:00Z"), "app"),
@@ -286,6 +295,7 @@ mod tests {
         let moved = Disproof {
             clock: "promised".into(),
             standing: Standing::RunsUntil(at("2024-03-25T16:00:00Z")),
+            offset: crate::local::china_offset(),
         };
         assert_eq!(
             disproving_record(&moved, Some(at(DUE)), &records),
@@ -295,8 +305,8 @@ mod tests {
         assert_eq!(disproving_record(&moved, None, &[]), None);
         assert_eq!(
             reason("cert", Some(at("2024-03-15T01:00:00Z")), &stopped),
-            "record cert (occurred 2024-03-15T01:00:00+00:00): certificate clock stopped on \
-             time at 2024-03-15T01:00:00+00:00"
+            "record cert (occurred 2024-03-15 09:00): certificate clock stopped on time at \
+             2024-03-15 09:00"
         );
     }
 }

@@ -21,11 +21,7 @@ pub(super) fn dated_ahead(
     now: DateTime<Utc>,
     skew: chrono::Duration,
 ) -> Verdict {
-    let local = |t: DateTime<Utc>| {
-        t.with_timezone(&Calendar::china().utc_offset())
-            .format("%Y-%m-%d %H:%M:%S %:z")
-            .to_string()
-    };
+    let local = |t: DateTime<Utc>| Calendar::china().local_time(t);
     let reason = format!(
         "is {} (local time), ahead of the platform's clock ({}) by more than the allowed clock \
          skew of {} s; a record is dated when it happened",

@@ -11,6 +11,7 @@ use chrono::Utc;
 
 use crate::cli::AccountsCommand;
 use crate::commands::tokens::open;
+use crate::output;
 
 pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -40,17 +41,17 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
             let rows = store.list_accounts().await;
             store.close().await;
             println!(
-                "{:<24} {:<15} {:<28} {:<26} disabled",
+                "{:<24} {:<15} {:<28} {:<16} disabled",
                 "name", "role", "scope", "created"
             );
             for a in rows? {
                 println!(
-                    "{:<24} {:<15} {:<28} {:<26} {}",
+                    "{:<24} {:<15} {:<28} {:<16} {}",
                     a.name,
                     a.role,
                     a.scope,
-                    a.created_at.to_rfc3339(),
-                    a.disabled_at.map_or("-".to_owned(), |t| t.to_rfc3339()),
+                    output::local(a.created_at),
+                    a.disabled_at.map_or("-".to_owned(), output::local),
                 );
             }
         }

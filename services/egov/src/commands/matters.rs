@@ -279,13 +279,7 @@ pub async fn history(args: MattersHistoryArgs) -> anyhow::Result<ExitCode> {
         let m = v.matter.clone().unwrap_or_default();
         table.row(vec![
             v.version.to_string(),
-            v.valid_from
-                .as_ref()
-                .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-                .map_or_else(
-                    || "-".into(),
-                    |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                ),
+            output::local_time(v.valid_from.as_ref()),
             pb::MatterKind::try_from(m.kind).map_or_else(
                 |_| m.kind.to_string(),
                 |k| output::short(k.as_str_name(), "MATTER_KIND_"),

@@ -10,6 +10,7 @@ use egov_runtime::access::{Principal, Role, Scope};
 use egov_store::{Store, StoreOptions};
 
 use crate::cli::{TokensCommand, TokensDbArgs};
+use crate::output;
 use crate::settings::{ConfigError, DatabaseUrl};
 
 pub async fn run(command: TokensCommand) -> anyhow::Result<ExitCode> {
@@ -61,19 +62,19 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<ExitCode> {
             let rows = store.list_credentials().await?;
             store.close().await;
             println!(
-                "{:<16} {:<20} {:<15} {:<28} {:<8} {:<25} revoked",
+                "{:<16} {:<20} {:<15} {:<28} {:<8} {:<16} revoked",
                 "id", "principal", "role", "scope", "kind", "expires"
             );
             for c in rows {
                 println!(
-                    "{:<16} {:<20} {:<15} {:<28} {:<8} {:<25} {}",
+                    "{:<16} {:<20} {:<15} {:<28} {:<8} {:<16} {}",
                     c.id,
                     c.principal,
                     c.role,
                     c.scope,
                     c.kind,
-                    c.expires_at.map_or("never".to_owned(), |t| t.to_rfc3339()),
-                    c.revoked_at.map_or("-".to_owned(), |t| t.to_rfc3339()),
+                    c.expires_at.map_or("never".to_owned(), output::local),
+                    c.revoked_at.map_or("-".to_owned(), output::local),
                 );
             }
         }
