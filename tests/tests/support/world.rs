@@ -114,16 +114,19 @@ pub async fn world_with(backend: Backend, trust: TrustSettings) -> World {
         .expect("rules")
         .into_inner()
         .config_json;
+    // A record rule's card: no later record disproves it. (A deadline's card here would be
+    // false, the case's clocks still running, and the log follower, reading the case's records
+    // after it was stored on a loaded machine, would rightly withdraw it.)
     let card = |case: &str, department: &str, region: &str| NewWarning {
         case_no: case.into(),
-        rule: "promised_limit_passed".into(),
+        rule: "missing_reasons".into(),
         level: "yellow_card".into(),
         department: department.into(),
         region: region.into(),
         matter_code: "M-MKT".into(),
-        due_at: Some(local("2024-04-15 00:00")),
+        due_at: Some(local("2024-04-15 09:00")),
         raised_at: local("2024-04-15 10:00"),
-        detail: json!({"message": format!("{case}: late"), "clock": "promised"}),
+        detail: json!({"message": format!("{case}: a decision without its reasons")}),
     };
     let rows = store
         .insert_warnings(&[
