@@ -19,6 +19,7 @@
 
 pub mod audit;
 mod health;
+mod idle;
 mod metrics;
 mod serve;
 pub mod testing;
@@ -44,8 +45,8 @@ use tonic::transport::server::Router;
 pub use crate::audit::StoreAuditSink;
 pub use crate::health::DEFAULT_HEALTH_INTERVAL;
 use crate::health::Health;
-pub use crate::serve::ConnectionLimits;
 use crate::serve::{Bound, Tls};
+pub use crate::serve::{ConnectionLimits, DEFAULT_IDLE_TIMEOUT};
 use crate::tls::{CertificateProbe, ClientCertificates, PeerCertificates, Reloading};
 pub use crate::tls::{TlsError, TlsSettings};
 
@@ -56,7 +57,7 @@ pub(crate) type Routed = Router<
         egov_trust::HallLayer,
         tower_layer::Stack<
             tonic::service::InterceptorLayer<ClientCertificates>,
-            tower_layer::Identity,
+            tower_layer::Stack<crate::idle::CallsLayer, tower_layer::Identity>,
         >,
     >,
 >;
@@ -144,7 +145,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// How long calls in flight, then the background tasks, get at shutdown.
     pub grace: Duration,
-    /// Limits on the clients' connections (per peer, silent ones, keepalive).
+    /// Limits on the clients' connections (per peer, silent ones, idle ones, keepalive).
     pub connections: ConnectionLimits,
     /// TLS on the port (mutual with a client CA), reloaded when its files change; None:
     /// plaintext, as `egov up` and the demo serve on loopback.
@@ -222,6 +223,8 @@ pub struct Platforms {
     rules_version: Option<i64>,
     grace: Duration,
     connections: ConnectionLimits,
+    /// The open connections' calls in flight, for closing idle ones.
+    open: std::sync::Arc<crate::idle::Connections>,
     /// TLS on the port, when the settings ask for it.
     tls: Option<Tls>,
     certificate_probe: Option<CertificateProbe>,
@@ -382,6 +385,7 @@ impl Platforms {
             rules_version,
             grace,
             connections,
+            open: Default::default(),
             tls,
             certificate_probe,
             trust,
@@ -543,7 +547,9 @@ impl Platforms {
                 .map_or_else(Default::default, |tls| tls.peers.clone()),
             probe: self.certificate_probe.clone(),
         };
+        // Outermost, the calls in flight on each connection, for closing idle ones.
         tonic::transport::Server::builder()
+            .layer(crate::idle::CallsLayer(self.open.clone()))
             .layer(tonic::service::InterceptorLayer::new(certificates))
             .http2_keepalive_interval(Some(self.connections.keepalive_interval))
             .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
@@ -574,10 +580,14 @@ impl Platforms {
             self.tasks
                 .spawn(port.serve(self.store.clone(), self.shutdown.clone()));
         }
-        if let Some(tls) = &self.tls {
-            self.tasks
-                .spawn(tls.reloading.clone().watch(self.shutdown.clone()));
-        }
+        match &self.tls {
+            Some(tls) => self
+                .tasks
+                .spawn(tls.reloading.clone().watch(self.shutdown.clone())),
+            None => self
+                .tasks
+                .spawn(crate::tls::hangups_without_tls(self.shutdown.clone())),
+        };
         let trigger = self.trigger.clone();
         let forward = tokio::spawn(async move {
             stop.wait().await;
@@ -591,6 +601,7 @@ impl Platforms {
                 self.grace,
                 self.connections,
                 self.tls.clone(),
+                self.open.clone(),
             )
             .await;
         forward.abort();

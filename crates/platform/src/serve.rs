@@ -1,8 +1,9 @@
 //! Binding and serving the root's gRPC router: `bind()` takes the port (0 in tests) and
 //! exposes the address before anything is served; `serve()` runs until the shutdown signal,
 //! then stops accepting, lets in-flight calls finish within a grace period, and returns. The
-//! accept loop limits the connections of each peer address and closes connections that send
-//! nothing within a handshake timeout, so idle sockets cannot lock out every other client.
+//! accept loop limits the connections of each peer address, closes connections that send
+//! nothing within a handshake timeout, and closes connections that have had no call in flight
+//! for the idle timeout ([`crate::idle`]), so idle sockets cannot lock out every other client.
 //! With TLS ([`crate::tls`]) each admitted connection is wrapped for its handshake, which
 //! runs on the connection's own task within the same timeout.
 
@@ -22,6 +23,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use egov_runtime::shutdown::Shutdown;
 
+use crate::idle::{Connections, IdleWatch};
 use crate::tls::{Conn, PeerCertificates, Reloading};
 
 /// The HTTP/2 flow-control window of each stream (the bytes a client may send ahead of what the
@@ -57,6 +59,9 @@ pub struct ConnectionLimits {
     /// its answer may take before the connection is closed.
     pub keepalive_interval: Duration,
     pub keepalive_timeout: Duration,
+    /// How long a connection may have no call in flight before it is closed; None keeps
+    /// idle connections open. A client's channel connects again for its next call.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for ConnectionLimits {
@@ -66,9 +71,14 @@ impl Default for ConnectionLimits {
             handshake_timeout: Duration::from_secs(10),
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(10),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
 }
+
+/// How long a connection may have no call in flight by default: long enough for a client's
+/// bursts of calls (a service centre's batches, a CLI session) to share one connection.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// The open connections per peer address.
 #[derive(Debug, Default)]
@@ -109,13 +119,15 @@ impl Drop for Slot {
     }
 }
 
-/// An admitted connection: holds its peer's slot, and fails its reads when the peer stays
-/// silent past the handshake timeout (hyper then closes it).
+/// An admitted connection: holds its peer's slot, fails its reads when the peer stays silent
+/// past the handshake timeout, and ends them (end of stream) when it has been idle for the
+/// idle timeout; hyper then closes it.
 pub(crate) struct Admitted {
     stream: TcpStream,
     _slot: Slot,
     /// Until the first byte arrives.
     silent_until: Option<Pin<Box<Sleep>>>,
+    idle: Option<IdleWatch>,
 }
 
 impl Connected for Admitted {
@@ -147,13 +159,19 @@ impl AsyncRead for Admitted {
                     .as_mut()
                     .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
                 if silent_too_long {
-                    Poll::Ready(Err(std::io::Error::new(
+                    return Poll::Ready(Err(std::io::Error::new(
                         std::io::ErrorKind::TimedOut,
                         "the peer sent nothing within the handshake timeout",
-                    )))
-                } else {
-                    Poll::Pending
+                    )));
                 }
+                // Only when nothing is waiting to be read: a call that has arrived is served.
+                // One sent in the instant before the close fails UNAVAILABLE, which clients
+                // retry on a new connection.
+                if this.idle.as_mut().is_some_and(|idle| idle.poll_expired(cx)) {
+                    tracing::debug!("closing a connection idle for the idle timeout");
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Pending
             }
         }
     }
@@ -204,6 +222,7 @@ impl Bound {
         grace: Duration,
         limits: ConnectionLimits,
         tls: Option<Tls>,
+        connections: Arc<Connections>,
     ) -> Result<(), tonic::transport::Error> {
         let addr = self.addr;
         let peers = Arc::new(Peers::default());
@@ -212,7 +231,8 @@ impl Bound {
                 Ok(stream) => stream,
                 Err(error) => return Some(Err(error)),
             };
-            let ip = stream.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+            let peer = stream.peer_addr().ok();
+            let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
             let Some(slot) = peers.admit(ip, limits.per_peer) else {
                 tracing::warn!(%ip, limit = limits.per_peer, "too many connections from one peer; closing the new one");
                 return None;
@@ -226,6 +246,9 @@ impl Bound {
                 stream,
                 _slot: slot,
                 silent_until: Some(Box::pin(tokio::time::sleep(limits.handshake_timeout))),
+                idle: peer
+                    .zip(limits.idle_timeout)
+                    .map(|(peer, timeout)| connections.open(peer, timeout)),
             };
             Some(Ok(match &tls {
                 // The configuration in force now: a reloaded certificate serves from the

@@ -265,25 +265,53 @@ impl Reloading {
 
     /// Looks at the files every `reload_every`, and at once on SIGHUP, until `shutdown`.
     pub async fn watch(self: Arc<Self>, mut shutdown: Shutdown) {
-        #[cfg(unix)]
-        let mut hangup =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut hangups = Hangups::new();
         loop {
-            let hup = async {
-                #[cfg(unix)]
-                if let Some(signal) = hangup.as_mut() {
-                    signal.recv().await;
-                    return;
-                }
-                std::future::pending::<()>().await;
-            };
             tokio::select! {
                 () = shutdown.wait() => return,
                 () = tokio::time::sleep(self.settings.reload_every) => {}
-                () = hup => tracing::info!("SIGHUP: looking at the TLS files"),
+                () = hangups.next() => tracing::info!("SIGHUP: looking at the TLS files"),
             }
             self.reload();
         }
+    }
+}
+
+/// Without TLS there is nothing to reload, but SIGHUP must still not end the process (its
+/// default action): the systemd units' `ExecReload=` sends it, and `systemctl reload` of a
+/// plaintext deployment would otherwise be a crash and a restart. Answers each with a log line,
+/// until `shutdown`.
+pub(crate) async fn hangups_without_tls(mut shutdown: Shutdown) {
+    let mut hangups = Hangups::new();
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = hangups.next() => tracing::info!("SIGHUP: no TLS files to look at; nothing to reload"),
+        }
+    }
+}
+
+/// The process's SIGHUPs, once its handler is installed (never one where there are none).
+struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    fn new() -> Self {
+        Hangups {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
     }
 }
 

@@ -198,3 +198,89 @@ async fn a_stalled_tls_handshake_is_closed_after_the_handshake_timeout() {
         .expect("served and stopped");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Idle connections are closed after the idle timeout, which frees their peer's places
+/// (issue 14 item 9: idle sockets locked out every new client), while a connection with a
+/// call in flight stays open however quiet the call is.
+#[tokio::test]
+async fn an_idle_connection_is_closed_and_one_with_a_call_in_flight_is_not() {
+    let platforms = Platforms::build(Settings {
+        connections: ConnectionLimits {
+            per_peer: 2,
+            idle_timeout: Some(Duration::from_millis(800)),
+            ..ConnectionLimits::default()
+        },
+        ..Settings::new(
+            Serve::Approval,
+            Database::Store(fresh_store(Backend::Sqlite).await),
+            ManualClock::new("2024-03-04T01:00:00Z".parse().expect("an instant")).shared(),
+        )
+    })
+    .await
+    .expect("the platform starts");
+    let addr = platforms.addr();
+    let token = platforms
+        .issue_credential(&egov_platform::testing::admin(), None)
+        .await
+        .expect("a credential")
+        .token;
+    let (trigger, stop) = shutdown::channel();
+    let serving = tokio::spawn(platforms.run_until_stopped(stop));
+
+    // A record stream from 127.0.0.2 that sends nothing for several idle timeouts.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("an endpoint")
+        .local_address(Some([127, 0, 0, 2].into()))
+        .connect()
+        .await
+        .expect("a channel from 127.0.0.2");
+    let (send, records) = tokio::sync::mpsc::channel::<apb::StreamRecordsRequest>(4);
+    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(records));
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("metadata"),
+    );
+    let mut acks = ApprovalServiceClient::new(channel)
+        .stream_records(request)
+        .await
+        .expect("the stream opens")
+        .into_inner();
+
+    // And an idle HTTP/2 connection from the same peer: the peer's two places are taken.
+    let mut idle = connect_from_another_peer(addr).await;
+    idle.write_all(PREFACE).await.expect("send the preface");
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(10)).await,
+        "the idle connection is closed"
+    );
+    // Its place is free again: a new connection of that peer is admitted (and, idle in its
+    // turn, closed after the timeout, not at once).
+    let mut next = connect_from_another_peer(addr).await;
+    next.write_all(PREFACE).await.expect("send the preface");
+    assert!(
+        !closed_within(&mut next, Duration::from_millis(300)).await,
+        "a new connection takes the freed place"
+    );
+
+    // The quiet stream outlives several idle timeouts, and still carries records.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    send.send(apb::StreamRecordsRequest {
+        record: Some(apb::Record::default()),
+    })
+    .await
+    .expect("the stream is open");
+    let ack = tokio::time::timeout(Duration::from_secs(10), acks.message())
+        .await
+        .expect("an answer within 10 s");
+    assert!(
+        matches!(&ack, Ok(Some(_))),
+        "the stream's connection was kept: {ack:?}"
+    );
+
+    trigger.trigger();
+    drop(send);
+    serving
+        .await
+        .expect("the server task")
+        .expect("served and stopped");
+}

@@ -300,6 +300,16 @@ pub struct ServerArgs {
         value_name = "SECONDS"
     )]
     pub keepalive: u64,
+    /// How long a client's connection may have no call in flight before it is closed, in
+    /// seconds (0: never); a client connects again for its next call. An open stream (a
+    /// board's warning stream) is a call in flight however quiet it is.
+    #[arg(
+        long,
+        env = "EGOV_IDLE_TIMEOUT",
+        default_value_t = 300,
+        value_name = "SECONDS"
+    )]
+    pub idle_timeout: u64,
     /// How far ahead of this server's clock a record may be dated, in seconds: a record dated
     /// later is refused (its `occurred_at`, with the reason), since records are dated when
     /// they happened. Raise it only for service centres whose clocks cannot be kept right.

@@ -332,6 +332,8 @@ impl ServerSettings {
                 per_peer: args.max_connections_per_peer,
                 handshake_timeout: Duration::from_secs(args.handshake_timeout),
                 keepalive_interval: Duration::from_secs(args.keepalive),
+                idle_timeout: (args.idle_timeout > 0)
+                    .then(|| Duration::from_secs(args.idle_timeout)),
                 ..ConnectionLimits::default()
             },
             max_clock_skew: Duration::from_secs(args.max_clock_skew),
