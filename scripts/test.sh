@@ -57,4 +57,18 @@ psql "$EGOV_TEST_DATABASE_URL" -qtAc "select datname from pg_database where datn
     psql "$EGOV_TEST_DATABASE_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true
   done
 
+# The web console's browser test (tests/tests/console.rs): Chromium from Debian with a CJK
+# font (else Chinese pages show boxes in the screenshots), and the npm packages of
+# tests/browser (playwright-core drives the Debian Chromium; it downloads no browser).
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk'; then
+  echo "test.sh: installing Chromium and a CJK font for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "test.sh: installing the browser tests' npm packages"
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
+
 exec cargo test --workspace "$@"

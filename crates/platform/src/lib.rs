@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod console;
 mod health;
 mod idle;
 mod metrics;
@@ -43,12 +44,14 @@ use tonic::service::Routes;
 use tonic::transport::server::Router;
 
 pub use crate::audit::StoreAuditSink;
+pub use crate::console::PUBLIC_PRINCIPAL as CONSOLE_PUBLIC_PRINCIPAL;
 pub use crate::health::DEFAULT_HEALTH_INTERVAL;
 use crate::health::Health;
-use crate::serve::{Bound, Tls};
 pub use crate::serve::{ConnectionLimits, DEFAULT_IDLE_TIMEOUT};
+use crate::serve::{Bound, Tls};
 use crate::tls::{CertificateProbe, ClientCertificates, PeerCertificates, Reloading};
 pub use crate::tls::{TlsError, TlsSettings};
+pub use egov_console::{ConsoleSettings, query_code};
 
 /// The router of one process: every service behind the front hall, and that behind the layer
 /// that hands each call its client certificate (outermost).
@@ -162,6 +165,8 @@ pub struct Settings {
     pub health_interval: Duration,
     /// Where to serve metrics in Prometheus format (`GET /metrics`); None: nowhere.
     pub metrics: Option<SocketAddr>,
+    /// Where to serve the web console, and its secret; None: no console.
+    pub console: Option<ConsoleSettings>,
 }
 
 impl Settings {
@@ -184,6 +189,7 @@ impl Settings {
             max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
             health_interval: DEFAULT_HEALTH_INTERVAL,
             metrics: None,
+            console: None,
         }
     }
 }
@@ -203,6 +209,8 @@ pub enum BuildError {
     Bind(SocketAddr, #[source] std::io::Error),
     #[error("cannot set up TLS: {0}")]
     Tls(#[source] TlsError),
+    #[error("cannot set up the web console: {0}")]
+    Console(String),
 }
 
 /// The platforms of one process, bound and ready to serve.
@@ -235,6 +243,10 @@ pub struct Platforms {
     health_interval: Duration,
     /// The metrics port, when the settings ask for one.
     metrics: Option<crate::metrics::MetricsPort>,
+    /// The web console's port, when the settings ask for one.
+    console: Option<crate::console::ConsolePort>,
+    /// Where the console serves (kept after its port is handed to its task).
+    console_addr: Option<SocketAddr>,
 }
 
 impl Platforms {
@@ -285,6 +297,7 @@ impl Platforms {
             max_clock_skew,
             health_interval,
             metrics,
+            console,
         } = settings;
         // Before anything starts: a certificate that does not load is a start-up error.
         let tls = tls
@@ -360,9 +373,13 @@ impl Platforms {
                 ),
                 None => None,
             };
-            Ok((bound, metrics))
+            let console = match console {
+                Some(settings) => Some(crate::console::ConsolePort::bind(settings, store).await?),
+                None => None,
+            };
+            Ok((bound, metrics, console))
         };
-        let (bound, metrics) = match bound.await {
+        let (bound, metrics, console) = match bound.await {
             Ok(bound) => bound,
             Err(e) => {
                 // Nothing serves: the approval platform's relays end with the signal.
@@ -392,6 +409,8 @@ impl Platforms {
             health: Health::new(serve).await,
             health_interval,
             metrics,
+            console_addr: console.as_ref().map(crate::console::ConsolePort::addr),
+            console,
         })
     }
 
@@ -403,6 +422,11 @@ impl Platforms {
     /// Where metrics are served (`GET /metrics`), when they are.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(crate::metrics::MetricsPort::addr)
+    }
+
+    /// Where the web console is served, when it is.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console_addr
     }
 
     /// Which platforms this process serves.
@@ -480,6 +504,38 @@ impl Platforms {
     /// callers without a credential. Every platform service takes gzip-compressed requests,
     /// and compresses its answers for a client that asks for it.
     fn routes(&self) -> Routed {
+        // Keepalive pings find connections whose peer went away without closing them. The
+        // front hall wraps the whole router, inside the certificates' layer: no RPC is
+        // reached around it.
+        let certificates = ClientCertificates {
+            peers: self
+                .tls
+                .as_ref()
+                .map_or_else(Default::default, |tls| tls.peers.clone()),
+            probe: self.certificate_probe.clone(),
+        };
+        // Outermost, the calls in flight on each connection, for closing idle ones.
+        tonic::transport::Server::builder()
+            .layer(crate::idle::CallsLayer(self.open.clone()))
+            .layer(tonic::service::InterceptorLayer::new(certificates))
+            .http2_keepalive_interval(Some(self.connections.keepalive_interval))
+            .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
+            .initial_stream_window_size(serve::STREAM_WINDOW)
+            .initial_connection_window_size(serve::CONNECTION_WINDOW)
+            .layer(self.trust.layer())
+            .add_routes(self.services())
+    }
+
+    /// The platforms' services behind the front hall as one in-process service: the web
+    /// console's way to them. No client certificate reaches it (none is put in its calls),
+    /// and every call passes the front hall as over the port.
+    fn in_process(&self) -> egov_console::Channel {
+        use tower_layer::Layer;
+        egov_console::Channel::new(self.trust.layer().layer(self.services()))
+    }
+
+    /// Every service the port serves, before the layers.
+    fn services(&self) -> Routes {
         use egov_runtime::error::SizeLimited;
         use tonic::codec::CompressionEncoding::Gzip;
         let mut routes = Routes::builder();
@@ -537,26 +593,7 @@ impl Platforms {
                     .build_v1alpha()
                     .expect("the contract's descriptors decode"),
             );
-        // Keepalive pings find connections whose peer went away without closing them. The
-        // front hall wraps the whole router, inside the certificates' layer: no RPC is
-        // reached around it.
-        let certificates = ClientCertificates {
-            peers: self
-                .tls
-                .as_ref()
-                .map_or_else(Default::default, |tls| tls.peers.clone()),
-            probe: self.certificate_probe.clone(),
-        };
-        // Outermost, the calls in flight on each connection, for closing idle ones.
-        tonic::transport::Server::builder()
-            .layer(crate::idle::CallsLayer(self.open.clone()))
-            .layer(tonic::service::InterceptorLayer::new(certificates))
-            .http2_keepalive_interval(Some(self.connections.keepalive_interval))
-            .http2_keepalive_timeout(Some(self.connections.keepalive_timeout))
-            .initial_stream_window_size(serve::STREAM_WINDOW)
-            .initial_connection_window_size(serve::CONNECTION_WINDOW)
-            .layer(self.trust.layer())
-            .add_routes(routes.routes())
+        routes.routes()
     }
 
     /// Starts the workers, serves until `stop` fires, then drains: calls in flight within the
@@ -588,6 +625,15 @@ impl Platforms {
                 .tasks
                 .spawn(crate::tls::hangups_without_tls(self.shutdown.clone())),
         };
+        if let Some(console) = self.console.take() {
+            self.tasks.spawn(console.serve(
+                self.in_process(),
+                self.trust.authorizer(),
+                self.clock.clone(),
+                false,
+                self.shutdown.clone(),
+            ));
+        }
         let trigger = self.trigger.clone();
         let forward = tokio::spawn(async move {
             stop.wait().await;

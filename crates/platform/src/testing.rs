@@ -67,6 +67,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Where metrics are served, when the settings asked for it.
     pub metrics: Option<SocketAddr>,
+    /// Where the web console is served, when the settings asked for it.
+    pub console: Option<SocketAddr>,
     /// A token of the test admin ("test-admin", every scope): what the test clients carry.
     pub admin: String,
     /// The platforms' state (to wait for the supervision workers).
@@ -84,6 +86,7 @@ impl Running {
             .expect("the platforms start");
         let addr = platforms.addr();
         let metrics = platforms.metrics_addr();
+        let console = platforms.console_addr();
         // Two platforms of one test share a store, and so the one admin credential.
         if platforms
             .store()
@@ -116,6 +119,7 @@ impl Running {
         Running {
             addr,
             metrics,
+            console,
             admin,
             approval,
             supervision,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use egov_platform::{Database, Platforms, Serve, Settings};
+use egov_platform::{ConsoleSettings, Database, Platforms, Serve, Settings};
 use egov_runtime::access::{Authed, Bearer, Principal, Role, Scope, authed};
 use egov_runtime::clock::{Clock, ManualClock};
 use egov_runtime::shutdown::{self, ShutdownTrigger};
@@ -43,6 +43,8 @@ fn admin() -> Principal {
 #[derive(Debug)]
 pub struct InProcess {
     addr: SocketAddr,
+    /// Where the web console serves, when the demo asked for it.
+    console: Option<SocketAddr>,
     clock: ManualClock,
     store: Store,
     supervision: Supervision,
@@ -62,6 +64,16 @@ impl InProcess {
         start: DateTime<Utc>,
         listen: SocketAddr,
     ) -> anyhow::Result<InProcess> {
+        Self::start_with_console(store, start, listen, None).await
+    }
+
+    /// [`InProcess::start`], with the web console served as `console` asks.
+    pub async fn start_with_console(
+        store: Store,
+        start: DateTime<Utc>,
+        listen: SocketAddr,
+        console: Option<ConsoleSettings>,
+    ) -> anyhow::Result<InProcess> {
         let clock = ManualClock::new(start);
         let platforms = Platforms::build(Settings {
             listen,
@@ -69,11 +81,13 @@ impl InProcess {
             // The simulator sends each tick's records while the clock stands at the tick's
             // start: records may be dated ahead of it by up to a tick, not a clock's error.
             max_clock_skew: std::time::Duration::MAX,
+            console,
             ..Settings::new(Serve::Both, Database::Store(store.clone()), clock.shared())
         })
         .await
         .context("cannot start the platforms")?;
         let addr = platforms.addr();
+        let console = platforms.console_addr();
         let admin_token = platforms
             .issue_credential(&admin(), None)
             .await
@@ -87,6 +101,7 @@ impl InProcess {
         let server = tokio::spawn(platforms.run_until_stopped(stop));
         Ok(InProcess {
             addr,
+            console,
             clock,
             store,
             supervision,
@@ -114,6 +129,16 @@ impl InProcess {
     /// Where both platforms serve.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the web console serves, when it does.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console
+    }
+
+    /// The platforms' database (the demo makes its people's accounts in it).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The gRPC target of both platforms (`http://127.0.0.1:PORT`).

@@ -172,4 +172,9 @@ impl Trust {
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
     }
+
+    /// The policy in force as the decision point the web console asks which actions to offer.
+    pub fn authorizer(&self) -> Arc<dyn egov_runtime::access::Authorize> {
+        self.inner.policy.clone()
+    }
 }

@@ -176,6 +176,8 @@ pub struct ServerSettings {
     pub trust: egov_platform::TrustSettings,
     /// Where to serve metrics (`--metrics-addr`); None: nowhere.
     pub metrics: Option<SocketAddr>,
+    /// The web console (`--console-addr`, `--console-secret`); None: none.
+    pub console: Option<egov_platform::ConsoleSettings>,
 }
 
 impl ServerSettings {
@@ -317,6 +319,7 @@ impl ServerSettings {
             None => None,
         };
         Ok(Self {
+            console: args.observe.console().map_err(invalid)?,
             trust,
             metrics,
             rules,

@@ -1,5 +1,5 @@
-//! The server commands' observability options: where metrics are served, and how log lines
-//! are written.
+//! The server commands' observability options: where metrics are served, how log lines
+//! are written, and where the web console is served for people.
 
 use clap::{Args, ValueEnum};
 
@@ -11,6 +11,20 @@ pub struct ObserveArgs {
     /// deployments in deploy/ turn it on.
     #[arg(long, env = "EGOV_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// Serve the web console (crates/console) on this address, e.g. 127.0.0.1:8080; off by
+    /// default. It calls the platforms' services in process, through the front hall.
+    #[arg(long, env = "EGOV_CONSOLE_ADDR", value_name = "ADDR")]
+    pub console_addr: Option<String>,
+    /// The console's secret (at least 16 characters): the key of the public's query codes
+    /// and of its CSRF tokens. Keep it: another secret gives every case another code.
+    /// Without it a random one is made at each start.
+    #[arg(
+        long,
+        env = "EGOV_CONSOLE_SECRET",
+        value_name = "TEXT",
+        hide_env_values = true
+    )]
+    pub console_secret: Option<String>,
     /// How log lines are written to stderr: `text` for people, `json` (one JSON object a
     /// line, with each call's span: its RPC, principal and the ids it names) for a log
     /// collector.
@@ -28,4 +42,28 @@ pub struct ObserveArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+impl ObserveArgs {
+    /// The web console's settings, when `--console-addr` asks for it.
+    pub fn console(&self) -> Result<Option<egov_platform::ConsoleSettings>, String> {
+        let Some(text) = &self.console_addr else {
+            return Ok(None);
+        };
+        let listen = text.trim().parse().map_err(|_| {
+            format!(
+                "--console-addr {text:?}: expected an IP address and a port, such as 127.0.0.1:8080"
+            )
+        })?;
+        Ok(Some(match &self.console_secret {
+            Some(secret) if secret.chars().count() < 16 => {
+                return Err("--console-secret: at least 16 characters".to_owned());
+            }
+            Some(secret) => egov_platform::ConsoleSettings {
+                listen,
+                secret: secret.as_bytes().to_vec(),
+            },
+            None => egov_platform::ConsoleSettings::random_secret(listen),
+        }))
+    }
 }

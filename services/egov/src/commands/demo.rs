@@ -61,7 +61,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ..DemoSpec::month(args.seed)
     };
     let demo = Demo::new(spec);
-    let platforms = InProcess::start(store, demo.start_at(), listen).await?;
+    // The console on a free local port, with a secret of this run: its query codes are
+    // good while the demo serves.
+    let console = egov_platform::ConsoleSettings::random_secret(([127, 0, 0, 1], 0).into());
+    let secret = console.secret.clone();
+    let platforms =
+        InProcess::start_with_console(store, demo.start_at(), listen, Some(console)).await?;
     let target = platforms.target();
     // The local admin credential beside the demo's database (docs/design.md "Trust"): the
     // command line reads it with --data-dir while the demo keeps serving (--keep).
@@ -82,9 +87,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     };
     summary(&report, &target, &path, args.keep);
+    if let Err(e) = super::demo_console::announce(&platforms, &secret).await {
+        platforms.stop().await;
+        return Err(e);
+    }
     if args.keep {
-        println!("Serving on {target} until Ctrl-C (the clock stays at the month's end).");
+        println!(
+            "Serving on {target} and the console until Ctrl-C (the clock stays at the month's end)."
+        );
         let _ = tokio::signal::ctrl_c().await;
+    } else {
+        println!("(The console served while the demo ran; `egov demo --keep` keeps it serving.)");
     }
     platforms.stop().await;
     // A short run may leave a rule silent: the summary says so; it is not a failure.

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod audit;
 pub mod case;
 pub mod demo;
+pub mod demo_console;
 pub mod import;
 pub mod jurisdiction;
 pub mod lines;

@@ -77,6 +77,7 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
         trust: settings.trust.clone(),
         max_clock_skew: settings.max_clock_skew,
         metrics: settings.metrics,
+        console: settings.console.clone(),
         ..Settings::new(serve, database, SystemClock::shared())
     })
     .await
@@ -108,6 +109,9 @@ async fn run(args: &ServerArgs, serve: Serve, with_sample: bool) -> anyhow::Resu
     tracing::info!(%addr, platforms = serve.describe(), "serving");
     if let Some(metrics) = platforms.metrics_addr() {
         println!("  metrics: http://{metrics}/metrics");
+    }
+    if let Some(console) = platforms.console_addr() {
+        println!("  console: http://{console}/");
     }
 
     if with_sample {
