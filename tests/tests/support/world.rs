@@ -146,7 +146,7 @@ pub async fn world_with(backend: Backend, trust: TrustSettings) -> World {
         summary: "charged a fee not in the catalogue".into(),
         complainant: Some(("Wang Fang".into(), "13800000000".into())),
         filed_by: "public".into(),
-        acceptance_due_at: local("2024-04-22 24:00"),
+        acceptance_due_at: local("2024-04-23 00:00"),
         next_due_at: None,
     };
     let complaint_in = store
