@@ -14,6 +14,7 @@ use egov_proto::access::v1::access_service_client::AccessServiceClient;
 use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
+use egov_proto::supervision::v1::complaints_service_client::ComplaintsServiceClient;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::access::{Authed, Principal, Role, Scope};
@@ -40,7 +41,7 @@ fn the_policy_names_every_rpc_and_nothing_else() {
     let policy = egov_trust::Policy::builtin();
     let mut actions: Vec<String> = policy.actions().map(str::to_owned).collect();
     let mut rpcs = methods();
-    assert_eq!(rpcs.len(), 34);
+    assert_eq!(rpcs.len(), 42);
     // And the operators' probes every server also serves: grpc.health.v1, reflection.
     rpcs.extend(["Check", "Watch", "ServerReflectionInfo"].map(str::to_owned));
     actions.sort();
@@ -59,7 +60,16 @@ fn only_signing_in_and_the_probes_are_open_without_a_credential() {
         .filter(|a| policy.allows_anonymous(a))
         .collect();
     open.sort_unstable();
-    assert_eq!(open, ["Check", "ServerReflectionInfo", "SignIn", "Watch"]);
+    assert_eq!(
+        open,
+        [
+            "Check",
+            "FileComplaint",
+            "ServerReflectionInfo",
+            "SignIn",
+            "Watch"
+        ]
+    );
 }
 
 /// Calls `method` on `channel`, at the in-scope or the out-of-scope target.
@@ -72,10 +82,16 @@ async fn call(
     let mut a = ApprovalServiceClient::new(channel.clone());
     let mut s = SupervisionServiceClient::new(channel.clone());
     let mut sc = ScoresServiceClient::new(channel.clone());
+    let mut cc = ComplaintsServiceClient::new(channel.clone());
     let (department, region, county, case, warning) = if inside {
         ("market", "3301", "330106", "C-IN", &w.warning_in)
     } else {
         ("tax", "3302", "330201", "C-OUT", &w.warning_out)
+    };
+    let complaint = if inside {
+        w.complaint_in.clone()
+    } else {
+        w.complaint_out.clone()
     };
     let matter_code = if inside { "M-MKT" } else { "M-TAX" };
     let fresh = format!("N-{}", uuid_ish());
@@ -313,6 +329,65 @@ async fn call(
             })
             .await
             .map(ok),
+        "FileComplaint" => cc
+            .file_complaint(spb::FileComplaintRequest {
+                subject: department.into(),
+                subject_kind: spb::ComplaintSubject::Department.into(),
+                summary: "kept waiting".into(),
+                ..Default::default()
+            })
+            .await
+            .map(ok),
+        "GetComplaint" => cc
+            .get_complaint(spb::GetComplaintRequest { id: complaint })
+            .await
+            .map(ok),
+        "ListComplaints" => cc
+            .list_complaints(spb::ListComplaintsRequest {
+                department: department.into(),
+                office: region.into(),
+                ..Default::default()
+            })
+            .await
+            .map(ok),
+        "DecideComplaint" => cc
+            .decide_complaint(spb::DecideComplaintRequest {
+                id: complaint,
+                accept: false,
+                reason: "not ours".into(),
+            })
+            .await
+            .map(ok),
+        "ForwardComplaint" => cc
+            .forward_complaint(spb::ForwardComplaintRequest {
+                id: complaint,
+                ..Default::default()
+            })
+            .await
+            .map(ok),
+        "ReportComplaint" => cc
+            .report_complaint(spb::ReportComplaintRequest {
+                id: complaint,
+                report: "refunded".into(),
+            })
+            .await
+            .map(ok),
+        "CloseComplaint" => cc
+            .close_complaint(spb::CloseComplaintRequest {
+                id: complaint,
+                outcome: spb::ComplaintOutcome::Substantiated.into(),
+                ..Default::default()
+            })
+            .await
+            .map(ok),
+        "RecordComplaintFeedback" => cc
+            .record_complaint_feedback(spb::RecordComplaintFeedbackRequest {
+                id: complaint,
+                satisfied: true,
+                ..Default::default()
+            })
+            .await
+            .map(ok),
         other => panic!("no call for {other}: add it to this table"),
     }
 }
@@ -340,9 +415,11 @@ enum Expect {
     Denied,
 }
 
-/// The reference data every signed-in principal reads, and signing in, open to everyone.
-const REFERENCE: [&str; 7] = [
+/// The reference data every signed-in principal reads, and signing in and filing a
+/// complaint, open to everyone.
+const REFERENCE: [&str; 8] = [
     "SignIn",
+    "FileComplaint",
     "GetMatter",
     "ListMatters",
     "ListMatterVersions",
@@ -367,6 +444,9 @@ fn scoped(role: Role) -> &'static [&'static str] {
             "AnswerWarning",
             "GetDepartmentIndicators",
             "GetCatalogueStats",
+            "GetComplaint",
+            "ListComplaints",
+            "ReportComplaint",
         ],
         Role::Supervisor => &[
             "GetCase",
@@ -382,6 +462,12 @@ fn scoped(role: Role) -> &'static [&'static str] {
             "GetDepartmentIndicators",
             "GetCatalogueStats",
             "ListPeriodVersions",
+            "GetComplaint",
+            "ListComplaints",
+            "DecideComplaint",
+            "ForwardComplaint",
+            "CloseComplaint",
+            "RecordComplaintFeedback",
         ],
         Role::Analyst => &[
             "GetScores",
@@ -493,11 +579,12 @@ async fn every_rpc_as_every_role(backend: Backend) {
         let channel = connect(w.running.addr, token).await;
         for method in methods() {
             let got = call(&w, &channel, &method, true).await;
-            let expected = if who == "anonymous" && method == "SignIn" {
-                None
-            } else {
-                Some(Code::Unauthenticated)
-            };
+            let expected =
+                if who == "anonymous" && (method == "SignIn" || method == "FileComplaint") {
+                    None
+                } else {
+                    Some(Code::Unauthenticated)
+                };
             if got.as_ref().err().map(tonic::Status::code) != expected {
                 failures.push(format!("{who} {method}: {got:?}"));
             }

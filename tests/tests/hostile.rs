@@ -269,11 +269,21 @@ const GET_CATALOGUE_STATS: Rpc =
 const CLOSE_PERIOD: Rpc = supervision("/egov.supervision.v1.ScoresService/ClosePeriod");
 const RECOMPUTE_PERIOD: Rpc = supervision("/egov.supervision.v1.ScoresService/RecomputePeriod");
 const LIST_VERSIONS: Rpc = supervision("/egov.supervision.v1.ScoresService/ListPeriodVersions");
+const FILE_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsService/FileComplaint");
+const GET_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsService/GetComplaint");
+const LIST_COMPLAINTS: Rpc = supervision("/egov.supervision.v1.ComplaintsService/ListComplaints");
+const DECIDE_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsService/DecideComplaint");
+const FORWARD_COMPLAINT: Rpc =
+    supervision("/egov.supervision.v1.ComplaintsService/ForwardComplaint");
+const REPORT_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsService/ReportComplaint");
+const CLOSE_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsService/CloseComplaint");
+const COMPLAINT_FEEDBACK: Rpc =
+    supervision("/egov.supervision.v1.ComplaintsService/RecordComplaintFeedback");
 /// Served by every process; asked of the approval platform's here.
 const SIGN_IN: Rpc = approval("/egov.access.v1.AccessService/SignIn");
 
 /// Every RPC of both platforms but StreamRecords (a client stream, item 2's test).
-const EVERY_RPC: [Rpc; 33] = [
+const EVERY_RPC: [Rpc; 41] = [
     GET_MATTER,
     LIST_MATTER_VERSIONS,
     LIST_MATTERS,
@@ -307,6 +317,14 @@ const EVERY_RPC: [Rpc; 33] = [
     RECOMPUTE_PERIOD,
     LIST_VERSIONS,
     SIGN_IN,
+    FILE_COMPLAINT,
+    GET_COMPLAINT,
+    LIST_COMPLAINTS,
+    DECIDE_COMPLAINT,
+    FORWARD_COMPLAINT,
+    REPORT_COMPLAINT,
+    CLOSE_COMPLAINT,
+    COMPLAINT_FEEDBACK,
 ];
 
 /// One text field of one request: the request with `value` in it, encoded.
@@ -585,6 +603,130 @@ fn text_fields() -> Vec<TextField> {
         field(LIST_VERSIONS, "period", Id, |v| {
             spb::ListPeriodVersionsRequest { period: v }
         }),
+        field(FILE_COMPLAINT, "subject", Id, |v| {
+            spb::FileComplaintRequest {
+                subject: v,
+                subject_kind: 2,
+                summary: "charged twice".into(),
+                ..Default::default()
+            }
+        }),
+        field(FILE_COMPLAINT, "summary", Prose, |v| {
+            spb::FileComplaintRequest {
+                subject: DEPARTMENT.into(),
+                subject_kind: 2,
+                summary: v,
+                ..Default::default()
+            }
+        }),
+        field(FILE_COMPLAINT, "complainant.name", Name, |v| {
+            spb::FileComplaintRequest {
+                subject: DEPARTMENT.into(),
+                subject_kind: 2,
+                summary: "charged twice".into(),
+                complainant: Some(spb::Complainant {
+                    name: v,
+                    contact: "13800000000".into(),
+                }),
+                ..Default::default()
+            }
+        }),
+        field(FILE_COMPLAINT, "complainant.contact", Name, |v| {
+            spb::FileComplaintRequest {
+                subject: DEPARTMENT.into(),
+                subject_kind: 2,
+                summary: "charged twice".into(),
+                complainant: Some(spb::Complainant {
+                    name: "Wang Fang".into(),
+                    contact: v,
+                }),
+                ..Default::default()
+            }
+        }),
+        field(GET_COMPLAINT, "id", Id, |v| spb::GetComplaintRequest {
+            id: v,
+        }),
+        field(LIST_COMPLAINTS, "department", Id, |v| {
+            spb::ListComplaintsRequest {
+                department: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_COMPLAINTS, "office", Id, |v| {
+            spb::ListComplaintsRequest {
+                office: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_COMPLAINTS, "page_token", Id, |v| {
+            spb::ListComplaintsRequest {
+                page_token: v,
+                ..Default::default()
+            }
+        }),
+        field(DECIDE_COMPLAINT, "id", Id, |v| {
+            spb::DecideComplaintRequest {
+                id: v,
+                ..Default::default()
+            }
+        }),
+        field(DECIDE_COMPLAINT, "reason", Prose, |v| {
+            spb::DecideComplaintRequest {
+                id: "1".into(),
+                accept: false,
+                reason: v,
+            }
+        }),
+        field(FORWARD_COMPLAINT, "id", Id, |v| {
+            spb::ForwardComplaintRequest {
+                id: v,
+                ..Default::default()
+            }
+        }),
+        field(FORWARD_COMPLAINT, "note", Prose, |v| {
+            spb::ForwardComplaintRequest {
+                id: "1".into(),
+                note: v,
+                ..Default::default()
+            }
+        }),
+        field(REPORT_COMPLAINT, "id", Id, |v| {
+            spb::ReportComplaintRequest {
+                id: v,
+                report: "done".into(),
+            }
+        }),
+        field(REPORT_COMPLAINT, "report", Prose, |v| {
+            spb::ReportComplaintRequest {
+                id: "1".into(),
+                report: v,
+            }
+        }),
+        field(CLOSE_COMPLAINT, "id", Id, |v| spb::CloseComplaintRequest {
+            id: v,
+            outcome: 1,
+            ..Default::default()
+        }),
+        field(CLOSE_COMPLAINT, "note", Prose, |v| {
+            spb::CloseComplaintRequest {
+                id: "1".into(),
+                outcome: 1,
+                note: v,
+            }
+        }),
+        field(COMPLAINT_FEEDBACK, "id", Id, |v| {
+            spb::RecordComplaintFeedbackRequest {
+                id: v,
+                ..Default::default()
+            }
+        }),
+        field(COMPLAINT_FEEDBACK, "comment", Prose, |v| {
+            spb::RecordComplaintFeedbackRequest {
+                id: "1".into(),
+                satisfied: true,
+                comment: v,
+            }
+        }),
         field(SIGN_IN, "name", Name, |v| xpb::SignInRequest {
             name: v,
             password: "a password of some length".into(),
@@ -665,7 +807,7 @@ async fn every_text_field_of_every_request_is_checked(backend: Backend) {
     let mut p = p;
     let supervision = connect(p.supervision().addr).await;
     let fields = text_fields();
-    assert_eq!(fields.len(), 72, "the corpus lost a field");
+    assert_eq!(fields.len(), 90, "the corpus lost a field");
     for f in &fields {
         let channel = if f.rpc.on_approval {
             &approval
@@ -871,6 +1013,27 @@ async fn unknown_enum_numbers_name_their_field(backend: Backend) {
             "rules[1]",
             spb::ListWarningsRequest {
                 rules: vec![1, -7],
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
+        (
+            FILE_COMPLAINT,
+            "channel",
+            spb::FileComplaintRequest {
+                subject: DEPARTMENT.into(),
+                subject_kind: 2,
+                summary: "charged twice".into(),
+                channel: 42,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
+        (
+            LIST_COMPLAINTS,
+            "states[1]",
+            spb::ListComplaintsRequest {
+                states: vec![1, 77],
                 ..Default::default()
             }
             .encode_to_vec(),

@@ -19,6 +19,8 @@
 //! - [`rules`]: every supervision rule of docs/design.md §3, one module each citing its source; the
 //!   entry points for records ([`rules::on_record`], [`rules::on_refused`]) and due instants
 //!   ([`rules::due_instants`], [`rules::on_due`]); thresholds and levels as configuration.
+//! - [`complaint`]: complaints from the public, their workflow, clocks and who sees the
+//!   complainant.
 //! - [`scores`]: performance scores (docs/design.md §4): per-day counters of cases and warnings,
 //!   periods, indicators, the composite score and rankings with their flags.
 
@@ -27,6 +29,7 @@
 pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod complaint;
 pub mod error;
 pub mod ids;
 pub mod jurisdiction;

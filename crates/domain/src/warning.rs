@@ -31,10 +31,13 @@ pub enum Rule {
     CertificateOverdue,
     /// Not a rule of the law: a hash chain broke (docs/design.md §9).
     Integrity,
+    /// A complaint's deadline passed: the office's acceptance decision, or the department's
+    /// report (docs/design.md §3.3, `crate::complaint::clock`).
+    ComplaintOverdue,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 14] = [
         Rule::ApproachingDeadline,
         Rule::PromisedLimitPassed,
         Rule::StatutoryLimitPassed,
@@ -48,6 +51,7 @@ impl Rule {
         Rule::ProcedureAnomaly,
         Rule::CertificateOverdue,
         Rule::Integrity,
+        Rule::ComplaintOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +69,7 @@ impl Rule {
             Rule::ProcedureAnomaly => "procedure_anomaly",
             Rule::CertificateOverdue => "certificate_overdue",
             Rule::Integrity => "integrity",
+            Rule::ComplaintOverdue => "complaint_overdue",
         }
     }
 

@@ -460,6 +460,7 @@ impl From<Rule> for spb::WarningRule {
             Rule::ProcedureAnomaly => W::ProcedureAnomaly,
             Rule::CertificateOverdue => W::CertificateOverdue,
             Rule::Integrity => W::Integrity,
+            Rule::ComplaintOverdue => W::ComplaintOverdue,
         }
     }
 }

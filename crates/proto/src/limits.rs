@@ -558,6 +558,67 @@ impl Bounded for spb::ListPeriodVersionsRequest {
     }
 }
 
+impl Bounded for spb::FileComplaintRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("subject", &self.subject, Text::Id);
+        f.text("summary", &self.summary, Text::Prose);
+        if let Some(c) = &self.complainant {
+            f.text("complainant.name", &c.name, Text::Name);
+            f.text("complainant.contact", &c.contact, Text::Name);
+        }
+    }
+}
+
+impl Bounded for spb::ListComplaintsRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("department", &self.department, Text::Id);
+        f.text("office", &self.office, Text::Id);
+        f.list("states", self.states.len(), MAX_FILTER_VALUES);
+        f.text("page_token", &self.page_token, Text::Id);
+    }
+}
+
+impl Bounded for spb::DecideComplaintRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("id", &self.id, Text::Id);
+        f.text("reason", &self.reason, Text::Prose);
+    }
+}
+
+impl Bounded for spb::ForwardComplaintRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("id", &self.id, Text::Id);
+        f.text("note", &self.note, Text::Prose);
+    }
+}
+
+impl Bounded for spb::ReportComplaintRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("id", &self.id, Text::Id);
+        f.text("report", &self.report, Text::Prose);
+    }
+}
+
+impl Bounded for spb::CloseComplaintRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("id", &self.id, Text::Id);
+        f.text("note", &self.note, Text::Prose);
+    }
+}
+
+impl Bounded for spb::RecordComplaintFeedbackRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("id", &self.id, Text::Id);
+        f.text("comment", &self.comment, Text::Prose);
+    }
+}
+
+impl Bounded for spb::GetComplaintRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("id", &self.id, Text::Id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

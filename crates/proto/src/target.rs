@@ -126,6 +126,31 @@ fn reader(method: &str) -> Option<Reader> {
         "ClosePeriod" | "RecomputePeriod" | "ListPeriodVersions" => {
             |b| Some(One::decode(b).ok()?.first)
         }
+        // egov.supervision.v1.ComplaintsService: the subject filed against (never the
+        // complainant, whose identity only the office handling the complaint may read), or the
+        // complaint's number.
+        "FileComplaint" => |b| {
+            let r = Filed::decode(b).ok()?;
+            let kind = match r.kind {
+                1 => "case",
+                2 => "department",
+                3 => "matter",
+                _ => "subject",
+            };
+            Some(format!("{kind}:{}", r.subject))
+        },
+        "GetComplaint"
+        | "DecideComplaint"
+        | "ForwardComplaint"
+        | "ReportComplaint"
+        | "CloseComplaint"
+        | "RecordComplaintFeedback" => {
+            |b| Some(format!("complaint:{}", One::decode(b).ok()?.first))
+        }
+        "ListComplaints" => |b| {
+            let r = Two::decode(b).ok()?;
+            Some(filters(&[("department", &r.first), ("office", &r.second)]))
+        },
         // egov.access.v1.AccessService: the account's name (never its password).
         "SignIn" => |b| Some(One::decode(b).ok()?.first),
         _ => return None,
@@ -173,6 +198,15 @@ fn host(url: &str) -> String {
 struct One {
     #[prost(string, tag = "1")]
     first: String,
+}
+
+/// A complaint's subject and its kind (`FileComplaintRequest`).
+#[derive(Clone, PartialEq, Message)]
+struct Filed {
+    #[prost(string, tag = "1")]
+    subject: String,
+    #[prost(int32, tag = "2")]
+    kind: i32,
 }
 
 /// A period and its region.
@@ -322,6 +356,42 @@ mod tests {
             .filter(|m| !known(m))
             .collect();
         assert!(missing.is_empty(), "no target entry for {missing:?}");
+    }
+
+    #[test]
+    fn a_complaint_is_audited_by_its_subject_or_number_never_its_complainant() {
+        let filed = target(
+            "FileComplaint",
+            &spb::FileComplaintRequest {
+                subject: "market".into(),
+                subject_kind: spb::ComplaintSubject::Department as i32,
+                summary: "charged twice".into(),
+                complainant: Some(spb::Complainant {
+                    name: "Wang Fang".into(),
+                    contact: "13800000000".into(),
+                }),
+                channel: spb::ComplaintChannel::Phone as i32,
+            },
+        );
+        assert_eq!(filed, "department:market");
+        let closed = target(
+            "CloseComplaint",
+            &spb::CloseComplaintRequest {
+                id: "17".into(),
+                outcome: 1,
+                note: "refunded".into(),
+            },
+        );
+        assert_eq!(closed, "complaint:17");
+        let listed = target(
+            "ListComplaints",
+            &spb::ListComplaintsRequest {
+                office: "3301".into(),
+                states: vec![1, 2],
+                ..Default::default()
+            },
+        );
+        assert_eq!(listed, "office:3301");
     }
 
     #[test]

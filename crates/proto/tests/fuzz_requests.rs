@@ -110,6 +110,14 @@ fn every_request(bytes: &[u8]) {
         spb::ClosePeriodRequest => judge,
         spb::RecomputePeriodRequest => judge,
         spb::ListPeriodVersionsRequest => judge,
+        spb::FileComplaintRequest => judge,
+        spb::GetComplaintRequest => judge,
+        spb::ListComplaintsRequest => judge,
+        spb::DecideComplaintRequest => judge,
+        spb::ForwardComplaintRequest => judge,
+        spb::ReportComplaintRequest => judge,
+        spb::CloseComplaintRequest => judge,
+        spb::RecordComplaintFeedbackRequest => judge,
     );
 }
 

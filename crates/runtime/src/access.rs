@@ -159,6 +159,13 @@ pub enum Target {
         region: String,
         office: String,
     },
+    /// A complaint: the department complained about, its subject's region, and the region of
+    /// the office holding it.
+    Complaint {
+        department: String,
+        region: String,
+        office: String,
+    },
 }
 
 /// The one policy decision point (the Cedar policy, `crates/trust`).

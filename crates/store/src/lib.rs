@@ -25,6 +25,7 @@
 //! - [`webhooks`]: the registry of webhooks and their outbox of deliveries.
 //! - [`scores`]: performance scores: per-day facts of cases and warnings, their daily
 //!   rollups, snapshots of closed periods and late changes.
+//! - [`complaints`]: complaints from the public, their moves and their next due instant.
 //! - [`testing`]: fresh databases for tests of this and other crates.
 //!
 //! Architecture invariants (docs/design.md §7), each tested against both backends in
@@ -45,6 +46,7 @@
 
 pub mod audit;
 pub mod chain;
+pub mod complaints;
 pub mod credentials;
 mod dialect;
 pub mod error;

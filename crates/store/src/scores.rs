@@ -172,6 +172,46 @@ pub struct ScoreSnapshotRow {
     pub assessment: Option<String>,
 }
 
+/// One department's frozen result in a snapshot (`score_results`, the view `score_grades`):
+/// computed by the domain, kept so that SQL sees what the API serves for a closed period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreResultRow {
+    /// The department code.
+    pub department: String,
+    /// Its region.
+    pub region: String,
+    /// Its rank (shared by ties); None when not ranked.
+    pub rank: Option<i64>,
+    /// Its place in the list; None when not ranked.
+    pub position: Option<i64>,
+    /// The score in hundredths of a point.
+    pub score_hundredths: i64,
+    /// `excellent`, `good`, `pass` or `fail`; None when not ranked.
+    pub grade: Option<String>,
+    /// In the bottom two of the ranking.
+    pub bottom_two: bool,
+}
+
+/// What a snapshot's builder gives [`Store::store_score_snapshot`] to store: the assessment
+/// (the services' JSON) and the whole city's results computed from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuiltSnapshot {
+    /// The frozen assessment (the services' JSON).
+    pub assessment: String,
+    /// Every department's result in the whole city's ranking.
+    pub results: Vec<ScoreResultRow>,
+}
+
+impl From<String> for BuiltSnapshot {
+    /// An assessment without results (the store's own tests).
+    fn from(assessment: String) -> Self {
+        BuiltSnapshot {
+            assessment,
+            results: Vec::new(),
+        }
+    }
+}
+
 /// What [`Store::store_score_snapshot`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotOutcome {

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use egov_store::scores::{
-    CounterValues, NewScoreSnapshot, SCORE_COUNTERS, ScoreBatch, ScoreDay, ScoreFacts,
-    SnapshotOutcome,
+    BuiltSnapshot, CounterValues, NewScoreSnapshot, SCORE_COUNTERS, ScoreBatch, ScoreDay,
+    ScoreFacts, ScoreResultRow, SnapshotOutcome,
 };
 use egov_store::testing::{fresh_postgres, fresh_postgres_url, fresh_sqlite, fresh_sqlite_url};
 use egov_store::{Backend, Store};
@@ -122,7 +122,61 @@ both_backends!(
     answers_are_found_per_warning,
     the_cursor_only_moves_forward,
     a_card_keeps_its_first_correction_due_through_an_escalation,
+    the_grades_view_shows_the_version_in_force,
 );
+
+/// `score_grades` holds the results (score, rank, grade) of each closed period's newest
+/// version, as the services computed them.
+async fn the_grades_view_shows_the_version_in_force(store: Store) {
+    let new = NewScoreSnapshot {
+        period: "2025",
+        first_day: d("2025-01-01"),
+        last_day: d("2025-12-31"),
+        computed_at: t("2026-01-02T01:00:00Z"),
+        actor: "analyst",
+        reason: "year end",
+    };
+    let row = |department: &str, rank: Option<i64>, score: i64, grade: Option<&str>, bottom| {
+        ScoreResultRow {
+            department: department.into(),
+            region: "330106".into(),
+            rank,
+            position: rank,
+            score_hundredths: score,
+            grade: grade.map(Into::into),
+            bottom_two: bottom,
+        }
+    };
+    let v1 = vec![
+        row("market", Some(1), 9_150, Some("excellent"), false),
+        row("idle", None, 10_200, None, false),
+        row("tax", Some(2), 7_025, Some("pass"), true),
+    ];
+    assert!(store.score_grades("2025").await.unwrap().is_empty());
+    let built = |results: Vec<ScoreResultRow>| {
+        move |_: &[(String, CounterValues)]| {
+            Ok(BuiltSnapshot {
+                assessment: "{}".into(),
+                results,
+            })
+        }
+    };
+    let stored = store
+        .store_score_snapshot(&new, 0, built(v1.clone()))
+        .await
+        .unwrap();
+    assert!(matches!(stored, SnapshotOutcome::Stored(_)), "{stored:?}");
+    let shown = store.score_grades("2025").await.unwrap();
+    // By position, the unranked last.
+    assert_eq!(shown, [v1[0].clone(), v1[2].clone(), v1[1].clone()]);
+    // A recomputation's results replace them in the view; version 1's stay in the table.
+    let v2 = vec![row("tax", Some(1), 8_000, Some("good"), false)];
+    store
+        .store_score_snapshot(&new, 1, built(v2.clone()))
+        .await
+        .unwrap();
+    assert_eq!(store.score_grades("2025").await.unwrap(), v2);
+}
 
 /// Scores judge "corrected in time" against a card's first due: an escalation replaces the due
 /// the workflow runs on, not the first one.

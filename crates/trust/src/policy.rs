@@ -216,6 +216,28 @@ impl Policy {
                 }
                 warning
             }
+            Target::Complaint {
+                department,
+                region,
+                office,
+            } => {
+                let region = region_chain(region, entities);
+                let office = region_chain(office, entities);
+                let department = uid("Department", department);
+                entities.push(Entity::new_no_attrs(department.clone(), HashSet::new()));
+                let complaint = uid("Complaint", "target");
+                if let Ok(entity) = Entity::new(
+                    complaint.clone(),
+                    HashMap::from([(
+                        "office".to_owned(),
+                        RestrictedExpression::new_entity_uid(office),
+                    )]),
+                    HashSet::from([department, region]),
+                ) {
+                    entities.push(entity);
+                }
+                complaint
+            }
         }
     }
 }

@@ -7,11 +7,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod complaints;
 mod observe;
 mod scores;
 mod warnings;
 mod webhooks;
 
+pub use complaints::*;
 pub use observe::{LogFormat, ObserveArgs};
 pub use scores::*;
 pub use warnings::*;
@@ -129,6 +131,10 @@ pub enum Command {
     /// period (year, quarter or month) and region subtree, the bottom two and leadership
     /// review; close and recompute periods.
     Scores(ScoresArgs),
+    /// Complaints from the public (docs/design.md §3.3): file, list, show, and work one through
+    /// acceptance, forwarding, the department's report, closing and the complainant's feedback.
+    #[command(subcommand)]
+    Complaints(ComplaintsCommand),
     /// The jurisdiction tree (province > city > county > township): import and list regions.
     #[command(subcommand)]
     Regions(RegistryCommand),
@@ -673,37 +679,4 @@ pub struct StatusArgs {
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::*;
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn every_argument_has_help() {
-        fn check(cmd: &clap::Command, path: &str) {
-            let path = format!("{path} {}", cmd.get_name());
-            assert!(
-                cmd.get_about().is_some() || path == " egov",
-                "{path} has no help"
-            );
-            for arg in cmd.get_arguments() {
-                let id = arg.get_id().as_str();
-                if id == "help" || id == "version" {
-                    continue;
-                }
-                assert!(arg.get_help().is_some(), "{path} --{id} has no help");
-            }
-            for sub in cmd.get_subcommands() {
-                if sub.get_name() != "help" {
-                    check(sub, &path);
-                }
-            }
-        }
-        check(&Cli::command(), "");
-    }
-}
+mod tests;

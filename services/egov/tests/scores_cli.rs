@@ -129,6 +129,19 @@ async fn scores_print_as_a_table_csv_and_json_and_periods_close() {
         .collect();
     assert_eq!(depts, ["market", "tax", "health"], "{text}");
     assert!(lines[4].contains("bottom-two"), "{text}");
+    // The grade follows the score (default: by score, 90 / 80 / 60), and one of the bottom two
+    // is never above pass.
+    let grade_of = |line: &str| {
+        line.split_whitespace()
+            .nth(4)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(grade_of(lines[2]), "excellent", "{text}");
+    assert!(
+        ["pass", "fail"].contains(&grade_of(lines[4]).as_str()),
+        "{text}"
+    );
     assert!(lines[2].contains("100.0%"), "{text}");
 
     let csv = run(&[
@@ -147,6 +160,7 @@ async fn scores_print_as_a_table_csv_and_json_and_periods_close() {
     let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
     assert_eq!(market[column("on_time_rate")], "1.0000");
     assert_eq!(market[column("completed")], "2");
+    assert_eq!(market[column("grade")], "excellent");
 
     let json = run(&[
         "scores", "--period", "2026-11", "--json", "--target", &target,

@@ -30,6 +30,8 @@
 //! - [`scores`]: performance scores (docs/design.md §4): the scores follower (a worker keeping the
 //!   daily rollups up to date by cursors `scores.log` and `scores.warnings`), periods closed
 //!   and recomputed, and the `ScoresService` RPCs.
+//! - [`complaints`]: the `ComplaintsService` RPCs (docs/design.md §3.3) and the complaints' due
+//!   pass, which the due loop runs to raise their reminders and cards.
 //!
 //! Architecture invariants (docs/design.md §7), each tested against both databases in `tests/`:
 //! - one warning per (case, rule, level), however often an instance restarts, however many
@@ -43,6 +45,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod complaints;
 pub mod corrections;
 pub mod error;
 mod follower;

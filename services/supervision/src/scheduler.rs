@@ -1,6 +1,7 @@
 //! The due loop: raises deadline warnings the moment they are due (docs/design.md §5: "deadlines
-//! are data"), and runs the correction pass ([`crate::corrections`]) with every pass, waking at the
-//! earliest correction due too. The approval platform stores every running clock's due instants;
+//! are data"), and runs the correction pass ([`crate::corrections`]) and the complaints' due pass
+//! ([`crate::complaints::due`]) with every pass, waking at the earliest correction due and
+//! complaint due too. The approval platform stores every running clock's due instants;
 //! this loop fires those that came, in batches of up to [`BATCH`], each batch in ONE store call,
 //! then sleeps until the earliest one left, unless a commit (which may bring an earlier instant),
 //! the fallback poll or shutdown wakes it first.
@@ -43,18 +44,20 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
         if s.options().corrections {
             crate::corrections::run_pass(s, now).await?;
         }
+        crate::complaints::due::run_pass(s, now).await?;
         s.progress().due_done(now);
-        let next = match (
+        let next = [
             s.store().next_due().await?,
             if s.options().corrections {
                 s.store().next_correction_due().await?
             } else {
                 None
             },
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+            s.store().next_complaint_due().await?,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let sleep = async {
             match next {
                 Some(at) => clock.sleep_until(at).await,

@@ -23,6 +23,9 @@ pub struct World {
     pub rules_json: String,
     /// A webhook's id.
     pub hook: String,
+    /// A named complaint about the market department (office 3301), and one about tax (3302).
+    pub complaint_in: String,
+    pub complaint_out: String,
 }
 
 pub async fn world(backend: Backend) -> World {
@@ -135,6 +138,32 @@ pub async fn world_with(backend: Backend, trust: TrustSettings) -> World {
         ])
         .await
         .expect("warnings");
+    let complaint = |department: &str, office: &str| egov_store::complaints::NewComplaint {
+        filed_at: local("2024-04-15 10:00"),
+        channel: "online".into(),
+        subject_kind: "department".into(),
+        subject: department.into(),
+        department: department.into(),
+        region: office.into(),
+        office: office.into(),
+        summary: "charged a fee not in the catalogue".into(),
+        complainant: Some(("Wang Fang".into(), "13800000000".into())),
+        filed_by: "public".into(),
+        acceptance_due_at: local("2024-04-23 00:00"),
+        next_due_at: None,
+    };
+    let complaint_in = store
+        .file_complaint(&complaint("market", "3301"))
+        .await
+        .expect("a complaint")
+        .id
+        .to_string();
+    let complaint_out = store
+        .file_complaint(&complaint("tax", "3302"))
+        .await
+        .expect("a complaint")
+        .id
+        .to_string();
     World {
         running,
         store,
@@ -143,5 +172,7 @@ pub async fn world_with(backend: Backend, trust: TrustSettings) -> World {
         warning_out: rows[1].id.to_string(),
         rules_json,
         hook,
+        complaint_in,
+        complaint_out,
     }
 }

@@ -77,6 +77,7 @@ pub fn default_level(rule: Rule) -> Level {
         Rule::ProcedureAnomaly => procedure_anomaly::DEFAULT_LEVEL,
         Rule::CertificateOverdue => certificate_overdue::DEFAULT_LEVEL,
         Rule::Integrity => integrity::DEFAULT_LEVEL,
+        Rule::ComplaintOverdue => crate::complaint::clock::OVERDUE_LEVEL,
     }
 }
 
@@ -487,6 +488,7 @@ mod tests {
                 ("procedure_anomaly", "yellow_card"),
                 ("certificate_overdue", "yellow_card"),
                 ("integrity", "red_card"),
+                ("complaint_overdue", "yellow_card"),
             ]
         );
     }

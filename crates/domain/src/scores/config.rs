@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 use crate::error::FieldError;
+use crate::scores::grade::GradeConfig;
 
 /// The largest number of points any field may hold: a base of 1 000 points is already more
 /// than any assessment uses.
@@ -252,6 +253,8 @@ pub struct ScoreConfigSpec {
     pub weights: Weights,
     pub deductions: Deductions,
     pub bonuses: Bonuses,
+    /// How a ranked department's grade follows from its score and rank ([`GradeConfig`]).
+    pub grades: GradeConfig,
 }
 
 impl Default for ScoreConfigSpec {
@@ -263,6 +266,7 @@ impl Default for ScoreConfigSpec {
             weights: Weights::default(),
             deductions: Deductions::default(),
             bonuses: Bonuses::default(),
+            grades: GradeConfig::default(),
         }
     }
 }
@@ -329,6 +333,7 @@ impl ScoreConfigSpec {
                 ));
             }
         }
+        errors.extend(self.grades.validate());
         errors
     }
 }

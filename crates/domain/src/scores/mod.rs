@@ -13,6 +13,8 @@
 //! 4. [`config`] and [`ranking`]: the composite score by a validated [`ScoreConfig`], the
 //!    ranking with deterministic ties, the bottom two, and leadership review for two bottom
 //!    years in a row.
+//! 5. [`grade`]: each ranked department's grade (excellent, good, pass, fail) by score, rank
+//!    or both, the bottom two capped.
 //!
 //! A closed period is frozen as its [`Assessment`]: the inputs (every department's counters,
 //! catalogue and region) and the configuration, from which every ranking of the period (the
@@ -20,6 +22,7 @@
 
 pub mod config;
 pub mod facts;
+pub mod grade;
 pub mod indicators;
 pub mod period;
 pub mod ranking;
@@ -29,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::jurisdiction::is_within;
 
 pub use config::{Points, ScoreConfig, ScoreConfigError, ScoreConfigSpec};
+pub use grade::{Grade, GradeBasis, GradeConfig};
 pub use indicators::{CatalogueStats, Counters, Ratio};
 pub use period::{Period, PeriodKind};
 pub use ranking::{Ranked, ScoreCard, UnitInput, flag_leadership_review, rank, score};

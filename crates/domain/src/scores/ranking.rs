@@ -23,7 +23,8 @@
 //! period are ranked (one with nothing completed has nothing measured); the others are listed
 //! last, unranked. The bottom two: with at least three ranked departments, those whose shared
 //! rank reaches into the last two places (with a tie over the second-to-last place, every
-//! department of the tie is flagged).
+//! department of the tie is flagged). Every ranked department then gets its grade
+//! ([`crate::scores::grade`]), a bottom-two one no better than the configured ceiling.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -31,6 +32,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::scores::config::{Points, ScoreConfig};
+use crate::scores::grade::Grade;
 use crate::scores::indicators::{CatalogueStats, Counters, Ratio, div_round_half_up};
 
 /// What a department brings to a period's assessment: its counters summed over the period,
@@ -195,6 +197,8 @@ pub struct Ranked {
     /// In the bottom two of this ranking and of the same ranking of the year before (set by
     /// [`flag_leadership_review`]).
     pub leadership_review: bool,
+    /// The grade of this ranking ([`crate::scores::grade`]); None when not ranked.
+    pub grade: Option<Grade>,
 }
 
 /// The order of two ranked departments: better first; Equal means the same rank.
@@ -220,6 +224,7 @@ pub fn rank(config: &ScoreConfig, units: Vec<UnitInput>) -> Vec<Ranked> {
             position: None,
             bottom_two: false,
             leadership_review: false,
+            grade: None,
         })
         .collect();
     all.sort_by(|a, b| {
@@ -258,6 +263,12 @@ pub fn rank(config: &ScoreConfig, units: Vec<UnitInput>) -> Vec<Ranked> {
                 }
             }
             i = j + 1;
+        }
+    }
+    let grades = &config.spec().grades;
+    for r in &mut all[..n] {
+        if let Some(rank) = r.rank {
+            r.grade = Some(grades.grade(r.card.total, rank, n as u32, r.bottom_two));
         }
     }
     all
@@ -508,6 +519,7 @@ mod tests {
             position: None,
             bottom_two: false,
             leadership_review: false,
+            grade: None,
         };
         let fewer_reds = Counters {
             red_cards: 0,
@@ -527,6 +539,90 @@ mod tests {
         assert_eq!(compare(&r(fewer_reds), &r(worked())), Ordering::Less);
         assert_eq!(compare(&r(fewer_yellows), &r(worked())), Ordering::Less);
         assert_eq!(compare(&r(worked()), &r(worked())), Ordering::Equal);
+    }
+
+    #[test]
+    fn every_ranked_department_gets_a_grade_and_the_bottom_two_at_most_the_ceiling() {
+        use crate::scores::grade::GradeBasis;
+        // Scores well apart: a perfect department, then four with fewer on time.
+        let units = |spec: &ScoreConfigSpec| {
+            let units = [("a", 40), ("b", 38), ("c", 36), ("d", 30), ("e", 20)]
+                .into_iter()
+                .map(|(d, on_time)| {
+                    unit(
+                        d,
+                        Counters {
+                            on_time,
+                            ..worked()
+                        },
+                    )
+                })
+                .chain([UnitInput {
+                    catalogue: CatalogueStats::default(),
+                    ..unit("idle", Counters::default())
+                }])
+                .collect();
+            rank(&ScoreConfig::new(spec.clone()).unwrap(), units)
+                .into_iter()
+                .map(|r| (r.unit.department, r.card.total.get(), r.bottom_two, r.grade))
+                .collect::<Vec<_>>()
+        };
+        let mut spec = ScoreConfigSpec::default();
+        // By score with thresholds set around the worked scores (61.50, 59.50, 57.50, 51.50, 41.50).
+        spec.grades.score.excellent = Points::whole(60);
+        spec.grades.score.good = Points::whole(50);
+        spec.grades.score.pass = Points::whole(45);
+        use Grade::*;
+        let got = units(&spec);
+        assert_eq!(
+            got.iter().map(|g| g.1).collect::<Vec<_>>(),
+            [6_150, 5_950, 5_750, 5_150, 4_150, 10_200]
+        );
+        let grades = |got: &[(String, i64, bool, Option<Grade>)]| {
+            got.iter().map(|g| (g.2, g.3)).collect::<Vec<_>>()
+        };
+        // d's 51.50 is good by score, but it is in the bottom two: pass; e fails on its score;
+        // idle is not ranked and has no grade.
+        assert_eq!(
+            grades(&got),
+            [
+                (false, Some(Excellent)),
+                (false, Some(Good)),
+                (false, Some(Good)),
+                (true, Some(Pass)),
+                (true, Some(Fail)),
+                (false, None),
+            ]
+        );
+        // The city that wants the bottom two failed.
+        spec.grades.bottom_two = Fail;
+        assert_eq!(grades(&units(&spec))[3], (true, Some(Fail)));
+        // By rank (20 % excellent, 50 % good, the rest pass): 5 ranked, rank 1 excellent,
+        // ranks 2 good; 3 pass; the bottom two capped at fail.
+        spec.grades.by = GradeBasis::Rank;
+        assert_eq!(
+            grades(&units(&spec))[..5],
+            [
+                (false, Some(Excellent)),
+                (false, Some(Good)),
+                (false, Some(Pass)),
+                (true, Some(Fail)),
+                (true, Some(Fail)),
+            ]
+        );
+        // Both: the lower of the two (b is good by both, c pass by rank).
+        spec.grades.by = GradeBasis::Both;
+        spec.grades.bottom_two = Pass;
+        assert_eq!(
+            grades(&units(&spec))[..5],
+            [
+                (false, Some(Excellent)),
+                (false, Some(Good)),
+                (false, Some(Pass)),
+                (true, Some(Pass)),
+                (true, Some(Fail)),
+            ]
+        );
     }
 
     #[test]

@@ -6,16 +6,17 @@ impl Store {
     /// Stores a snapshot of a period as its next version, if its newest version is still
     /// `expected` (0: not closed yet), in ONE transaction that fact writers wait for: `build`
     /// gets the period's rollup totals per department as of that transaction and returns the
-    /// assessment to store (its error is [`StoreError::InvalidInput`]). Every later change to
-    /// the period's days is noted late.
-    pub async fn store_score_snapshot<F>(
+    /// assessment to store with its results (its error is [`StoreError::InvalidInput`]). Every
+    /// later change to the period's days is noted late.
+    pub async fn store_score_snapshot<F, B>(
         &self,
         new: &NewScoreSnapshot<'_>,
         expected: i64,
         build: F,
     ) -> Result<SnapshotOutcome>
     where
-        F: FnOnce(&[(String, CounterValues)]) -> std::result::Result<String, String> + Send,
+        F: FnOnce(&[(String, CounterValues)]) -> std::result::Result<B, String> + Send,
+        B: Into<BuiltSnapshot>,
     {
         let computed_at = micros(new.computed_at);
         let sums = sums();
@@ -46,7 +47,10 @@ impl Store {
             let late_through: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM score_late")
                 .fetch_one(&mut *tx)
                 .await?;
-            let assessment = build(&totals).map_err(|e| StoreError::InvalidInput(e.into()))?;
+            let built: BuiltSnapshot = build(&totals)
+                .map_err(|e| StoreError::InvalidInput(e.into()))?
+                .into();
+            let assessment = built.assessment;
             let row = ScoreSnapshotRow {
                 period: new.period.to_owned(),
                 version: current + 1,
@@ -74,9 +78,70 @@ impl Store {
             .bind(row.assessment.as_deref())
             .execute(&mut *tx)
             .await?;
+            for r in &built.results {
+                sqlx::query(
+                    "INSERT INTO score_results (period, version, department, region, rank, \
+                         position, score_hundredths, grade, bottom_two) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&row.period)
+                .bind(row.version)
+                .bind(&r.department)
+                .bind(&r.region)
+                .bind(r.rank)
+                .bind(r.position)
+                .bind(r.score_hundredths)
+                .bind(r.grade.as_deref())
+                .bind(r.bottom_two)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok(SnapshotOutcome::Stored(row))
         })
+    }
+
+    /// The results of a closed period's version in force, by position (unranked last, by
+    /// department), read from the view `score_grades` analysts query; empty when not closed.
+    pub async fn score_grades(&self, period: &str) -> Result<Vec<ScoreResultRow>> {
+        type Raw = (
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            Option<String>,
+            bool,
+        );
+        let raws: Vec<Raw> = on_db!(self, |pool| {
+            sqlx::query_as(
+                "SELECT g.department, g.region, g.rank, g.position, r.score_hundredths, g.grade, \
+                     g.bottom_two \
+                 FROM score_grades g JOIN score_results r ON r.period = g.period \
+                     AND r.version = g.version AND r.department = g.department \
+                 WHERE g.period = $1 \
+                 ORDER BY g.position IS NULL, g.position, g.department",
+            )
+            .bind(period)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(raws
+            .into_iter()
+            .map(
+                |(department, region, rank, position, score_hundredths, grade, bottom_two)| {
+                    ScoreResultRow {
+                        department,
+                        region,
+                        rank,
+                        position,
+                        score_hundredths,
+                        grade,
+                        bottom_two,
+                    }
+                },
+            )
+            .collect())
     }
 
     /// Every version of a period's snapshot, oldest first, without the assessments.

@@ -46,6 +46,8 @@ pub enum Rule {
     CertificateOverdue,
     /// A hash chain broke: a stored record or an audit row was changed outside the platforms.
     Integrity,
+    /// A complaint's acceptance decision or the department's report is late.
+    ComplaintOverdue,
 }
 
 /// Filters shared by `watch` and `warnings`.

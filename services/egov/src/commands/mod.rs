@@ -12,6 +12,7 @@ use jurisdiction::Registry;
 pub mod accounts;
 pub mod audit;
 pub mod case;
+pub mod complaints;
 pub mod demo;
 pub mod demo_console;
 pub mod import;
@@ -58,6 +59,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Some(ScoresCommand::Versions(a)) => scores::versions(a).await,
             Some(ScoresCommand::Department(a)) => scores::department(a).await,
         },
+        Command::Complaints(command) => complaints::run(command).await,
         Command::Regions(RegistryCommand::Import(args)) => {
             jurisdiction::import(Registry::Regions, args).await
         }

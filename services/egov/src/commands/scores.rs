@@ -71,6 +71,17 @@ fn flags(d: &pb::DepartmentScore) -> String {
     f.trim_end().to_owned()
 }
 
+/// A grade by its configuration name; empty for a department not ranked.
+pub(crate) fn grade(g: pb::Grade) -> &'static str {
+    match g {
+        pb::Grade::Unspecified => "",
+        pb::Grade::Excellent => "excellent",
+        pb::Grade::Good => "good",
+        pb::Grade::Pass => "pass",
+        pb::Grade::Fail => "fail",
+    }
+}
+
 /// A CSV field, quoted when it needs to be.
 fn csv(field: &str) -> String {
     if field.contains([',', '"', '\n']) {
@@ -83,7 +94,7 @@ fn csv(field: &str) -> String {
 const CSV_HEADER: &str = "period,rank,department,region,score,accepted,completed,on_time,early,\
 on_time_rate,early_rate,average_used_share,satisfaction_rate,bad_review_rate,ratings,reminders,\
 yellow_cards,red_cards,anomalies,irregular_fees,corrected_in_time,corrected_in_time_rate,\
-fees_yuan,catalogue_speed_up,bottom_two,leadership_review,late_changes";
+fees_yuan,catalogue_speed_up,bottom_two,leadership_review,late_changes,grade";
 
 fn csv_row(period: &str, rank: String, d: &pb::DepartmentScore) -> String {
     let i = d.indicators.clone().unwrap_or_default();
@@ -116,6 +127,7 @@ fn csv_row(period: &str, rank: String, d: &pb::DepartmentScore) -> String {
         d.bottom_two.to_string(),
         d.leadership_review.to_string(),
         d.late_changes.to_string(),
+        grade(d.grade()).to_owned(),
     ]
     .join(",")
 }
@@ -175,6 +187,7 @@ pub async fn show(args: ScoresShowArgs) -> anyhow::Result<ExitCode> {
         "DEPT",
         "REGION",
         "SCORE",
+        "GRADE",
         "DONE",
         "ON-TIME",
         "EARLY",
@@ -197,6 +210,10 @@ pub async fn show(args: ScoresShowArgs) -> anyhow::Result<ExitCode> {
             d.department.clone(),
             d.region.clone(),
             d.score.clone(),
+            match grade(d.grade()) {
+                "" => "-".to_owned(),
+                g => g.to_owned(),
+            },
             i.completed.to_string(),
             percent(i.on_time_rate.as_ref()),
             percent(i.early_rate.as_ref()),
@@ -345,6 +362,7 @@ pub async fn department(args: ScoresDepartmentArgs) -> anyhow::Result<ExitCode> 
                 region: r.region.clone(),
                 score: p.score.clone(),
                 indicators: p.indicators.clone(),
+                grade: p.grade,
                 ..Default::default()
             };
             println!("{}", csv_row(&p.period, String::new(), &d));
@@ -355,6 +373,7 @@ pub async fn department(args: ScoresDepartmentArgs) -> anyhow::Result<ExitCode> 
     let mut t = Table::new(&[
         "PERIOD",
         "SCORE",
+        "GRADE",
         "ACCEPTED",
         "DONE",
         "ON-TIME",
@@ -371,6 +390,10 @@ pub async fn department(args: ScoresDepartmentArgs) -> anyhow::Result<ExitCode> 
         t.row(vec![
             p.period.clone(),
             p.score.clone(),
+            match grade(p.grade()) {
+                "" => "-".to_owned(),
+                g => g.to_owned(),
+            },
             i.accepted.to_string(),
             i.completed.to_string(),
             percent(i.on_time_rate.as_ref()),

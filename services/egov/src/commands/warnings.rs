@@ -45,6 +45,7 @@ pub fn rule(r: Rule) -> spb::WarningRule {
         Rule::ProcedureAnomaly => W::ProcedureAnomaly,
         Rule::CertificateOverdue => W::CertificateOverdue,
         Rule::Integrity => W::Integrity,
+        Rule::ComplaintOverdue => W::ComplaintOverdue,
     }
 }
 

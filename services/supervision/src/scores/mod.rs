@@ -37,8 +37,8 @@ use egov_domain::scores::{
 use egov_domain::warning::{Level, Rule};
 use egov_domain::workflow::WarningState;
 use egov_store::scores::{
-    CounterValues, NewScoreSnapshot, ScoreDay, ScoreFacts, ScoreLateRow, ScoreSnapshotRow,
-    SnapshotOutcome, WarningProgress,
+    BuiltSnapshot, CounterValues, NewScoreSnapshot, ScoreDay, ScoreFacts, ScoreLateRow,
+    ScoreResultRow, ScoreSnapshotRow, SnapshotOutcome, WarningProgress,
 };
 use egov_store::{CaseSnapshot, Page, Store, WarningRow};
 use tokio::sync::Mutex;
@@ -158,8 +158,9 @@ pub fn warning_facts(
         tracing::warn!(id = w.id, rule = %w.rule, level = %w.level, "a warning of an unknown rule or level; not scored");
         return None;
     };
-    if rule == Rule::Integrity {
-        // A broken chain is no department's act (docs/design.md §9).
+    if rule == Rule::Integrity || w.department.is_empty() {
+        // A broken chain is no department's act (docs/design.md §9), nor is a warning of no
+        // department (an office's late acceptance decision on a complaint, §3.3).
         return None;
     }
     let due = w.first_correction_due_at.or_else(|| {
@@ -407,8 +408,11 @@ pub(crate) async fn freeze(
     let outcome = s
         .store()
         .store_score_snapshot(&new, expected, |totals| {
-            serde_json::to_string(&ctx.assessment(period, &config, totals))
-                .map_err(|e| e.to_string())
+            let assessment = ctx.assessment(period, &config, totals);
+            Ok(BuiltSnapshot {
+                results: assessment.ranking(None).iter().map(result_row).collect(),
+                assessment: serde_json::to_string(&assessment).map_err(|e| e.to_string())?,
+            })
         })
         .await?;
     match outcome {
@@ -434,6 +438,19 @@ pub(crate) async fn freeze(
             .with("period", period.to_string())
             .with("version", v.to_string()),
         )),
+    }
+}
+
+/// A department's frozen result for `score_results` (the SQL view `score_grades`).
+fn result_row(r: &Ranked) -> ScoreResultRow {
+    ScoreResultRow {
+        department: r.unit.department.clone(),
+        region: r.unit.region.clone(),
+        rank: r.rank.map(i64::from),
+        position: r.position.map(i64::from),
+        score_hundredths: r.card.total.get(),
+        grade: r.grade.map(|g| g.as_str().to_owned()),
+        bottom_two: r.bottom_two,
     }
 }
 

@@ -91,6 +91,7 @@ impl Supervision {
                     score: d.score.clone(),
                     bottom_two: d.bottom_two,
                     leadership_review: d.leadership_review,
+                    grade: d.grade,
                 })
                 .collect(),
         })
@@ -168,6 +169,13 @@ impl Supervision {
                     catalogue: ctx.catalogue.get(&department).copied().unwrap_or_default(),
                 });
             let card = score(&view.assessment.config, &unit);
+            // The grade is the city-wide ranking's: a grade by rank needs the others.
+            let grade = view
+                .assessment
+                .ranking(None)
+                .into_iter()
+                .find(|r| r.unit.department == department)
+                .and_then(|r| r.grade);
             out.push(pb::DepartmentPeriod {
                 period: p.to_string(),
                 closed: view.snapshot.is_some(),
@@ -179,6 +187,7 @@ impl Supervision {
                 )),
                 score_hundredths: card.total.get(),
                 score: card.total.to_string(),
+                grade: wire::grade(grade).into(),
             });
         }
         Ok(pb::GetDepartmentIndicatorsResponse {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use egov_domain::ids::{DepartmentCode, RegionCode};
 use egov_domain::scores::ranking::ComponentKind;
-use egov_domain::scores::{CatalogueStats, Counters, Period, Ranked, Ratio};
+use egov_domain::scores::{CatalogueStats, Counters, Grade, Period, Ranked, Ratio};
 use egov_proto::supervision::v1 as pb;
 use egov_store::scores::{ScoreLateRow, ScoreSnapshotRow};
 use pbjson_types::Timestamp;
@@ -120,6 +120,17 @@ pub(crate) fn department_score(r: &Ranked, late_changes: u64) -> pb::DepartmentS
             })
             .collect(),
         late_changes,
+        grade: grade(r.grade).into(),
+    }
+}
+
+pub(crate) fn grade(g: Option<Grade>) -> pb::Grade {
+    match g {
+        None => pb::Grade::Unspecified,
+        Some(Grade::Excellent) => pb::Grade::Excellent,
+        Some(Grade::Good) => pb::Grade::Good,
+        Some(Grade::Pass) => pb::Grade::Pass,
+        Some(Grade::Fail) => pb::Grade::Fail,
     }
 }
 
