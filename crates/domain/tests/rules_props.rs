@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use egov_domain::calendar::Calendar;
 use egov_domain::case::{Case, admit};
-use egov_domain::clock::{ClockKind, clocks};
+use egov_domain::clock::{ClockKind, ClockStatus, clocks};
 use egov_domain::matter::{FeeItem, Matter, MatterKind};
 use egov_domain::money::Fen;
 use egov_domain::record::{Outcome, Record, RecordBody, SuspensionKind};
@@ -324,5 +324,39 @@ proptest! {
             expected.insert(Rule::ExtensionAbuse);
         }
         prop_assert_eq!(fired, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A change of the reminder thresholds recomputes the reminders of open cases from their
+    /// stored clock views (no replay): the view must give exactly what the clock gives.
+    #[test]
+    fn a_reminder_from_the_stored_view_is_the_reminder_from_the_clock(
+        arrivals in arrivals(),
+        working_days in 0u32..12,
+        short in 0u32..4,
+        short_max in 0u32..6,
+    ) {
+        use egov_domain::clock::ClockView;
+        use egov_domain::rules::approaching_deadline::{reminder_at, reminder_at_view, Approaching};
+        let p = play(&arrivals, &RuleConfig::default());
+        let Some(case) = &p.case else { return Ok(()) };
+        let cal = Calendar::china();
+        let approaching = Approaching {
+            working_days,
+            short_limit_working_days: short,
+            short_limit_max_days: short_max,
+        };
+        for clock in clocks(case, &m(), &cal) {
+            prop_assert_eq!(
+                reminder_at_view(&ClockView::from(&clock), &cal, &approaching),
+                (clock.status == ClockStatus::Running)
+                    .then(|| reminder_at(&clock, &cal, &approaching))
+                    .flatten(),
+                "{:?}", clock.key()
+            );
+        }
     }
 }

@@ -148,6 +148,15 @@ pub(crate) trait Dialect: sqlx::Database {
     /// Inserts due instants (their cases' old ones already deleted).
     async fn insert_due(conn: &mut Self::Connection, rows: &[DueInstant]) -> Result<()>;
 
+    /// Sets the correction due of each (warning id, due) that has none yet, and its first
+    /// correction due: one statement on PostgreSQL (a pass may stamp a whole burst of new
+    /// cards, and a statement per card was a round trip each); a statement per card on SQLite,
+    /// where statements cost no round trip.
+    async fn set_correction_dues(
+        conn: &mut Self::Connection,
+        dues: &[(i64, DateTime<Utc>)],
+    ) -> Result<()>;
+
     /// Deletes the due instants that still have exactly these (case_no, clock, due_at);
     /// returns the (case_no, clock) of those deleted.
     async fn delete_due_exact(

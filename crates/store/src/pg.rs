@@ -252,6 +252,23 @@ impl Dialect for Postgres {
         Ok(())
     }
 
+    async fn set_correction_dues(
+        conn: &mut PgConnection,
+        dues: &[(i64, DateTime<Utc>)],
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE warnings AS w SET correction_due_at = u.due, \
+             first_correction_due_at = coalesce(w.first_correction_due_at, u.due) \
+             FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(id, due) \
+             WHERE w.id = u.id AND w.correction_due_at IS NULL",
+        )
+        .bind(dues.iter().map(|(id, _)| *id).bind_iter())
+        .bind(dues.iter().map(|(_, due)| *due).bind_iter())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
     async fn delete_due_exact(
         conn: &mut PgConnection,
         rows: &[DueInstant],

@@ -260,6 +260,24 @@ impl Dialect for Sqlite {
         Ok(())
     }
 
+    async fn set_correction_dues(
+        conn: &mut SqliteConnection,
+        dues: &[(i64, DateTime<Utc>)],
+    ) -> Result<()> {
+        for (id, due) in dues {
+            sqlx::query(
+                "UPDATE warnings SET correction_due_at = $1, \
+                 first_correction_due_at = coalesce(first_correction_due_at, $1) \
+                 WHERE id = $2 AND correction_due_at IS NULL",
+            )
+            .bind(*due)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn delete_due_exact(
         conn: &mut SqliteConnection,
         rows: &[DueInstant],

@@ -12,8 +12,8 @@ use egov_store::testing::{
 };
 use egov_store::{
     Backend, CalendarDayRow, CalendarRow, CaseFilter, CaseRow, CaseWrite, ChainBreak,
-    ChainBreakKind, DueInstant, Firing, LogPosition, MatterRow, NewRecord, NewWarning, Page, Store,
-    StoreError, UpsertOutcome, WarningFilter, WarningPosition,
+    ChainBreakKind, DueInstant, DueReplacement, Firing, LogPosition, MatterRow, NewRecord,
+    NewWarning, Page, Store, StoreError, UpsertOutcome, WarningFilter, WarningPosition,
 };
 use serde_json::json;
 
@@ -152,6 +152,7 @@ both_backends!(
     log_is_append_only,
     read_log_in_order_and_from_a_position,
     due_instants_are_replaced_by_commit,
+    reminders_are_replaced_alone_and_pages_read_by_key,
     commit_inserts_the_records_warnings_once,
     commit_rejects_warnings_of_another_case,
     fire_due_is_idempotent_and_keeps_replaced_instants,
@@ -967,6 +968,116 @@ async fn due_instants_are_replaced_by_commit(store: Store) {
     store.commit(&[b], at(30)).await.expect("commit");
     assert_eq!(store.due_for_case("C-B").await.expect("due"), vec![]);
     assert_eq!(store.next_due().await.expect("next"), Some(at(300)));
+}
+
+async fn reminders_are_replaced_alone_and_pages_read_by_key(store: Store) {
+    let mut writes = Vec::new();
+    for (case_no, dept) in [("C-1", "dept-a"), ("C-2", "dept-b"), ("C-3", "dept-a")] {
+        let mut w = create(case_no, &[&format!("{case_no}-e")]);
+        w.case.department = dept.into();
+        w.due = vec![
+            due(case_no, "approaching:promised", 100),
+            due(case_no, "promised", 600),
+        ];
+        writes.push(w);
+    }
+    let mut closed = create("C-4", &["C-4-e"]);
+    closed.case.state = "completed".into();
+    writes.push(closed);
+    store.commit(&writes, at(10)).await.expect("commit");
+
+    // Open cases in scope, a page after a key.
+    let closed_states = ["completed".to_owned()];
+    let depts = ["dept-a".to_owned()];
+    let page = store
+        .open_case_rows(&closed_states, Some((&depts, &[])), None, 10)
+        .await
+        .expect("page");
+    let nos: Vec<&str> = page.iter().map(|r| r.case_no.as_str()).collect();
+    assert_eq!(nos, ["C-1", "C-3"]);
+    let page = store
+        .open_case_rows(&closed_states, None, Some("C-1"), 10)
+        .await
+        .expect("page");
+    let nos: Vec<&str> = page.iter().map(|r| r.case_no.as_str()).collect();
+    assert_eq!(nos, ["C-2", "C-3"]);
+    assert_eq!(page[0].version, 1);
+
+    // Only the reminders are replaced, and only at the version read.
+    let replaced = store
+        .replace_due_keyed(
+            &[
+                DueReplacement {
+                    case_no: "C-1".into(),
+                    expected_version: 1,
+                    due: vec![due("C-1", "approaching:promised", 50)],
+                },
+                DueReplacement {
+                    case_no: "C-2".into(),
+                    expected_version: 1,
+                    due: vec![],
+                },
+                DueReplacement {
+                    case_no: "C-3".into(),
+                    expected_version: 7,
+                    due: vec![due("C-3", "approaching:promised", 50)],
+                },
+            ],
+            "approaching:",
+        )
+        .await
+        .expect("replace");
+    assert_eq!(replaced, ["C-1", "C-2"]);
+    assert_eq!(
+        store.due_for_case("C-1").await.expect("due"),
+        [
+            due("C-1", "approaching:promised", 50),
+            due("C-1", "promised", 600)
+        ]
+    );
+    assert_eq!(
+        store.due_for_case("C-2").await.expect("due"),
+        [due("C-2", "promised", 600)]
+    );
+    assert_eq!(
+        store.due_for_case("C-3").await.expect("due"),
+        [
+            due("C-3", "approaching:promised", 100),
+            due("C-3", "promised", 600)
+        ]
+    );
+    // An instant outside the prefix is refused.
+    let outside = store
+        .replace_due_keyed(
+            &[DueReplacement {
+                case_no: "C-1".into(),
+                expected_version: 1,
+                due: vec![due("C-1", "promised", 1)],
+            }],
+            "approaching:",
+        )
+        .await;
+    assert!(
+        matches!(outside, Err(StoreError::InvalidInput(_))),
+        "{outside:?}"
+    );
+
+    // The due loop's next batch, after the last instant of the one before.
+    let all = store.due_until(at(1000), 10).await.expect("due");
+    assert_eq!(all.len(), 6, "{all:?}");
+    let first = store.due_until(at(1000), 2).await.expect("due");
+    let rest = store
+        .due_until_after(at(1000), first.last(), 10)
+        .await
+        .expect("after");
+    assert_eq!([first, rest].concat(), all);
+    assert_eq!(
+        store
+            .due_until_after(at(100), Some(&all[0]), 10)
+            .await
+            .expect("after"),
+        all[1..2]
+    );
 }
 
 async fn fire_due_is_idempotent_and_keeps_replaced_instants(store: Store) {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::FixedOffset;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use egov_domain::calendar::{Calendar, CalendarDay, CalendarId, DayKind};
 use egov_domain::matter::Matter;
 use egov_domain::record::{Record, RecordBody};
@@ -26,19 +26,51 @@ impl Catalogue {
     /// a newer copy, with more years, keeps it; one with the same years but other days, such
     /// as a copy from before a correction of the data, is brought up to the bundled one).
     pub async fn open(store: Store) -> Result<Self, ApiError> {
+        Ok(Self::open_noting_edit(store).await?.0)
+    }
+
+    /// [`Catalogue::open`], with the edit it made to a stored calendar (the calendar and the
+    /// days it changed, [`crate::recompute::changed_days`]), whose open cases must be
+    /// re-timed ([`crate::ingest::Ingestor::recompute_calendar`]).
+    pub async fn open_noting_edit(
+        store: Store,
+    ) -> Result<(Self, Option<(Arc<Calendar>, Vec<NaiveDate>)>), ApiError> {
         let bundled = Calendar::china();
         let bundled_row = calendar_row(&bundled);
         let stored = store.get_calendar(bundled.id().as_str()).await?;
         let keep = stored
             .as_ref()
             .is_some_and(|row| row.last_year > bundled_row.last_year || row == &bundled_row);
-        if !keep {
-            store.put_calendar(&bundled_row).await?;
-        }
-        Ok(Self {
+        let catalogue = Self {
             store,
             calendars: Arc::default(),
-        })
+        };
+        if keep {
+            return Ok((catalogue, None));
+        }
+        let edit = match &stored {
+            Some(old) => Some(
+                catalogue
+                    .put_calendar_noting(&calendar_from_row(old)?, bundled)
+                    .await?,
+            ),
+            None => {
+                catalogue.store.put_calendar(&bundled_row).await?;
+                None
+            }
+        };
+        Ok((catalogue, edit))
+    }
+
+    /// Stores `new` over `old` and answers it with the days that changed.
+    pub async fn put_calendar_noting(
+        &self,
+        old: &Calendar,
+        new: Calendar,
+    ) -> Result<(Arc<Calendar>, Vec<NaiveDate>), ApiError> {
+        self.put_calendar(&new).await?;
+        let changed = crate::recompute::changed_days(old, &new);
+        Ok((Arc::new(new), changed))
     }
 
     pub fn store(&self) -> &Store {

@@ -261,13 +261,14 @@ impl Ingestor {
             .map(|d| DueInstant {
                 case_no: case_no.clone(),
                 clock: d.clock,
-                due_at: if d.due_at <= now {
-                    now + self.late_grace
-                } else {
-                    d.due_at
-                },
+                due_at: self.stored_due_at(d.due_at, now),
             })
             .collect()
+    }
+
+    /// A due instant as stored at `now`: one already past is judged [`LATE_GRACE`] from now.
+    pub(crate) fn stored_due_at(&self, at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+        if at <= now { now + self.late_grace } else { at }
     }
 
     pub fn catalogue(&self) -> &Catalogue {

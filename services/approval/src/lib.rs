@@ -10,6 +10,8 @@
 //! - [`ingest`]: the record pipeline, batch by batch, into one transaction.
 //! - [`rule_config`]: the supervision rules' configuration in the database, and applying a
 //!   change to the open cases' due instants.
+//! - [`recompute`]: re-timing the open cases after a change of the reminder thresholds
+//!   (from their stored clock views) or of a calendar (replaying the cases it touches).
 //! - [`jurisdiction`]: the registry of regions and departments.
 //! - [`catalogue`]: matters and working-day calendars from the shared database.
 //! - [`view`]: case projections and their wire form.
@@ -22,6 +24,7 @@ pub mod catalogue;
 pub mod error;
 pub mod ingest;
 pub mod jurisdiction;
+pub mod recompute;
 pub mod rule_config;
 pub mod service;
 pub mod testing;

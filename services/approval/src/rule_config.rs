@@ -6,46 +6,19 @@
 //! the stored one (or none is stored) it is recorded as a new version; without a file the
 //! stored configuration is used, or the built-in one when none is stored.
 //!
-//! After a change ([`Ingestor::recompute_due`]): only the reminder thresholds place due
-//! instants, so [`RuleConfig::due_scope_of_change`] says which open cases move. They are
-//! replayed from their records in batches of [`RECOMPUTE_BATCH`], their instants computed as at
-//! ingest ([`Ingestor::due_rows`]) and replaced, one transaction per batch. A case a concurrent
-//! commit changed meanwhile is loaded and computed again.
+//! After a change ([`Ingestor::recompute_due`], in [`crate::recompute`]): only the reminder
+//! thresholds place due instants, so [`RuleConfig::due_scope_of_change`] says which open
+//! cases move, and only their reminders are recomputed.
 
-use std::collections::HashMap;
-
-use chrono::SubsecRound;
-use egov_domain::case::{Case, CaseState};
-use egov_domain::clock::clocks;
-use egov_domain::rules::{ConfigError, DueScope, RuleConfig, RuleConfigSpec, RuleOverrides};
+use egov_domain::rules::{ConfigError, RuleConfig, RuleConfigSpec, RuleOverrides};
 use egov_proto::convert::FieldViolations;
-use egov_store::{DueReplacement, Store};
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use egov_store::Store;
 
 use crate::error::{ApiError, Refusal};
-use crate::ingest::{Ingestor, stored_to_domain};
+use crate::ingest::Ingestor;
 
-/// Open cases replayed and replaced per transaction.
-pub const RECOMPUTE_BATCH: u32 = 1000;
-
-/// How often a batch's cases changed by concurrent commits are loaded and computed again.
+/// How often storing a configuration is tried again when it keeps changing meanwhile.
 const MAX_ATTEMPTS: u32 = 5;
-/// How many recompute batches are worked on at once.
-const RECOMPUTE_IN_FLIGHT: usize = 3;
-
-/// The states of closed cases, whose due instants a configuration change leaves alone.
-fn closed_states() -> Vec<String> {
-    [
-        CaseState::Completed,
-        CaseState::Refused,
-        CaseState::Withdrawn,
-    ]
-    .into_iter()
-    .filter(|s| s.is_closed())
-    .map(|s| s.as_str().to_owned())
-    .collect()
-}
 
 /// A configuration as the API and the database carry it (pretty JSON of the layers).
 pub fn to_json(config: &RuleConfig) -> String {
@@ -209,118 +182,6 @@ pub async fn update(
         config: new,
         recomputed,
     })
-}
-
-impl Ingestor {
-    /// Recomputes, by the configuration in force, the due instants of the open cases in
-    /// `scope`, in batches of [`RECOMPUTE_BATCH`] cases, one transaction each. Returns how many
-    /// cases were recomputed.
-    pub async fn recompute_due(&self, scope: &DueScope) -> Result<u64, ApiError> {
-        let (departments, matters): (Vec<String>, Vec<String>) = match scope {
-            DueScope::Nothing => return Ok(0),
-            DueScope::All => (Vec::new(), Vec::new()),
-            DueScope::Some {
-                departments,
-                matters,
-            } => (
-                departments.iter().map(ToString::to_string).collect(),
-                matters.iter().map(ToString::to_string).collect(),
-            ),
-        };
-        let scope = match scope {
-            DueScope::All => None,
-            _ => Some((departments.as_slice(), matters.as_slice())),
-        };
-        let store = self.catalogue().store();
-        let closed = closed_states();
-        let mut after: Option<String> = None;
-        let mut total = 0u64;
-        let mut exhausted = false;
-        // Batches overlap like the ingest pipeline's: one replays its cases while another
-        // commits. Their cases are disjoint, so they never wait on each other's rows.
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while !exhausted && in_flight.len() < RECOMPUTE_IN_FLIGHT {
-                let case_nos = store
-                    .open_case_nos(&closed, scope, after.as_deref(), RECOMPUTE_BATCH)
-                    .await?;
-                match case_nos.last() {
-                    Some(last) => {
-                        after = Some(last.clone());
-                        in_flight.push(self.recompute_batch(case_nos));
-                    }
-                    None => exhausted = true,
-                }
-            }
-            match in_flight.next().await {
-                Some(done) => total += done?,
-                None => break,
-            }
-        }
-        Ok(total)
-    }
-
-    /// Recomputes and replaces the due instants of `case_nos`, again for those a concurrent
-    /// commit changed meanwhile.
-    async fn recompute_batch(&self, mut case_nos: Vec<String>) -> Result<u64, ApiError> {
-        let store = self.catalogue().store();
-        let rules = self.rules();
-        let mut done = 0u64;
-        for _ in 0..MAX_ATTEMPTS {
-            let now = self.clock().now().trunc_subsecs(6);
-            let mut replacements = Vec::with_capacity(case_nos.len());
-            for snapshot in store.load_cases(&case_nos).await? {
-                if closed_states().contains(&snapshot.case.state) {
-                    continue;
-                }
-                let records = snapshot
-                    .records
-                    .iter()
-                    .map(stored_to_domain)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let versions = self
-                    .catalogue()
-                    .matter_versions(&snapshot.case.matter_code)
-                    .await?;
-                let Some(versioned) = crate::catalogue::version_in_force(&versions, &records)
-                else {
-                    continue;
-                };
-                let matter = versioned.matter.clone();
-                let Some(calendar) = self.catalogue().calendar(&matter.calendar).await? else {
-                    continue;
-                };
-                let Ok(case) = Case::replay(&records.iter().collect::<Vec<_>>(), &matter) else {
-                    tracing::warn!(case_no = %snapshot.case.case_no, "case does not replay");
-                    continue;
-                };
-                let effective = rules.effective(&case.matter_code, &case.department);
-                let clocks = clocks(&case, &matter, &calendar);
-                replacements.push(DueReplacement {
-                    case_no: snapshot.case.case_no.clone(),
-                    expected_version: snapshot.case.version,
-                    due: self.due_rows(&case, &clocks, &calendar, &effective, now),
-                });
-            }
-            let replaced = store.replace_due(&replacements).await?;
-            done += replaced.len() as u64;
-            let replaced: HashMap<&str, ()> = replaced.iter().map(|c| (c.as_str(), ())).collect();
-            case_nos = replacements
-                .iter()
-                .filter(|r| !replaced.contains_key(r.case_no.as_str()))
-                .map(|r| r.case_no.clone())
-                .collect();
-            if case_nos.is_empty() {
-                return Ok(done);
-            }
-        }
-        tracing::warn!(
-            cases = case_nos.len(),
-            "due instants not recomputed: the cases kept changing (their commits used the new \
-             configuration)"
-        );
-        Ok(done)
-    }
 }
 
 #[cfg(test)]

@@ -86,8 +86,12 @@ impl Approval {
         tasks: Tasks,
         rules: RuleConfig,
     ) -> Result<Self, ApiError> {
-        let catalogue = Catalogue::open(store.clone()).await?;
+        let (catalogue, edit) = Catalogue::open_noting_edit(store.clone()).await?;
         let ingestor = Ingestor::with_rules(catalogue, clock.clone(), rules);
+        if let Some((calendar, changed)) = edit {
+            // Before the platform serves: no answer or due instant counts on the old days.
+            ingestor.recompute_calendar(&calendar, &changed).await?;
+        }
         tasks.worker(
             "rule configuration follower",
             follow_rule_config(ingestor.clone(), shutdown.clone()),

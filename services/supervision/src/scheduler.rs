@@ -25,6 +25,9 @@ use crate::raise;
 use crate::service::Supervision;
 use crate::workers::{BATCH, WorkerError};
 
+/// A pass this long is logged with where its time went.
+const SLOW_PASS: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One life of the loop: returns on shutdown, or with the first store error.
 pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     // Subscribed before the first look, so a commit made meanwhile still wakes the loop.
@@ -39,12 +42,24 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     let clock = s.clock();
     loop {
         let now = clock.now();
+        let started = std::time::Instant::now();
         s.refresh_rules().await;
         fire_due_until(s, now).await?;
+        let fired = started.elapsed();
         if s.options().corrections {
             crate::corrections::run_pass(s, now).await?;
         }
         crate::complaints::due::run_pass(s, now).await?;
+        let pass = started.elapsed();
+        if pass >= SLOW_PASS {
+            // What the issue of a 16 s gap after a burst's first pass could not see.
+            tracing::info!(
+                fire_ms = fired.as_millis() as u64,
+                corrections_ms = (pass - fired).as_millis() as u64,
+                %now,
+                "a slow pass of the due loop"
+            );
+        }
         s.progress().due_done(now);
         let next = [
             s.store().next_due().await?,
@@ -74,50 +89,122 @@ pub(crate) async fn run(s: &Supervision) -> Result<(), WorkerError> {
     }
 }
 
-/// Fires everything due at or before `now`, a batch at a time.
+/// Fires everything due at or before `now`, a batch at a time: the next batch is read (after
+/// the last instant of the one before, by key) and judged while the one before it commits, so
+/// a burst costs one transaction per batch and no wait between them. An instant stored
+/// meanwhile before that key is left for the next pass, which a commit's wake-up starts.
 async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), WorkerError> {
-    let store = s.store();
-    loop {
-        let due = store.due_until(now, BATCH).await?;
-        if due.is_empty() {
-            return Ok(());
-        }
-        let full = due.len() == BATCH as usize;
-        let mut seen = HashSet::new();
-        let case_nos: Vec<String> = due
-            .iter()
-            .filter(|d| seen.insert(d.case_no.as_str()))
-            .map(|d| d.case_no.clone())
-            .collect();
-        let rows = store.get_case_rows(&case_nos).await?;
-        let by_case: HashMap<&str, &CaseRow> =
-            rows.iter().map(|r| (r.case_no.as_str(), r)).collect();
-        let count = due.len();
-        let rules = s.rules();
-        let firings: Vec<Firing> = due
-            .into_iter()
-            .map(|d| raise::firing(d, &by_case, &rules, now))
-            .collect();
-        let raised = store.fire_due(&firings).await?;
-        s.progress().batch(&s.progress().due_batches, raised.len());
-        crate::workers::count_raised(&raised);
-        for warning in &raised {
-            if let Some(due_at) = warning.due_at {
-                // Milliseconds are plenty for a delay judged in seconds to days.
-                let delay = (now - due_at).num_milliseconds().max(0) as f64 / 1000.0;
-                metrics::histogram!(egov_runtime::metrics::WARNING_DELAY_SECONDS).record(delay);
+    let started = std::time::Instant::now();
+    let mut stats = PassStats::default();
+    let mut batch = prepare(s, now, None, &mut stats).await?;
+    while let Some(Prepared {
+        firings,
+        last,
+        full,
+    }) = batch
+    {
+        let next = async {
+            if full {
+                let mut read = PassStats::default();
+                let next = prepare(s, now, Some(&last), &mut read).await;
+                next.map(|n| (n, read))
+            } else {
+                Ok((None, PassStats::default()))
             }
-        }
+        };
+        let (fired, next) = tokio::join!(fire(s, firings, now), next);
+        let (raised, fire_time) = fired?;
+        let (next, read) = next?;
+        stats.raised += raised;
+        stats.fire += fire_time;
+        stats.read += read.read;
+        stats.batches += 1;
+        batch = next;
+    }
+    if stats.batches > 0 {
         tracing::debug!(
-            due = count,
-            cases = rows.len(),
-            raised = raised.len(),
+            batches = stats.batches,
+            raised = stats.raised,
+            read_ms = stats.read.as_millis() as u64,
+            fire_ms = stats.fire.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
             %now,
             "fired due instants"
         );
-        // A short batch was everything due; a full one may have left more behind.
-        if !full {
-            return Ok(());
+    }
+    Ok(())
+}
+
+/// Where a pass's time went (reading and judging overlap with firing).
+#[derive(Debug, Default)]
+struct PassStats {
+    batches: u64,
+    raised: usize,
+    read: std::time::Duration,
+    fire: std::time::Duration,
+}
+
+/// A batch of firings, judged and ready to store.
+struct Prepared {
+    firings: Vec<Firing>,
+    /// The batch's last instant: the next batch starts after it.
+    last: egov_store::DueInstant,
+    /// A full batch may have left more behind.
+    full: bool,
+}
+
+/// Reads the next batch due at `now` (after `after`) with its cases' rows, and judges it.
+async fn prepare(
+    s: &Supervision,
+    now: DateTime<Utc>,
+    after: Option<&egov_store::DueInstant>,
+    stats: &mut PassStats,
+) -> Result<Option<Prepared>, WorkerError> {
+    let started = std::time::Instant::now();
+    let store = s.store();
+    let due = store.due_until_after(now, after, BATCH).await?;
+    let Some(last) = due.last().cloned() else {
+        return Ok(None);
+    };
+    let full = due.len() == BATCH as usize;
+    let mut seen = HashSet::new();
+    let case_nos: Vec<String> = due
+        .iter()
+        .filter(|d| seen.insert(d.case_no.as_str()))
+        .map(|d| d.case_no.clone())
+        .collect();
+    let rows = store.get_case_rows(&case_nos).await?;
+    let by_case: HashMap<&str, &CaseRow> = rows.iter().map(|r| (r.case_no.as_str(), r)).collect();
+    let rules = s.rules();
+    let firings: Vec<Firing> = due
+        .into_iter()
+        .map(|d| raise::firing(d, &by_case, &rules, now))
+        .collect();
+    stats.read += started.elapsed();
+    Ok(Some(Prepared {
+        firings,
+        last,
+        full,
+    }))
+}
+
+/// Stores a batch of firings (one transaction); answers how many warnings it raised and how
+/// long it took.
+async fn fire(
+    s: &Supervision,
+    firings: Vec<Firing>,
+    now: DateTime<Utc>,
+) -> Result<(usize, std::time::Duration), WorkerError> {
+    let started = std::time::Instant::now();
+    let raised = s.store().fire_due(&firings).await?;
+    s.progress().batch(&s.progress().due_batches, raised.len());
+    crate::workers::count_raised(&raised);
+    for warning in &raised {
+        if let Some(due_at) = warning.due_at {
+            // Milliseconds are plenty for a delay judged in seconds to days.
+            let delay = (now - due_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!(egov_runtime::metrics::WARNING_DELAY_SECONDS).record(delay);
         }
     }
+    Ok((raised.len(), started.elapsed()))
 }

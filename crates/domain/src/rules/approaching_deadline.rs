@@ -12,10 +12,10 @@
 //! the deadline's last day. A reminder that would come no earlier than the deadline itself is
 //! not scheduled (the deadline's own warning says it all).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::calendar::Calendar;
-use crate::clock::{ClockKind, DeadlineClock, approaching_at};
+use crate::clock::{ClockKind, ClockView, DeadlineClock, approaching_at};
 use crate::limit::Limit;
 use crate::warning::{Level, Rule};
 
@@ -82,13 +82,60 @@ pub fn reminder_at(
     if !matches!(clock.kind, ClockKind::Promised | ClockKind::Immediate) {
         return None;
     }
-    let start = cal.local_date(clock.started_at);
-    let threshold = approaching.threshold(clock.limit);
-    let at = approaching_at(cal, start, clock.deadline.last_day, threshold)?;
+    reminder_of(
+        cal,
+        approaching,
+        clock.started_at,
+        clock.limit,
+        clock.deadline.last_day,
+        clock.not_before,
+        clock.judged_at(),
+    )
+}
+
+/// [`reminder_at`] of a clock as a case's projection keeps it (the view written with the
+/// case's due instants, at the same version): what a change of the thresholds alone
+/// recomputes without replaying the case, since the deadline itself does not move. None
+/// unless the clock runs.
+pub fn reminder_at_view(
+    view: &ClockView,
+    cal: &Calendar,
+    approaching: &Approaching,
+) -> Option<DateTime<Utc>> {
+    let reminded = [ClockKind::Promised, ClockKind::Immediate]
+        .iter()
+        .any(|k| k.as_str() == view.key);
+    if !reminded || view.status != "running" {
+        return None;
+    }
+    let judged_at = view.not_before.map_or(view.due_at, |t| t.max(view.due_at));
+    reminder_of(
+        cal,
+        approaching,
+        view.started_at,
+        view.limit,
+        view.last_day,
+        view.not_before,
+        judged_at,
+    )
+}
+
+fn reminder_of(
+    cal: &Calendar,
+    approaching: &Approaching,
+    started_at: DateTime<Utc>,
+    limit: Limit,
+    last_day: NaiveDate,
+    not_before: Option<DateTime<Utc>>,
+    judged_at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let start = cal.local_date(started_at);
+    let threshold = approaching.threshold(limit);
+    let at = approaching_at(cal, start, last_day, threshold)?;
     // A deemed decision clock is not judged before the acceptance deadline (ALL Art. 32), and
     // neither is it reminded of.
-    let at = clock.not_before.map_or(at, |t| t.max(at));
-    (at < clock.judged_at()).then_some(at)
+    let at = not_before.map_or(at, |t| t.max(at));
+    (at < judged_at).then_some(at)
 }
 
 #[cfg(test)]

@@ -270,19 +270,11 @@ impl Store {
         if dues.is_empty() {
             return Ok(());
         }
+        let dues: Vec<(i64, DateTime<Utc>)> =
+            dues.iter().map(|(id, due)| (*id, micros(*due))).collect();
         on_db!(self, |pool, Db| {
             let mut tx = Db::begin_write(pool).await?;
-            for (id, due) in dues {
-                sqlx::query(
-                    "UPDATE warnings SET correction_due_at = $1, \
-                     first_correction_due_at = coalesce(first_correction_due_at, $1) \
-                     WHERE id = $2 AND correction_due_at IS NULL",
-                )
-                .bind(micros(*due))
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            Db::set_correction_dues(&mut tx, &dues).await?;
             tx.commit().await?;
         });
         Ok(())
