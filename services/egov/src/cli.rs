@@ -8,12 +8,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod complaints;
+mod connections;
 mod observe;
 mod scores;
 mod warnings;
 mod webhooks;
 
 pub use complaints::*;
+pub use connections::ConnectionArgs;
 pub use observe::{LogFormat, ObserveArgs};
 pub use scores::*;
 pub use warnings::*;
@@ -280,42 +282,9 @@ pub struct ServerArgs {
         value_name = "N"
     )]
     pub db_max_connections: u32,
-    /// The most connections one client address may hold open at once; more are closed as soon
-    /// as they are accepted, so that idle sockets of one peer cannot lock out the others.
-    #[arg(
-        long,
-        env = "EGOV_MAX_CONNECTIONS_PER_PEER",
-        default_value_t = 64,
-        value_name = "N"
-    )]
-    pub max_connections_per_peer: usize,
-    /// How long a new connection may send nothing before it is closed, in seconds.
-    #[arg(
-        long,
-        env = "EGOV_HANDSHAKE_TIMEOUT",
-        default_value_t = 10,
-        value_name = "SECONDS"
-    )]
-    pub handshake_timeout: u64,
-    /// How often HTTP/2 pings check that a client is still there, in seconds; one that does
-    /// not answer within 10 s is closed.
-    #[arg(
-        long,
-        env = "EGOV_KEEPALIVE",
-        default_value_t = 30,
-        value_name = "SECONDS"
-    )]
-    pub keepalive: u64,
-    /// How long a client's connection may have no call in flight before it is closed, in
-    /// seconds (0: never); a client connects again for its next call. An open stream (a
-    /// board's warning stream) is a call in flight however quiet it is.
-    #[arg(
-        long,
-        env = "EGOV_IDLE_TIMEOUT",
-        default_value_t = 300,
-        value_name = "SECONDS"
-    )]
-    pub idle_timeout: u64,
+    /// Limits on the clients' connections.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// How far ahead of this server's clock a record may be dated, in seconds: a record dated
     /// later is refused (its `occurred_at`, with the reason), since records are dated when
     /// they happened. Raise it only for service centres whose clocks cannot be kept right.

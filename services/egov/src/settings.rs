@@ -187,10 +187,10 @@ impl ServerSettings {
             // The workers and the calls each hold a connection at times; one would deadlock.
             return Err(invalid("--db-max-connections: must be at least 2"));
         }
-        if args.max_connections_per_peer == 0 {
+        if args.connections.max_connections_per_peer == 0 {
             return Err(invalid("--max-connections-per-peer: must be at least 1"));
         }
-        if args.handshake_timeout == 0 || args.keepalive == 0 {
+        if args.connections.handshake_timeout == 0 || args.connections.keepalive == 0 {
             return Err(invalid(
                 "--handshake-timeout and --keepalive: must be at least 1 second",
             ));
@@ -332,11 +332,11 @@ impl ServerSettings {
             data_dir,
             grace: Duration::from_secs(args.grace),
             connections: ConnectionLimits {
-                per_peer: args.max_connections_per_peer,
-                handshake_timeout: Duration::from_secs(args.handshake_timeout),
-                keepalive_interval: Duration::from_secs(args.keepalive),
-                idle_timeout: (args.idle_timeout > 0)
-                    .then(|| Duration::from_secs(args.idle_timeout)),
+                per_peer: args.connections.max_connections_per_peer,
+                handshake_timeout: Duration::from_secs(args.connections.handshake_timeout),
+                keepalive_interval: Duration::from_secs(args.connections.keepalive),
+                idle_timeout: (args.connections.idle_timeout > 0)
+                    .then(|| Duration::from_secs(args.connections.idle_timeout)),
                 ..ConnectionLimits::default()
             },
             max_clock_skew: Duration::from_secs(args.max_clock_skew),
