@@ -88,6 +88,7 @@ try {
   const warningId = await live.getAttribute("data-id");
   check((await board.textContent("tr[data-dept='market'] td.n.yellow")).trim() === "1", "the market's yellow count went to 1");
   check(await board.isVisible("tr[data-dept='market'] .light.yellow"), "the market's light turned yellow");
+  check((await board.textContent("tr[data-dept='market'] .light-text")).includes("黄灯"), "its label says so");
   await shot(board, "03-board-live-warning");
   await signOut(board);
 

@@ -30,7 +30,8 @@
       light.className = "light " + cls;
       row.className = "light-" + cls;
       var label = row.querySelector(".light-text");
-      if (label) label.textContent = "";
+      var board = document.getElementById("board");
+      if (label && board) label.textContent = board.getAttribute("data-" + cls);
     }
   }
   var after = live.getAttribute("data-after") || "";

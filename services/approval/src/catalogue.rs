@@ -48,12 +48,14 @@ impl Catalogue {
         if keep {
             return Ok((catalogue, None));
         }
-        let edit = match &stored {
-            Some(old) => Some(
-                catalogue
-                    .put_calendar_noting(&calendar_from_row(old)?, bundled)
-                    .await?,
-            ),
+        let edit = match stored.as_ref().map(calendar_from_row) {
+            Some(Ok(old)) => Some(catalogue.put_calendar_noting(&old, bundled).await?),
+            Some(Err(error)) => {
+                // Nothing can say which days changed: replaced as before, cases as they are.
+                tracing::warn!(%error, "the stored calendar does not parse; replaced by the bundled one");
+                catalogue.store.put_calendar(&bundled_row).await?;
+                None
+            }
             None => {
                 catalogue.store.put_calendar(&bundled_row).await?;
                 None
