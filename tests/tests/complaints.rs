@@ -10,6 +10,7 @@ use egov_platform::testing::{connect, credential};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::complaints_service_client::ComplaintsServiceClient;
+use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use egov_runtime::access::{Authed, Principal, Role, Scope};
 use egov_store::Backend;
@@ -269,6 +270,35 @@ async fn a_named_complaint_from_filing_to_feedback(backend: Backend) {
             ("close", "office-330106", closed_notice.as_str()),
             ("feedback", "office-330106", ""),
         ]
+    );
+    // The substantiated complaint counts against the department in the month it was closed.
+    let channel = client_of(&mut p, Some(&office())).await;
+    let scores = ScoresServiceClient::new(channel)
+        .get_scores(pb::GetScoresRequest {
+            period: "2026-03".into(),
+            region: REGION.into(),
+        })
+        .await
+        .expect("scores")
+        .into_inner();
+    let market = scores
+        .departments
+        .iter()
+        .find(|d| d.department == DEPARTMENT)
+        .expect("the department is scored");
+    assert_eq!(
+        market
+            .indicators
+            .as_ref()
+            .map(|i| i.complaints_substantiated),
+        Some(1)
+    );
+    assert!(
+        market
+            .components
+            .iter()
+            .any(|c| c.name == "substantiated_complaint" && c.points_hundredths == -200),
+        "{market:?}"
     );
     // Reported in time: no card on the report's due, and nothing else was raised.
     p.quiet_at("2026-03-25 00:00").await;

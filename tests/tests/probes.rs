@@ -61,7 +61,14 @@ async fn serving(running: &Running, service: &str) {
 
 async fn health_serves_each_platform_service_without_a_credential(backend: Backend) {
     let both = start(backend, Serve::Both).await;
-    for service in ["", APPROVAL, SUPERVISION, SCORES, "liveness"] {
+    for service in [
+        "",
+        APPROVAL,
+        SUPERVISION,
+        SCORES,
+        "egov.supervision.v1.ComplaintsService",
+        "liveness",
+    ] {
         serving(&both, service).await;
     }
     let unknown = check(&both, "egov.nothing.v1.Nothing")
@@ -182,6 +189,7 @@ async fn reflection_lists_and_describes_the_services_without_proto_files(backend
     let mut expected = vec![
         APPROVAL,
         SCORES,
+        "egov.supervision.v1.ComplaintsService",
         SUPERVISION,
         "egov.access.v1.AccessService",
         "grpc.health.v1.Health",

@@ -45,6 +45,7 @@ impl Health {
             names.extend([
                 egov_proto::supervision::v1::supervision_service_server::SERVICE_NAME,
                 egov_proto::supervision::v1::scores_service_server::SERVICE_NAME,
+                egov_proto::supervision::v1::complaints_service_server::SERVICE_NAME,
             ]);
         }
         let health = Health {

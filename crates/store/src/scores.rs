@@ -27,7 +27,7 @@ use crate::store::{Store, UPSERT_CURSOR, on_db};
 use crate::{LogPosition, WarningPosition};
 
 /// The counter columns of the score tables, in order (the domain's `Counters::NAMES`).
-pub const SCORE_COUNTERS: [&str; 16] = [
+pub const SCORE_COUNTERS: [&str; 17] = [
     "accepted",
     "completed",
     "on_time",
@@ -44,10 +44,11 @@ pub const SCORE_COUNTERS: [&str; 16] = [
     "irregular_fees",
     "corrected_in_time",
     "fees_fen",
+    "complaints_substantiated",
 ];
 
 /// Values of the [`SCORE_COUNTERS`], in order.
-pub type CounterValues = [i64; 16];
+pub type CounterValues = [i64; 17];
 
 /// The order of a persisted cursor (a [`LogPosition`] or a [`WarningPosition`] token); None
 /// for a token of neither kind.
@@ -64,7 +65,7 @@ fn position_key(token: &str) -> Option<(i64, i64)> {
 /// PostgreSQL advisory lock key of the score tables ("egovscor").
 const SCORES_LOCK: i64 = 0x6567_6f76_7363_6f72;
 
-/// Rows per multi-row statement: at most 20 parameters a row keeps a statement far below
+/// Rows per multi-row statement: at most 21 parameters a row keeps a statement far below
 /// both backends' parameter limits.
 const CHUNK: usize = 200;
 
@@ -313,13 +314,13 @@ fn all_zero(prefix: &str) -> String {
         .join(" AND ")
 }
 
-/// Reads the 16 counters of a row starting at column `from`.
+/// Reads the counters of a row starting at column `from`.
 fn counters_at<R: Row>(row: &R, from: usize) -> Result<CounterValues>
 where
     usize: sqlx::ColumnIndex<R>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let mut out = [0; 16];
+    let mut out = [0; 17];
     for (i, v) in out.iter_mut().enumerate() {
         *v = row.try_get(from + i)?;
     }

@@ -168,6 +168,8 @@ pub struct Deductions {
     /// On top of the card the irregular fee raised.
     pub irregular_fee: Points,
     pub bad_review: Points,
+    /// A complaint about the department closed as substantiated (docs/design.md §3.3).
+    pub substantiated_complaint: Points,
 }
 
 impl Default for Deductions {
@@ -181,13 +183,14 @@ impl Default for Deductions {
             procedure_anomaly: Points::whole(0),
             irregular_fee: Points::whole(2),
             bad_review: Points::hundredths(50),
+            substantiated_complaint: Points::whole(2),
         }
     }
 }
 
 impl Deductions {
     /// (name, points per occurrence) in a fixed order.
-    pub fn named(&self) -> [(&'static str, Points); 6] {
+    pub fn named(&self) -> [(&'static str, Points); 7] {
         [
             ("reminder", self.reminder),
             ("yellow_card", self.yellow_card),
@@ -195,6 +198,7 @@ impl Deductions {
             ("procedure_anomaly", self.procedure_anomaly),
             ("irregular_fee", self.irregular_fee),
             ("bad_review", self.bad_review),
+            ("substantiated_complaint", self.substantiated_complaint),
         ]
     }
 }

@@ -56,12 +56,15 @@ pub struct Counters {
     pub corrected_in_time: i64,
     /// Fees collected, in fen, on the day of the fee record.
     pub fees_fen: i64,
+    /// Complaints about the department closed as substantiated, on the day closed
+    /// (docs/design.md §3.3).
+    pub complaints_substantiated: i64,
 }
 
 impl Counters {
     /// The field names, in the order of [`Counters::to_array`]: the column names of the
     /// rollup tables and of the analysts' views.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 17] = [
         "accepted",
         "completed",
         "on_time",
@@ -78,10 +81,11 @@ impl Counters {
         "irregular_fees",
         "corrected_in_time",
         "fees_fen",
+        "complaints_substantiated",
     ];
 
     /// The values in the order of [`Counters::NAMES`].
-    pub fn to_array(&self) -> [i64; 16] {
+    pub fn to_array(&self) -> [i64; 17] {
         [
             self.accepted,
             self.completed,
@@ -99,11 +103,12 @@ impl Counters {
             self.irregular_fees,
             self.corrected_in_time,
             self.fees_fen,
+            self.complaints_substantiated,
         ]
     }
 
     /// The counters from values in the order of [`Counters::NAMES`].
-    pub fn from_array(a: [i64; 16]) -> Counters {
+    pub fn from_array(a: [i64; 17]) -> Counters {
         Counters {
             accepted: a[0],
             completed: a[1],
@@ -121,6 +126,7 @@ impl Counters {
             irregular_fees: a[13],
             corrected_in_time: a[14],
             fees_fen: a[15],
+            complaints_substantiated: a[16],
         }
     }
 

@@ -123,6 +123,7 @@ pub fn score(config: &ScoreConfig, unit: &UnitInput) -> ScoreCard {
         c.anomalies,
         c.irregular_fees,
         c.bad_reviews,
+        c.complaints_substantiated,
     ];
     let (scale_num, scale_den) = if d.per_cases == 0 {
         (1, 1)
@@ -325,6 +326,7 @@ mod tests {
             irregular_fees: 1,
             corrected_in_time: 3,
             fees_fen: 0,
+            complaints_substantiated: 0,
         }
     }
 

@@ -59,7 +59,7 @@ impl Store {
             }
             // 2. What they added before.
             let mut old: OldFacts = HashMap::new();
-            for source in ["case", "warning"] {
+            for source in ["case", "warning", "complaint"] {
                 let keys: Vec<&str> = accepted
                     .iter()
                     .filter(|f| f.source == source)
@@ -110,7 +110,7 @@ impl Store {
                     }
                 }
                 for d in &f.days {
-                    if d.counters != [0; 16] {
+                    if d.counters != [0; 17] {
                         add(
                             own.entry((f.department.clone(), d.day)).or_default(),
                             &d.counters,
@@ -119,7 +119,7 @@ impl Store {
                         rows.push((f, d));
                     }
                 }
-                own.retain(|_, c| *c != [0; 16]);
+                own.retain(|_, c| *c != [0; 17]);
                 if !own.is_empty() {
                     changed_days.push((f, own.keys().map(|(_, day)| *day).collect()));
                 }
@@ -131,7 +131,7 @@ impl Store {
                 let text = format!(
                     "INSERT INTO score_facts (source, key, day, department, {}) VALUES {}",
                     columns(),
-                    placeholders(chunk.len(), 20)
+                    placeholders(chunk.len(), 4 + SCORE_COUNTERS.len())
                 );
                 let args: Vec<V<'_>> = chunk
                     .iter()
@@ -151,7 +151,7 @@ impl Store {
                     .await?;
             }
             // 4. The rollups, in key order (two writers lock rows in the same order).
-            delta.retain(|_, c| *c != [0; 16]);
+            delta.retain(|_, c| *c != [0; 17]);
             let delta: Vec<((String, NaiveDate), CounterValues)> = delta.into_iter().collect();
             let mut emptied: Vec<(String, NaiveDate)> = Vec::new();
             for chunk in delta.chunks(CHUNK) {
@@ -165,7 +165,7 @@ impl Store {
                      ON CONFLICT (department, day) DO UPDATE SET {set} \
                      RETURNING department, day, ({}) AS emptied",
                     columns(),
-                    placeholders(chunk.len(), 18),
+                    placeholders(chunk.len(), 2 + SCORE_COUNTERS.len()),
                     all_zero("")
                 );
                 let args: Vec<V<'_>> = chunk

@@ -10,14 +10,16 @@ mod wire;
 use chrono::{DateTime, Utc};
 use egov_domain::complaint::clock::{self, ClockFacts};
 use egov_domain::complaint::{
-    self, Complainant, ComplaintState, Move, Standing, SubjectKind, Viewer,
+    self, Complainant, ComplaintState, Move, Outcome, Standing, SubjectKind, Viewer,
 };
+use egov_domain::scores::Counters;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::complaints_service_server::{
     ComplaintsService, ComplaintsServiceServer,
 };
 use egov_runtime::access::{Caller, Role, Scope, Target};
 use egov_store::complaints::{ComplaintFilter, ComplaintMove, ComplaintRow, NewComplaint};
+use egov_store::scores::{ScoreBatch, ScoreDay, ScoreFacts};
 use egov_store::{Page, StoreError};
 use tonic::{Request, Response, Status};
 
@@ -280,7 +282,55 @@ impl Supervision {
                 e => ApiError::from(e),
             })?;
         self.progress().due_kick.notify_one();
+        if let Move::Close { outcome } = m {
+            self.count_in_scores(&stored, outcome == Outcome::Substantiated)
+                .await?;
+        }
         Ok(self.shown(caller, stored).await?)
+    }
+
+    /// The complaint's fact for the scores: one substantiated complaint against its department
+    /// on the day closed (docs/design.md §4), replacing what it added before; none when not
+    /// substantiated.
+    async fn count_in_scores(
+        &self,
+        row: &ComplaintRow,
+        substantiated: bool,
+    ) -> Result<(), ApiError> {
+        let day = calendar().local_date(row.closed_at.unwrap_or(row.filed_at));
+        let counters = Counters {
+            complaints_substantiated: 1,
+            ..Counters::default()
+        };
+        let facts = ScoreFacts {
+            source: "complaint".into(),
+            key: row.id.to_string(),
+            version: row.version,
+            department: row.department.clone(),
+            days: if substantiated {
+                vec![ScoreDay {
+                    day,
+                    counters: counters.to_array(),
+                }]
+            } else {
+                Vec::new()
+            },
+            detail: format!(
+                "complaint {} ({})",
+                row.id,
+                row.outcome.as_deref().unwrap_or("")
+            ),
+        };
+        self.store()
+            .apply_score_facts(&ScoreBatch {
+                facts: &[facts],
+                units: &[],
+                cursor: None,
+                note_late: true,
+                at: self.clock().now(),
+            })
+            .await?;
+        Ok(())
     }
 }
 

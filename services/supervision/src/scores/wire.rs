@@ -81,6 +81,7 @@ pub(crate) fn indicators(department: &str, c: &Counters, cat: &CatalogueStats) -
         irregular_fees: c.irregular_fees,
         corrected_in_time: c.corrected_in_time,
         fees_fen: c.fees_fen,
+        complaints_substantiated: c.complaints_substantiated,
         on_time_rate: ratio(c.on_time_rate()),
         early_rate: ratio(c.early_rate()),
         average_used_share: ratio(c.average_used_share()),
