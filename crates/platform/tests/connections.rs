@@ -43,14 +43,18 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     .is_ok()
 }
 
-#[tokio::test]
-async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
+/// An approval platform over a fresh SQLite store, serving with `limits` on a task: its
+/// address, an admin token, the trigger that stops it, and the serving task.
+async fn approval_serving(
+    limits: ConnectionLimits,
+) -> (
+    SocketAddr,
+    String,
+    shutdown::ShutdownTrigger,
+    tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+) {
     let platforms = Platforms::build(Settings {
-        connections: ConnectionLimits {
-            per_peer: 3,
-            handshake_timeout: Duration::from_millis(500),
-            ..ConnectionLimits::default()
-        },
+        connections: limits,
         ..Settings::new(
             Serve::Approval,
             Database::Store(fresh_store(Backend::Sqlite).await),
@@ -66,7 +70,22 @@ async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
         .expect("a credential")
         .token;
     let (trigger, stop) = shutdown::channel();
-    let serving = tokio::spawn(platforms.run_until_stopped(stop));
+    (
+        addr,
+        token,
+        trigger,
+        tokio::spawn(platforms.run_until_stopped(stop)),
+    )
+}
+
+#[tokio::test]
+async fn a_peer_beyond_its_limit_is_closed_and_a_silent_connection_times_out() {
+    let (addr, token, trigger, serving) = approval_serving(ConnectionLimits {
+        per_peer: 3,
+        handshake_timeout: Duration::from_millis(500),
+        ..ConnectionLimits::default()
+    })
+    .await;
 
     let mut idle = Vec::new();
     for _ in 0..3 {
@@ -204,28 +223,12 @@ async fn a_stalled_tls_handshake_is_closed_after_the_handshake_timeout() {
 /// call in flight stays open however quiet the call is.
 #[tokio::test]
 async fn an_idle_connection_is_closed_and_one_with_a_call_in_flight_is_not() {
-    let platforms = Platforms::build(Settings {
-        connections: ConnectionLimits {
-            per_peer: 2,
-            idle_timeout: Some(Duration::from_millis(800)),
-            ..ConnectionLimits::default()
-        },
-        ..Settings::new(
-            Serve::Approval,
-            Database::Store(fresh_store(Backend::Sqlite).await),
-            ManualClock::new("2024-03-04T01:00:00Z".parse().expect("an instant")).shared(),
-        )
+    let (addr, token, trigger, serving) = approval_serving(ConnectionLimits {
+        per_peer: 2,
+        idle_timeout: Some(Duration::from_millis(800)),
+        ..ConnectionLimits::default()
     })
-    .await
-    .expect("the platform starts");
-    let addr = platforms.addr();
-    let token = platforms
-        .issue_credential(&egov_platform::testing::admin(), None)
-        .await
-        .expect("a credential")
-        .token;
-    let (trigger, stop) = shutdown::channel();
-    let serving = tokio::spawn(platforms.run_until_stopped(stop));
+    .await;
 
     // A record stream from 127.0.0.2 that sends nothing for several idle timeouts.
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
