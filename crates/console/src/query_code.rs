@@ -1,9 +1,10 @@
 //! The public's query code (查询码): what an applicant is given with their case number to look
 //! up the progress of their application without signing in. It is the first 6 bytes (12 hex
 //! digits) of HMAC-SHA256 under the console's secret of `"egov-console query\0" + case number`:
-//! anyone holding the secret can compute it (the console, `egov case code`, the demo), no one
-//! can guess it from the case number, and it needs no storage. Changing the secret changes
-//! every code, so production sets one (`--console-secret`) and keeps it.
+//! anyone holding the secret can compute it (the console and the demo do; a CLI command to
+//! print one is still to come), no one can guess it from the case number, and it needs no
+//! storage. Changing the secret changes every code, so production sets one
+//! (`--console-secret`) and keeps it.
 
 use hmac::{KeyInit, Mac};
 
