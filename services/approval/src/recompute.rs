@@ -274,52 +274,78 @@ impl Ingestor {
         Ok(stats)
     }
 
+    /// The open cases of `case_nos` replayed from their stored records, with the matter
+    /// version in force and its calendar; a case whose matter, version or calendar is unknown,
+    /// or that does not replay, is left out. `versions` keeps each matter's versions read, so
+    /// that a batch reads them once, not once per case.
+    async fn replay_open(
+        &self,
+        case_nos: &[String],
+        versions: &mut HashMap<String, Vec<CaseMatter>>,
+    ) -> Result<Vec<Replayed>, ApiError> {
+        let closed = closed_states();
+        let mut out = Vec::with_capacity(case_nos.len());
+        let snapshots = self.catalogue().store().load_cases(case_nos).await?;
+        for (i, snapshot) in snapshots.iter().enumerate() {
+            if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                tokio::task::yield_now().await;
+            }
+            if closed.contains(&snapshot.case.state) {
+                continue;
+            }
+            let records = snapshot
+                .records
+                .iter()
+                .map(stored_to_domain)
+                .collect::<Result<Vec<_>, _>>()?;
+            let code = &snapshot.case.matter_code;
+            if !versions.contains_key(code) {
+                let v = self.catalogue().matter_versions(code).await?;
+                versions.insert(code.clone(), v);
+            }
+            let Some(versioned) = version_in_force(&versions[code], &records) else {
+                continue;
+            };
+            let matter = versioned.matter.clone();
+            let Some(calendar) = self.catalogue().calendar(&matter.calendar).await? else {
+                continue;
+            };
+            let Ok(case) = Case::replay(&records.iter().collect::<Vec<_>>(), &matter) else {
+                tracing::warn!(case_no = %snapshot.case.case_no, "case does not replay");
+                continue;
+            };
+            out.push(Replayed {
+                case_no: snapshot.case.case_no.clone(),
+                expected_version: snapshot.case.version,
+                updated_at: snapshot.case.updated_at,
+                case,
+                version: versioned.version,
+                several_versions: versions[code].len() > 1,
+                matter,
+                calendar,
+            });
+        }
+        Ok(out)
+    }
+
     /// Replays `case_nos` from their records and replaces all their due instants, again for
     /// those a concurrent commit changed meanwhile. Returns how many were replaced.
     pub(crate) async fn replay_batch(&self, mut case_nos: Vec<String>) -> Result<u64, ApiError> {
         let store = self.catalogue().store();
         let rules = self.rules();
-        let closed = closed_states();
         // One read of each matter's versions per batch, not one per case.
         let mut versions: HashMap<String, Vec<CaseMatter>> = HashMap::new();
         let mut done = 0u64;
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock().now().trunc_subsecs(6);
             let mut replacements = Vec::with_capacity(case_nos.len());
-            for (i, snapshot) in store.load_cases(&case_nos).await?.iter().enumerate() {
-                if i % YIELD_EVERY == YIELD_EVERY - 1 {
-                    tokio::task::yield_now().await;
-                }
-                if closed.contains(&snapshot.case.state) {
-                    continue;
-                }
-                let records = snapshot
-                    .records
-                    .iter()
-                    .map(stored_to_domain)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let code = &snapshot.case.matter_code;
-                if !versions.contains_key(code) {
-                    let v = self.catalogue().matter_versions(code).await?;
-                    versions.insert(code.clone(), v);
-                }
-                let Some(versioned) = version_in_force(&versions[code], &records) else {
-                    continue;
-                };
-                let matter = versioned.matter.clone();
-                let Some(calendar) = self.catalogue().calendar(&matter.calendar).await? else {
-                    continue;
-                };
-                let Ok(case) = Case::replay(&records.iter().collect::<Vec<_>>(), &matter) else {
-                    tracing::warn!(case_no = %snapshot.case.case_no, "case does not replay");
-                    continue;
-                };
-                let effective = rules.effective(&case.matter_code, &case.department);
-                let clocks = clocks(&case, &matter, &calendar);
+            for r in self.replay_open(&case_nos, &mut versions).await? {
+                let effective = rules.effective(&r.case.matter_code, &r.case.department);
+                let clocks = clocks(&r.case, &r.matter, &r.calendar);
                 replacements.push(DueReplacement {
-                    case_no: snapshot.case.case_no.clone(),
-                    expected_version: snapshot.case.version,
-                    due: self.due_rows(&case, &clocks, &calendar, &effective, now),
+                    due: self.due_rows(&r.case, &clocks, &r.calendar, &effective, now),
+                    case_no: r.case_no,
+                    expected_version: r.expected_version,
                 });
             }
             let replaced = store.replace_due(&replacements).await?;
@@ -460,53 +486,25 @@ impl Ingestor {
     /// one of them meanwhile.
     async fn retime_batch(&self, case_nos: Vec<String>) -> Result<u64, ApiError> {
         let store = self.catalogue().store();
-        let closed = closed_states();
         let mut versions: HashMap<String, Vec<CaseMatter>> = HashMap::new();
         for _ in 0..MAX_ATTEMPTS {
             let rules = self.rules();
             let now = self.clock().now().trunc_subsecs(6);
             let mut writes = Vec::with_capacity(case_nos.len());
-            for (i, snapshot) in store.load_cases(&case_nos).await?.iter().enumerate() {
-                if i % YIELD_EVERY == YIELD_EVERY - 1 {
-                    tokio::task::yield_now().await;
-                }
-                if closed.contains(&snapshot.case.state) {
-                    continue;
-                }
-                let records = snapshot
-                    .records
-                    .iter()
-                    .map(stored_to_domain)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let code = &snapshot.case.matter_code;
-                if !versions.contains_key(code) {
-                    let v = self.catalogue().matter_versions(code).await?;
-                    versions.insert(code.clone(), v);
-                }
-                let Some(versioned) = version_in_force(&versions[code], &records) else {
-                    continue;
-                };
-                let matter = versioned.matter.clone();
-                let Some(calendar) = self.catalogue().calendar(&matter.calendar).await? else {
-                    continue;
-                };
-                let Ok(case) = Case::replay(&records.iter().collect::<Vec<_>>(), &matter) else {
-                    tracing::warn!(case_no = %snapshot.case.case_no, "case does not replay");
-                    continue;
-                };
-                let effective = rules.effective(&case.matter_code, &case.department);
-                let mut clocks = clocks(&case, &matter, &calendar);
-                if versions[code].len() > 1 {
+            for r in self.replay_open(&case_nos, &mut versions).await? {
+                let effective = rules.effective(&r.case.matter_code, &r.case.department);
+                let mut clocks = clocks(&r.case, &r.matter, &r.calendar);
+                if r.several_versions {
                     egov_domain::clock::note_catalogue_version(
                         &mut clocks,
-                        matter.code.as_str(),
-                        versioned.version,
+                        r.matter.code.as_str(),
+                        r.version,
                     );
                 }
-                let due = self.due_rows(&case, &clocks, &calendar, &effective, now);
+                let due = self.due_rows(&r.case, &clocks, &r.calendar, &effective, now);
                 writes.push(egov_store::CaseWrite {
-                    case: crate::view::case_row(&case, &clocks, snapshot.case.updated_at),
-                    expected_version: Some(snapshot.case.version),
+                    case: crate::view::case_row(&r.case, &clocks, r.updated_at),
+                    expected_version: Some(r.expected_version),
                     records: Vec::new(),
                     due,
                     warnings: Vec::new(),
@@ -524,4 +522,18 @@ impl Ingestor {
             "open cases not re-timed after a calendar edit: they kept changing".into(),
         ))
     }
+}
+
+/// An open case replayed by [`Ingestor::replay_open`], with what its re-timing needs.
+struct Replayed {
+    case_no: String,
+    /// The projection's version read, for the optimistic write.
+    expected_version: i64,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    case: Case,
+    matter: Arc<egov_domain::matter::Matter>,
+    /// The matter's catalogue version in force, and whether the matter has more than one.
+    version: i64,
+    several_versions: bool,
+    calendar: Arc<Calendar>,
 }
