@@ -194,40 +194,29 @@ impl Policy {
                 ));
                 case
             }
-            Target::Warning {
+            // A warning and a complaint are held alike: by an office, about a department in
+            // a region.
+            target @ (Target::Warning {
                 department,
                 region,
                 office,
-            } => {
-                let region = region_chain(region, entities);
-                let office = region_chain(office, entities);
-                let department = uid("Department", department);
-                entities.push(Entity::new_no_attrs(department.clone(), HashSet::new()));
-                let warning = uid("Warning", "target");
-                if let Ok(entity) = Entity::new(
-                    warning.clone(),
-                    HashMap::from([(
-                        "office".to_owned(),
-                        RestrictedExpression::new_entity_uid(office),
-                    )]),
-                    HashSet::from([department, region]),
-                ) {
-                    entities.push(entity);
-                }
-                warning
             }
-            Target::Complaint {
+            | Target::Complaint {
                 department,
                 region,
                 office,
-            } => {
+            }) => {
+                let kind = match target {
+                    Target::Complaint { .. } => "Complaint",
+                    _ => "Warning",
+                };
                 let region = region_chain(region, entities);
                 let office = region_chain(office, entities);
                 let department = uid("Department", department);
                 entities.push(Entity::new_no_attrs(department.clone(), HashSet::new()));
-                let complaint = uid("Complaint", "target");
+                let held = uid(kind, "target");
                 if let Ok(entity) = Entity::new(
-                    complaint.clone(),
+                    held.clone(),
                     HashMap::from([(
                         "office".to_owned(),
                         RestrictedExpression::new_entity_uid(office),
@@ -236,7 +225,7 @@ impl Policy {
                 ) {
                     entities.push(entity);
                 }
-                complaint
+                held
             }
         }
     }
