@@ -42,13 +42,16 @@ impl Tasks {
     }
 
     /// Starts a task that ends by itself (a stream's feeder, a relay): waited for after the
-    /// workers.
+    /// workers. It runs in the span it was started from, so a stream's work stays in its
+    /// call's logs and trace.
     pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.tracker.spawn(task)
+        self.inner
+            .tracker
+            .spawn(tracing::Instrument::in_current_span(task))
     }
 
     /// The workers that have ended. Before the shutdown signal a worker ends only by

@@ -229,12 +229,16 @@ where
                 .map_or_else(new_request_id, |id| id.chars().take(64).collect());
             let span = tracing::info_span!(
                 "call",
+                otel.name = %path,
+                otel.kind = "server",
                 rpc = %path,
                 principal = %name,
                 role,
                 peer = peer.as_deref().unwrap_or(""),
                 request_id = %request_id,
             );
+            // The call continues the trace its client sent, when it sent one.
+            egov_runtime::trace::adopt_headers(&span, request.headers());
             let Ok(response) = service.call(request).instrument(span.clone()).await;
             span.in_scope(|| {
                 let status = response

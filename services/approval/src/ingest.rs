@@ -295,7 +295,9 @@ impl Ingestor {
             .collect())
     }
 
-    /// [`Ingestor::submit`] for records already converted.
+    /// [`Ingestor::submit`] for records already converted. Its span is what the warnings
+    /// these records cause join later (`egov_runtime::trace`).
+    #[tracing::instrument(name = "ingest", skip_all, fields(records = batch.len()))]
     pub async fn submit_converted(
         &self,
         batch: &[Result<Record, pb::RecordError>],
@@ -327,6 +329,7 @@ impl Ingestor {
         batch: &[Result<Record, pb::RecordError>],
     ) -> Result<Vec<Verdict>, ApiError> {
         let now = self.clock.now().trunc_subsecs(6);
+        let trace = egov_runtime::trace::current();
         let rules_now = self.rules();
         let store = self.catalogue.store();
         let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.len()];
@@ -551,7 +554,7 @@ impl Ingestor {
                 });
             }
             writes.push(CaseWrite {
-                case: case_row(case, &clocks, now),
+                case: case_row(case, &clocks, now, trace.as_deref()),
                 expected_version: w.row.as_ref().map(|r| r.version),
                 records,
                 due,
@@ -589,6 +592,12 @@ impl Ingestor {
 
         if !anomalies.is_empty() {
             store.insert_warnings(&anomalies).await?;
+        }
+        if trace.is_some() {
+            let raised = writes.iter().flat_map(|w| &w.warnings).chain(&anomalies);
+            for w in raised {
+                egov_runtime::trace::warning_raised(None, &w.case_no, &w.rule, &w.level, None);
+            }
         }
 
         for (i, j) in copies {

@@ -487,6 +487,8 @@ impl Ingestor {
     async fn retime_batch(&self, case_nos: Vec<String>) -> Result<u64, ApiError> {
         let store = self.catalogue().store();
         let mut versions: HashMap<String, Vec<CaseMatter>> = HashMap::new();
+        // The clocks are re-timed by this work: what they raise later joins its trace.
+        let trace = egov_runtime::trace::current();
         for _ in 0..MAX_ATTEMPTS {
             let rules = self.rules();
             let now = self.clock().now().trunc_subsecs(6);
@@ -503,7 +505,7 @@ impl Ingestor {
                 }
                 let due = self.due_rows(&r.case, &clocks, &r.calendar, &effective, now);
                 writes.push(egov_store::CaseWrite {
-                    case: crate::view::case_row(&r.case, &clocks, r.updated_at),
+                    case: crate::view::case_row(&r.case, &clocks, r.updated_at, trace.as_deref()),
                     expected_version: Some(r.expected_version),
                     records: Vec::new(),
                     due,

@@ -10,9 +10,20 @@ use egov_proto::convert::clock_to_proto;
 use egov_store::{CaseRow, StoredRecord};
 use pbjson_types::Timestamp;
 
-/// The stored projection of a case; `version` is set by the store.
-pub fn case_row(case: &Case, clocks: &[DeadlineClock], now: DateTime<Utc>) -> CaseRow {
+/// The stored projection of a case; `version` is set by the store. `trace` is the W3C context
+/// of the work that wrote it (`egov_runtime::trace`), kept in the view so the warnings its
+/// clocks raise later join that trace.
+pub fn case_row(
+    case: &Case,
+    clocks: &[DeadlineClock],
+    now: DateTime<Utc>,
+    trace: Option<&str>,
+) -> CaseRow {
     let views: Vec<ClockView> = clocks.iter().map(ClockView::from).collect();
+    let mut view = serde_json::json!({ "clocks": views });
+    if let Some(trace) = trace {
+        view["trace"] = trace.into();
+    }
     CaseRow {
         case_no: case.case_no.to_string(),
         matter_code: case.matter_code.to_string(),
@@ -29,7 +40,7 @@ pub fn case_row(case: &Case, clocks: &[DeadlineClock], now: DateTime<Utc>) -> Ca
             .min(),
         overdue: clocks.iter().any(|c| c.is_overdue(now)),
         provisional: clocks.iter().any(|c| c.deadline.provisional),
-        view: serde_json::json!({ "clocks": views }),
+        view,
     }
 }
 

@@ -153,13 +153,16 @@ pub enum Command {
 }
 
 impl Command {
-    /// The log format a server command asks for; other commands write text.
-    pub fn log_format(&self) -> LogFormat {
+    /// A server command's observability options, with the name its process has in traces;
+    /// other commands write text logs and export nothing.
+    pub fn observe(&self) -> Option<(&ObserveArgs, &'static str)> {
         match self {
-            Command::Up(args) => args.server.observe.log_format,
-            Command::Approval(ServeCommand::Serve(args))
-            | Command::Supervision(ServeCommand::Serve(args)) => args.observe.log_format,
-            _ => LogFormat::Text,
+            Command::Up(args) => Some((&args.server.observe, "egov")),
+            Command::Approval(ServeCommand::Serve(args)) => Some((&args.observe, "egov-approval")),
+            Command::Supervision(ServeCommand::Serve(args)) => {
+                Some((&args.observe, "egov-supervision"))
+            }
+            _ => None,
         }
     }
 }

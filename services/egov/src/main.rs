@@ -9,7 +9,7 @@
 //! - [`commands`]: one module per command.
 //! - [`client`]: connecting to the platforms, and failed calls as advice.
 //! - [`output`]: tables, local times, warning lines, JSON Lines.
-//! - [`logging`]: `tracing-subscriber` set-up.
+//! - [`logging`]: `tracing-subscriber` set-up, and the OTLP trace exporter.
 
 #![forbid(unsafe_code)]
 
@@ -27,10 +27,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match cli.command {
-        cli::Command::Demo(_) => logging::init_with_default(logging::QUIET_FILTER),
-        _ => logging::init(cli.command.log_format()),
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,7 +37,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let telemetry = match (&cli.command, cli.command.observe()) {
+        (cli::Command::Demo(_), _) => {
+            logging::init_with_default(logging::QUIET_FILTER);
+            Ok(logging::Telemetry::default())
+        }
+        (_, Some((observe, service))) => {
+            let otlp = observe
+                .otlp_endpoint
+                .as_deref()
+                .map(|endpoint| logging::Otlp { endpoint, service });
+            logging::init(observe.log_format, otlp, runtime.handle())
+        }
+        (_, None) => logging::init(cli::LogFormat::Text, None, runtime.handle()),
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = runtime.block_on(commands::run(cli.command));
+    // Off the runtime's threads: the exporter's last batch is driven by them.
+    telemetry.shutdown();
     // Tasks still running (a client's reconnect loop) must not hold the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
     match outcome {

@@ -71,6 +71,7 @@ impl Follower for LogFollower<'_> {
         self.after = last;
         s.progress().batch(&s.progress().log_batches, raised.len());
         crate::workers::count_raised(&raised);
+        raise::trace_raised(&raised, &raise::traces(&rows));
         s.progress().log_done(last);
         tracing::debug!(
             records = entries.len(),

@@ -11,7 +11,7 @@ use egov_domain::clock::ClockView;
 use egov_domain::ids::{DepartmentCode, MatterCode};
 use egov_domain::rules::{self, EffectiveRules, RuleConfig, WarningDraft, approaching_deadline};
 use egov_domain::warning::WarningDetail;
-use egov_store::{CaseRow, DueInstant, Firing, NewWarning};
+use egov_store::{CaseRow, DueInstant, Firing, NewWarning, WarningRow};
 
 /// The clocks stored in a case's projection (`{"clocks": [ClockView...]}`, written by the
 /// approval platform). A view that does not parse is logged and read as no clocks: the due
@@ -25,6 +25,36 @@ pub fn clock_views(row: &CaseRow) -> Vec<ClockView> {
         Err(error) => {
             tracing::warn!(case_no = %row.case_no, %error, "the case's clocks do not parse");
             Vec::new()
+        }
+    }
+}
+
+/// The trace context each case was last written in (its view's `trace`, set by the approval
+/// platform's ingest; `egov_runtime::trace`), for the cases of `rows` that have one.
+pub fn traces(rows: &[CaseRow]) -> HashMap<String, String> {
+    rows.iter()
+        .filter_map(|row| {
+            let trace = row.view.get("trace")?.as_str()?;
+            Some((row.case_no.clone(), trace.to_owned()))
+        })
+        .collect()
+}
+
+/// A span for each warning `raised`, in the trace of the work that set its case's clocks:
+/// a record's ingest and the warnings it causes are one trace.
+pub fn trace_raised(raised: &[WarningRow], traces: &HashMap<String, String>) {
+    if traces.is_empty() {
+        return;
+    }
+    for w in raised {
+        if let Some(trace) = traces.get(&w.case_no) {
+            egov_runtime::trace::warning_raised(
+                Some(trace),
+                &w.case_no,
+                &w.rule,
+                &w.level,
+                Some(w.id),
+            );
         }
     }
 }

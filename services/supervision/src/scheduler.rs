@@ -99,6 +99,7 @@ async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), Worke
     let mut batch = prepare(s, now, None, &mut stats).await?;
     while let Some(Prepared {
         firings,
+        traces,
         last,
         full,
     }) = batch
@@ -112,7 +113,7 @@ async fn fire_due_until(s: &Supervision, now: DateTime<Utc>) -> Result<(), Worke
                 Ok((None, PassStats::default()))
             }
         };
-        let (fired, next) = tokio::join!(fire(s, firings, now), next);
+        let (fired, next) = tokio::join!(fire(s, firings, &traces, now), next);
         let (raised, fire_time) = fired?;
         let (next, read) = next?;
         stats.raised += raised;
@@ -147,6 +148,8 @@ struct PassStats {
 /// A batch of firings, judged and ready to store.
 struct Prepared {
     firings: Vec<Firing>,
+    /// The trace context of the batch's cases that have one (`raise::traces`).
+    traces: HashMap<String, String>,
     /// The batch's last instant: the next batch starts after it.
     last: egov_store::DueInstant,
     /// A full batch may have left more behind.
@@ -176,6 +179,7 @@ async fn prepare(
     let rows = store.get_case_rows(&case_nos).await?;
     let by_case: HashMap<&str, &CaseRow> = rows.iter().map(|r| (r.case_no.as_str(), r)).collect();
     let rules = s.rules();
+    let traces = raise::traces(&rows);
     let firings: Vec<Firing> = due
         .into_iter()
         .map(|d| raise::firing(d, &by_case, &rules, now))
@@ -183,6 +187,7 @@ async fn prepare(
     stats.read += started.elapsed();
     Ok(Some(Prepared {
         firings,
+        traces,
         last,
         full,
     }))
@@ -193,12 +198,14 @@ async fn prepare(
 async fn fire(
     s: &Supervision,
     firings: Vec<Firing>,
+    traces: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<(usize, std::time::Duration), WorkerError> {
     let started = std::time::Instant::now();
     let raised = s.store().fire_due(&firings).await?;
     s.progress().batch(&s.progress().due_batches, raised.len());
     crate::workers::count_raised(&raised);
+    raise::trace_raised(&raised, traces);
     for warning in &raised {
         if let Some(due_at) = warning.due_at {
             // Milliseconds are plenty for a delay judged in seconds to days.

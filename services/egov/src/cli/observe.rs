@@ -1,5 +1,5 @@
 //! The server commands' observability options: where metrics are served, how log lines
-//! are written, and where the web console is served for people.
+//! are written, where traces are exported, and where the web console is served for people.
 
 use clap::{Args, ValueEnum};
 
@@ -35,6 +35,12 @@ pub struct ObserveArgs {
         default_value_t = LogFormat::Text
     )]
     pub log_format: LogFormat,
+    /// Export traces by OTLP/gRPC to this collector, e.g. http://otel-collector:4317; off by
+    /// default. A call continues the trace its client sent (`traceparent`), and the warnings
+    /// a record causes, raised later by either platform, are spans of its ingest's trace.
+    /// The SDK's OTEL_* variables (OTEL_SERVICE_NAME, OTEL_BSP_SCHEDULE_DELAY ...) apply.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// How log lines are written.
