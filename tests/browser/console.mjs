@@ -129,6 +129,27 @@ try {
   check(await office.isVisible(`${card} form.act-close`), "the office is offered closing the answered card");
   check((await office.locator(`${card} form.act-acknowledge`).count()) === 0, "the office is not offered acknowledging");
   await shot(office, "07-inbox");
+  // The case page, reached from the card by the keyboard: every clock explained, on its
+  // calendar, in Chinese and then in English.
+  const caseLink = office.locator(`${card} a[href='/case/${encodeURIComponent(caseNo)}']`);
+  await caseLink.focus();
+  await Promise.all([office.waitForNavigation(), office.keyboard.press("Enter")]);
+  check(office.url().endsWith("/case/" + encodeURIComponent(caseNo)), "the card links to its case: " + office.url());
+  check((await office.textContent("#clock-1-h")).includes("承诺期限"), "the promised clock, in Chinese");
+  const explainedZh = await office.textContent("#clock-1 .explanation");
+  check(explainedZh.includes("2026-03-02 受理；受理当日不计入") && explainedZh.includes("截止时间：2026-03-03 24:00。"),
+    "the promised clock's explanation in Chinese: " + explainedZh);
+  check(await office.isVisible("#clock-1 table.cal td.due"), "its calendar marks the last day");
+  check((await office.locator("#timeline tbody tr").count()) === 2, "the timeline has both records");
+  await shot(office, "11-case-zh");
+  await Promise.all([office.waitForNavigation(), office.click("a[lang=en]")]);
+  check((await office.textContent("#clock-1-h")).includes("promised"), "the promised clock, in English");
+  const explainedEn = await office.textContent("#clock-1 .explanation");
+  check(explainedEn.includes("Accepted on 2026-03-02; that day is not counted") && explainedEn.includes("Due 2026-03-03 24:00."),
+    "the promised clock's explanation in English: " + explainedEn);
+  await shot(office, "12-case-en");
+  await Promise.all([office.waitForNavigation(), office.click("a[lang=zh-CN]")]);
+  await office.goto(base + "/inbox");
   await office.fill(`${card} form.act-close input[name=reason]`, "整改到位");
   await Promise.all([office.waitForNavigation(), office.click(`${card} form.act-close button`)]);
   check((await office.locator(card).count()) === 0, "the closed card left the inbox");
