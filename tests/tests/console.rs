@@ -114,10 +114,13 @@ async fn the_console_in_a_browser() {
         .expect("departments");
     approval
         .upsert_matters(apb::UpsertMattersRequest {
-            matters: vec![matter("M-FOOD", "market", 1, 20)],
+            matters: vec![
+                matter("M-FOOD", "market", 1, 20),
+                matter("M-TAX", "tax", 5, 20),
+            ],
         })
         .await
-        .expect("the matter");
+        .expect("the matters");
     for (name, role, scope) in [
         ("xihu", "supervisor", "region:330106"),
         ("binjiang", "supervisor", "region:330108"),
@@ -144,6 +147,35 @@ async fn the_console_in_a_browser() {
         })
         .await
         .expect("the case");
+    // A case of the tax department that ran through National Day 2025 with a test: its case
+    // page shows holidays, adjusted working days and suspended days on its calendars.
+    let holiday_case = "HZ-C-2";
+    approval
+        .submit_records(apb::SubmitRecordsRequest {
+            records: vec![
+                record(
+                    holiday_case,
+                    "HZ-C-2-1",
+                    "2025-09-26 09:00",
+                    application("M-TAX", "tax", "330106"),
+                ),
+                record(holiday_case, "HZ-C-2-2", "2025-09-26 09:30", acceptance()),
+                record(
+                    holiday_case,
+                    "HZ-C-2-3",
+                    "2025-10-13 10:00",
+                    suspension("2025-10-15 18:00"),
+                ),
+                record(
+                    holiday_case,
+                    "HZ-C-2-4",
+                    "2025-10-15 16:00",
+                    suspension_ended(),
+                ),
+            ],
+        })
+        .await
+        .expect("the holiday case");
     let due = local("2026-03-04 00:00");
     let supervision = running.supervision.clone().expect("supervision");
     let settled = |now| {
@@ -164,6 +196,7 @@ async fn the_console_in_a_browser() {
         .env("CONSOLE", format!("http://{console}"))
         .env("PASSWORD", PASSWORD)
         .env("CASE_NO", case_no)
+        .env("HOLIDAY_CASE_NO", holiday_case)
         .env(
             "QUERY_CODE",
             egov_platform::query_code::query_code(SECRET, case_no),

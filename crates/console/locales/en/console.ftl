@@ -223,6 +223,7 @@ cal-month = { $month ->
    *[12] December
 } { $year }
 cal-legend = Legend
+cal-legend-mark = { $mark }: { $label }
 cal-mark-holiday = Off
 cal-mark-adjusted = Work
 cal-holiday = public holiday

@@ -201,6 +201,7 @@ festival-national_day = 国庆节
 festival-anti_fascist_70th_day = 抗战胜利70周年纪念日
 cal-month = { $year }年{ $month }月
 cal-legend = 图例
+cal-legend-mark = { $mark }：{ $label }
 cal-mark-holiday = 休
 cal-mark-adjusted = 班
 cal-holiday = 法定节假日
