@@ -178,3 +178,112 @@ pub fn suspensions(case: &Case, cal: &Calendar) -> Vec<pb::SuspensionSpan> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use egov_domain::calendar::CalendarId;
+    use egov_domain::clock::clocks;
+    use egov_domain::ids::{CaseNo, DepartmentCode, EventId, MatterCode, RegionCode};
+    use egov_domain::limit::Limit;
+    use egov_domain::matter::{Matter, MatterKind};
+    use egov_domain::record::{Application, Channel, Record, RecordBody};
+
+    use super::*;
+    use crate::testing::fixtures::{acceptance, local};
+
+    fn record(n: u8, at: &str, body: RecordBody) -> Record {
+        Record {
+            event_id: EventId::parse(format!("e-{n}")).expect("id"),
+            case_no: CaseNo::parse("C-1").expect("case no"),
+            occurred_at: local(at),
+            source: "test".into(),
+            body,
+        }
+    }
+
+    fn date(d: &str) -> Option<pb::Date> {
+        Some(d.parse::<NaiveDate>().expect("a date").into())
+    }
+
+    /// A 3-calendar-day limit accepted on Monday 2026-09-28 ends on 10-01, National Day: it
+    /// moves to the first working day after the holidays, 10-08 (Civil Code Art. 203), and the
+    /// count says so, with the days used and left on 09-30; the working-day limit beside it
+    /// names the 7 days off and the adjusted working day 10-10 it crossed.
+    #[test]
+    fn a_count_says_what_moved_the_due_date() {
+        let matter = Matter {
+            code: MatterCode::parse("M-1").expect("code"),
+            name: "m".into(),
+            department: DepartmentCode::parse("market").expect("department"),
+            region: None,
+            kind: MatterKind::Promised,
+            statutory_limit: Limit::working_days(20),
+            promised_limit: Limit::calendar_days(3),
+            step_limits: vec![],
+            fee_items: vec![],
+            suspension_kinds: vec![],
+            calendar: CalendarId::parse("cn").expect("calendar"),
+        };
+        let records = [
+            record(
+                1,
+                "2026-09-28 09:00",
+                RecordBody::Application(Application {
+                    matter_code: matter.code.clone(),
+                    department: matter.department.clone(),
+                    region: RegionCode::parse("330106").expect("region"),
+                    applicant_ref: "a".into(),
+                    channel: Channel::Window,
+                }),
+            ),
+            record(2, "2026-09-28 09:30", acceptance()),
+        ];
+        let case = Case::replay(&records.iter().collect::<Vec<_>>(), &matter).expect("replays");
+        let cal = Calendar::china();
+        let all = clocks(&case, &matter, &cal);
+        let now = local("2026-09-30 12:00");
+        let promised = all
+            .iter()
+            .find(|c| c.kind == ClockKind::Promised)
+            .expect("promised");
+        let count = clock_count(&case, promised, &cal, now);
+        assert_eq!(count.start(), pb::ClockStart::Accepted);
+        assert_eq!(count.start_day, date("2026-09-28"));
+        assert_eq!(count.moved_from, date("2026-10-01"));
+        assert_eq!(promised.deadline.last_day.to_string(), "2026-10-08");
+        assert!(
+            count.days_off.is_empty(),
+            "a calendar-day limit skips no holiday"
+        );
+        assert_eq!(
+            (count.days_used, count.days_left, count.days_over),
+            (2, 8, 0)
+        );
+
+        let statutory = all
+            .iter()
+            .find(|c| c.kind == ClockKind::Statutory)
+            .expect("statutory");
+        let count = clock_count(&case, statutory, &cal, now);
+        assert_eq!(count.moved_from, None);
+        assert_eq!(count.days_off.len(), 7);
+        assert_eq!(count.days_off[0].date, date("2026-10-01"));
+        assert_eq!(count.days_off[0].kind(), pb::CalendarDayKind::Holiday);
+        assert_eq!(count.adjusted_working_days.len(), 1);
+        assert_eq!(count.adjusted_working_days[0].date, date("2026-10-10"));
+        assert_eq!(count.days_used, 2);
+
+        let days = calendar_days(&case, &all, &cal);
+        assert!(
+            days.iter().any(|d| d.date == date("2026-09-25")),
+            "September's holidays too"
+        );
+        assert!(
+            days.iter().all(|d| d
+                .date
+                .as_ref()
+                .is_some_and(|d| (d.year, d.month) <= (2026, 11))),
+            "to the end of November"
+        );
+    }
+}
