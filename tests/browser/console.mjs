@@ -9,6 +9,7 @@ import path from "node:path";
 const base = process.env.CONSOLE;
 const password = process.env.PASSWORD;
 const caseNo = process.env.CASE_NO;
+const holidayCaseNo = process.env.HOLIDAY_CASE_NO;
 const queryCode = process.env.QUERY_CODE;
 const personal = (process.env.PERSONAL || "").split(",").filter(Boolean);
 const shots = process.env.SCREENSHOTS;
@@ -129,6 +130,40 @@ try {
   check(await office.isVisible(`${card} form.act-close`), "the office is offered closing the answered card");
   check((await office.locator(`${card} form.act-acknowledge`).count()) === 0, "the office is not offered acknowledging");
   await shot(office, "07-inbox");
+  // The case page, reached from the card by the keyboard: every clock explained, on its
+  // calendar, in Chinese and then in English.
+  const caseLink = office.locator(`${card} a[href='/case/${encodeURIComponent(caseNo)}']`);
+  await caseLink.focus();
+  await Promise.all([office.waitForNavigation(), office.keyboard.press("Enter")]);
+  check(office.url().endsWith("/case/" + encodeURIComponent(caseNo)), "the card links to its case: " + office.url());
+  check((await office.textContent("#clock-1-h")).includes("承诺期限"), "the promised clock, in Chinese");
+  const explainedZh = await office.textContent("#clock-1 .explanation");
+  check(explainedZh.includes("2026-03-02 受理；受理当日不计入") && explainedZh.includes("截止时间：2026-03-03 24:00。"),
+    "the promised clock's explanation in Chinese: " + explainedZh);
+  check(await office.isVisible("#clock-1 table.cal td.due"), "its calendar marks the last day");
+  check((await office.locator("#timeline tbody tr").count()) === 2, "the timeline has both records");
+  await shot(office, "11-case-zh");
+  await Promise.all([office.waitForNavigation(), office.click("a[lang=en]")]);
+  check((await office.textContent("#clock-1-h")).includes("promised"), "the promised clock, in English");
+  const explainedEn = await office.textContent("#clock-1 .explanation");
+  check(explainedEn.includes("Accepted on 2026-03-02; that day is not counted") && explainedEn.includes("Due 2026-03-03 24:00."),
+    "the promised clock's explanation in English: " + explainedEn);
+  await shot(office, "12-case-en");
+  // A case that ran through National Day 2025 with a special procedure: its calendars mark
+  // the holidays, the adjusted working days and the suspended days.
+  await office.goto(base + "/case/" + encodeURIComponent(holidayCaseNo));
+  const statutoryEn = await office.textContent("#clock-2 .explanation");
+  check(statutoryEn.includes("8 public holidays skipped: National Day 10-01 to 10-05, Mid-autumn Festival 10-06, National Day 10-07 to 10-08") && statutoryEn.includes("2 working days in special procedures"),
+    "the statutory clock's explanation names the holidays and the suspension: " + statutoryEn);
+  check(await office.isVisible("#clock-2 table.cal td.holiday") && await office.isVisible("#clock-2 table.cal td.adjusted")
+    && await office.isVisible("#clock-2 table.cal td.suspended"), "its calendar marks holidays, adjusted working days and suspended days");
+  await shot(office, "13-case-holidays-en");
+  await Promise.all([office.waitForNavigation(), office.click("a[lang=zh-CN]")]);
+  const statutoryZh = await office.textContent("#clock-2 .explanation");
+  check(statutoryZh.includes("跳过法定节假日 8 天：国庆节 10-01 至 10-05、中秋节 10-06、国庆节 10-07 至 10-08") && statutoryZh.includes("期间的 2 个工作日不计入时限"),
+    "the statutory clock's explanation in Chinese: " + statutoryZh);
+  await shot(office, "14-case-holidays-zh");
+  await office.goto(base + "/inbox");
   await office.fill(`${card} form.act-close input[name=reason]`, "整改到位");
   await Promise.all([office.waitForNavigation(), office.click(`${card} form.act-close button`)]);
   check((await office.locator(card).count()) === 0, "the closed card left the inbox");

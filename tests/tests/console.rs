@@ -4,10 +4,16 @@
 //! stdout: the browser says which step it reached, the test moves the clock. It signs in as
 //! a supervision office and sees a warning arrive on the board live when the clock reaches
 //! its due instant; acknowledges and answers it as the department; is refused closing it as
-//! an office outside the warning's subtree; closes it as the office; looks the case up as the
-//! public (no personal data on the page) in both languages; and draws the board over many
-//! open warnings, printing its weight and time to first render. Screenshots of every page
+//! an office outside the warning's subtree; opens the case page from the card by the keyboard
+//! and reads the promised clock's explanation in Chinese and in English; closes the card as
+//! the office; looks the case up as the public (no personal data on the page) in both
+//! languages; and draws the board over many open warnings, printing its weight and time to
+//! first render. Screenshots of every page
 //! are saved under `target/screenshots/`.
+//!
+//! The case page is also read without a browser (`the_case_page_explains_every_clock`): its
+//! HTML over the console's port, in both languages, from a case spanning National Day with a
+//! special procedure.
 //!
 //! Needs node, the npm packages of `tests/browser/` and Chromium at /usr/bin/chromium:
 //! `scripts/test.sh` installs them when missing. Without them this test fails, naming what
@@ -17,8 +23,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use chrono::Utc;
-use egov_approval::testing::fixtures::{acceptance, application, local, matter, record};
+use egov_approval::testing::fixtures::{
+    acceptance, application, local, matter, record, suspension, suspension_ended,
+};
 use egov_platform::testing::{Running, committed_log_head, connect, fresh_store, settings};
 use egov_platform::{ConsoleSettings, Serve, Settings};
 use egov_proto::approval::v1 as apb;
@@ -104,10 +114,13 @@ async fn the_console_in_a_browser() {
         .expect("departments");
     approval
         .upsert_matters(apb::UpsertMattersRequest {
-            matters: vec![matter("M-FOOD", "market", 1, 20)],
+            matters: vec![
+                matter("M-FOOD", "market", 1, 20),
+                matter("M-TAX", "tax", 5, 20),
+            ],
         })
         .await
-        .expect("the matter");
+        .expect("the matters");
     for (name, role, scope) in [
         ("xihu", "supervisor", "region:330106"),
         ("binjiang", "supervisor", "region:330108"),
@@ -134,6 +147,35 @@ async fn the_console_in_a_browser() {
         })
         .await
         .expect("the case");
+    // A case of the tax department that ran through National Day 2025 with a test: its case
+    // page shows holidays, adjusted working days and suspended days on its calendars.
+    let holiday_case = "HZ-C-2";
+    approval
+        .submit_records(apb::SubmitRecordsRequest {
+            records: vec![
+                record(
+                    holiday_case,
+                    "HZ-C-2-1",
+                    "2025-09-26 09:00",
+                    application("M-TAX", "tax", "330106"),
+                ),
+                record(holiday_case, "HZ-C-2-2", "2025-09-26 09:30", acceptance()),
+                record(
+                    holiday_case,
+                    "HZ-C-2-3",
+                    "2025-10-13 10:00",
+                    suspension("2025-10-15 18:00"),
+                ),
+                record(
+                    holiday_case,
+                    "HZ-C-2-4",
+                    "2025-10-15 16:00",
+                    suspension_ended(),
+                ),
+            ],
+        })
+        .await
+        .expect("the holiday case");
     let due = local("2026-03-04 00:00");
     let supervision = running.supervision.clone().expect("supervision");
     let settled = |now| {
@@ -154,6 +196,7 @@ async fn the_console_in_a_browser() {
         .env("CONSOLE", format!("http://{console}"))
         .env("PASSWORD", PASSWORD)
         .env("CASE_NO", case_no)
+        .env("HOLIDAY_CASE_NO", holiday_case)
         .env(
             "QUERY_CODE",
             egov_platform::query_code::query_code(SECRET, case_no),
@@ -243,4 +286,238 @@ async fn load_open_warnings(
             "{results:?}"
         );
     }
+}
+
+/// One HTTP/1.1 exchange with the console: the status line and headers, and the body.
+async fn http(
+    console: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: &str,
+) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(console)
+        .await
+        .expect("the console answers");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {console}\r\nCookie: {cookie}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let answer = String::from_utf8(answer).expect("UTF-8");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    (head.to_owned(), body.to_owned())
+}
+
+/// The value of cookie `name` the answer sets.
+fn set_cookie(head: &str, name: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .filter_map(|c| c.split(';').next())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no cookie {name} in {head}"))
+        .to_owned()
+}
+
+/// Signs `name` in; the session cookie.
+async fn sign_in(console: std::net::SocketAddr, name: &str) -> String {
+    let (head, body) = http(console, "GET", "/signin", "", "").await;
+    let anonymous = set_cookie(&head, "egov_session");
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's CSRF token");
+    let (head, _) = http(
+        console,
+        "POST",
+        "/signin",
+        &format!("egov_session={anonymous}"),
+        &format!("csrf={csrf}&name={name}&password=case-page-password"),
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 303"), "{name} signs in: {head}");
+    format!("egov_session={}", set_cookie(&head, "egov_session"))
+}
+
+/// The case page over real gRPC: a case accepted on 2026-09-28 (promised 5 working days,
+/// statutory 20) runs through National Day (10-01..10-07 off, Saturday 10-10 worked) and a
+/// test from 10-12 to 10-14. Its page shows every clock with its explanation worded in
+/// Chinese and in English from the count `GetCase` gives (the holidays skipped, the
+/// adjusted working day, the 2 suspended days, the suspension that came after the promised
+/// limit passed), draws the calendar with the holiday and the suspended days marked, and
+/// shows the platform's refusal to a department the case is not of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_page_explains_every_clock() {
+    let store = fresh_store(Backend::Sqlite).await;
+    let clock = ManualClock::new(local("2026-10-15 09:00"));
+    let running = Running::start(Settings {
+        console: Some(ConsoleSettings {
+            listen: ([127, 0, 0, 1], 0).into(),
+            secret: SECRET.to_vec(),
+        }),
+        ..settings(Serve::Both, store.clone(), &clock)
+    })
+    .await;
+    let console = running.console.expect("the console serves");
+    let mut approval =
+        ApprovalServiceClient::new(connect(running.addr, Some(&running.admin)).await);
+    approval
+        .upsert_regions(apb::UpsertRegionsRequest {
+            regions: ["33", "3301", "330106"]
+                .into_iter()
+                .map(|code| apb::Region {
+                    code: code.into(),
+                    name: code.into(),
+                    ..Default::default()
+                })
+                .collect(),
+        })
+        .await
+        .expect("regions");
+    approval
+        .upsert_departments(apb::UpsertDepartmentsRequest {
+            departments: ["market", "tax"]
+                .into_iter()
+                .map(|code| apb::Department {
+                    code: code.into(),
+                    name: code.into(),
+                    region: "330106".into(),
+                })
+                .collect(),
+        })
+        .await
+        .expect("departments");
+    approval
+        .upsert_matters(apb::UpsertMattersRequest {
+            matters: vec![matter("M-FOOD", "market", 5, 20)],
+        })
+        .await
+        .expect("the matter");
+    for (name, role, scope) in [
+        ("xihu", "supervisor", "region:330106"),
+        ("taxclerk", "department", "departments:tax"),
+    ] {
+        egov_trust::accounts::create_account(
+            &store,
+            name,
+            role,
+            scope,
+            "case-page-password",
+            Utc::now(),
+        )
+        .await
+        .expect("an account");
+    }
+    let case_no = "HZ-CAL-1";
+    let results = approval
+        .submit_records(apb::SubmitRecordsRequest {
+            records: vec![
+                record(
+                    case_no,
+                    "cal-1",
+                    "2026-09-28 09:00",
+                    application("M-FOOD", "market", "330106"),
+                ),
+                record(case_no, "cal-2", "2026-09-28 09:30", acceptance()),
+                record(
+                    case_no,
+                    "cal-3",
+                    "2026-10-12 10:00",
+                    suspension("2026-10-14 18:00"),
+                ),
+                record(case_no, "cal-4", "2026-10-14 16:00", suspension_ended()),
+            ],
+        })
+        .await
+        .expect("the case")
+        .into_inner()
+        .results;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.status() == apb::RecordStatus::Stored),
+        "{results:?}"
+    );
+
+    let supervisor = sign_in(console, "xihu").await;
+    let path = format!("/case/{case_no}");
+    let (head, zh) = http(console, "GET", &path, &supervisor, "").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    for expected in [
+        // The header and the timeline, local time.
+        "办件 HZ-CAL-1",
+        "2026-09-28 09:00",
+        "特别程序开始",
+        "检验检测",
+        // Every clock, with its status.
+        "受理时限",
+        "承诺期限",
+        "法定期限",
+        "已超期",
+        // The statutory clock's explanation, in Chinese.
+        "2026-09-28 受理；受理当日不计入，自次日起算（《民法典》第二百零一条）。",
+        "时限为 20 个工作日，只计工作日，法定节假日不计（《行政许可法》第八十二条）。",
+        "跳过法定节假日 7 天：国庆节 10-01 至 10-07。",
+        "调休上班日按工作日计入：国庆节 10-10。",
+        "特别程序（听证、检验检测、专家评审等）期间的 2 个工作日不计入时限（《行政许可法》第四十五条），期限相应顺延。",
+        "截止时间：2026-11-03 24:00。",
+        // The promised limit had passed (10-10 24:00) when the test began.
+        "2026-10-12 10:00 开始的特别程序在时限已于 2026-10-10 24:00 届满之后，不予扣除。",
+        // Used and left, as of 10-15.
+        "已用 7 个工作日，剩余 13 个工作日",
+        // The calendars: October, National Day off, the adjusted Saturday, the test's days.
+        "2026年10月",
+        "<td class=\"holiday\" title=\"法定节假日 国庆节\"><span class=\"n\">1</span><span class=\"mark\" aria-hidden=\"true\">休</span>",
+        "<td class=\"adjusted\" title=\"调休上班日 国庆节\"><span class=\"n\">10</span><span class=\"mark\" aria-hidden=\"true\">班</span>",
+        "<td class=\"work suspended\" title=\"工作日、特别程序（不计时）\"><span class=\"n\">13</span>",
+        "<td class=\"work due\" title=\"工作日、期满日\"><span class=\"n\">3</span>",
+    ] {
+        assert!(
+            zh.contains(expected),
+            "the Chinese page shows {expected:?}:\n{zh}"
+        );
+    }
+    assert!(
+        !zh.contains("working days"),
+        "the Chinese page has no English explanation"
+    );
+
+    let (_, en) = http(
+        console,
+        "GET",
+        &path,
+        &format!("{supervisor}; egov_lang=en"),
+        "",
+    )
+    .await;
+    for expected in [
+        "Case HZ-CAL-1",
+        "Accepted on 2026-09-28; that day is not counted, the count starts the next day (Civil Code Art. 201).",
+        "The limit is 20 working days: only working days count, public holidays do not (ALL Art. 82).",
+        "7 public holidays skipped: National Day 10-01 to 10-07.",
+        "Adjusted working days counted as working days: National Day 10-10.",
+        "2 working days in special procedures (hearing, testing, expert review...) not counted (ALL Art. 45)",
+        "Due 2026-11-03 24:00.",
+        "The special procedure of 2026-10-12 10:00 began after the limit passed on 2026-10-10 24:00: not counted.",
+        "7 working days used, 13 working days left",
+        "October 2026",
+        "<td class=\"holiday\" title=\"public holiday National Day\">",
+        "<td class=\"work suspended\" title=\"working day, special procedure (not counted)\">",
+    ] {
+        assert!(
+            en.contains(expected),
+            "the English page shows {expected:?}:\n{en}"
+        );
+    }
+
+    // A department the case is not of: the platform's refusal, as it came.
+    let other = sign_in(console, "taxclerk").await;
+    let (head, refusal) = http(console, "GET", &path, &other, "").await;
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    assert!(refusal.contains("PermissionDenied"), "{refusal}");
+    running.stop().await;
 }

@@ -48,7 +48,15 @@
       li.className = "w " + w.level + " live-new";
       li.setAttribute("data-id", w.id);
       li.setAttribute("data-state", w.state);
-      li.textContent = text(w);
+      // The case number links to the case page, as on the drawn lists.
+      var link = document.createElement("a");
+      link.href = "/case/" + encodeURIComponent(w.case_no);
+      link.textContent = w.case_no;
+      var whole = text(w);
+      var at = whole.indexOf(w.case_no);
+      li.appendChild(document.createTextNode(whole.slice(0, at)));
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(whole.slice(at + w.case_no.length)));
       live.insertBefore(li, live.firstChild);
       count(w);
     });

@@ -9,7 +9,8 @@
 //! - `i18n`: the Fluent catalogues (`locales/`), local time;
 //! - `render`: the templates (`templates/`);
 //! - `pages/`: sign-in, the office's board with its live feed, the inbox and the
-//!   department's view with the correction workflow's actions, the public lookup;
+//!   department's view with the correction workflow's actions, the case page with its clocks
+//!   and working-day calendars, the public lookup;
 //! - [`query_code`]: the public's query codes;
 //! - `assets/`: the style sheet and the one script, built into the binary (no CDN).
 //!

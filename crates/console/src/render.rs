@@ -1,7 +1,8 @@
 //! Pages from templates: the minijinja templates compiled into the binary
 //! (`templates/*.html`, HTML auto-escaped), with `t(key, name=value...)` giving the
-//! visitor's language's text from the catalogues, and the frame every page shares (the
-//! user, the navigation, the CSRF token, the language switch).
+//! visitor's language's text from the catalogues, the `path` filter for a value in a link,
+//! and the frame every page shares (the user, the navigation, the CSRF token, the language
+//! switch).
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use serde::Serialize;
 use crate::i18n::{Catalogues, Lang};
 use crate::session::Visitor;
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     (
         "cards_part.html",
         include_str!("../templates/cards_part.html"),
@@ -30,6 +31,7 @@ const TEMPLATES: [(&str, &str); 9] = [
     ),
     ("public.html", include_str!("../templates/public.html")),
     ("message.html", include_str!("../templates/message.html")),
+    ("case.html", include_str!("../templates/case.html")),
 ];
 
 /// The templates, ready to render.
@@ -57,6 +59,21 @@ struct FrameUser<'a> {
     name: &'a str,
     role: &'static str,
     scope: String,
+}
+
+/// `text` as one segment of a URL path (`/case/{{ case_no|path }}`): every byte but the
+/// unreserved characters percent-encoded, so a case number with `/`, `?`, `#` or Chinese
+/// stays one segment.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl Pages {
@@ -89,6 +106,7 @@ impl Pages {
                 Ok(catalogues.text(lang, &key, &args))
             },
         );
+        env.add_filter("path", path_segment);
         Pages { env }
     }
 
@@ -127,5 +145,17 @@ impl Pages {
                 (http::StatusCode::INTERNAL_SERVER_ERROR, "page error").into_response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn a_case_number_stays_one_path_segment() {
+        assert_eq!(path_segment("HZ-C-1"), "HZ-C-1");
+        assert_eq!(path_segment("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
+        assert_eq!(path_segment("杭"), "%E6%9D%AD");
     }
 }

@@ -11,6 +11,11 @@
 //! [`crate::limit::deadline_in_order`]): one that came after the limit passed does not count,
 //! is named in the explanation and listed in [`DeadlineClock::passed_events`], and an open suspension
 //! pauses only the clocks it counts for.
+//!
+//! How a clock was counted, as data for people to read in their own language, is
+//! [`count::count`].
+
+pub mod count;
 
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, Utc};
 

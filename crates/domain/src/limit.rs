@@ -173,6 +173,10 @@ pub struct Deadline {
     pub suspended: u32,
     /// One line a person can check by hand; see [`deadline_explained`] for its grammar.
     pub explanation: String,
+    /// For a calendar-day limit whose count ended on a rest day: that day, from which Civil
+    /// Code Art. 203 moved `last_day` to the first working day after it.
+    #[serde(default)]
+    pub moved_from: Option<NaiveDate>,
 }
 
 /// The deadline of `input`, explained with the neutral start label "started".
@@ -390,6 +394,7 @@ pub fn deadline_in_order(
             provisional: before_range || beyond_range,
             suspended,
             explanation: text,
+            moved_from: (last_day != end).then_some(end),
         },
         extension,
         passed,

@@ -296,7 +296,7 @@ fn suspension_kind(value: i32, field: &str) -> Result<Option<SuspensionKind>, Fi
     }
 }
 
-fn suspension_kind_to_proto(kind: Option<SuspensionKind>) -> pb::SuspensionKind {
+pub fn suspension_kind_to_proto(kind: Option<SuspensionKind>) -> pb::SuspensionKind {
     use pb::SuspensionKind as P;
     match kind {
         None => P::Unspecified,
@@ -440,6 +440,7 @@ pub fn clock_to_proto(clock: &DeadlineClock, now: DateTime<Utc>) -> pb::Deadline
         extension_days: clock.extension,
         provisional: clock.deadline.provisional,
         explanation: clock.deadline.explanation.clone(),
+        count: None,
     }
 }
 

@@ -223,6 +223,7 @@ impl Approval {
         Ok(case_to_proto(
             &case,
             &clocks,
+            &calendar,
             wire_records,
             versioned.version,
             self.clock.now(),

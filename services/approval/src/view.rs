@@ -1,8 +1,12 @@
 //! How a case looks from outside: the projection row the store keeps (state, next due instant,
 //! flags, and the clocks as JSON for lists and for the supervision platform), and the wire
-//! `Case` answered by `GetCase` and `ListCases`.
+//! `Case` answered by `GetCase` and `ListCases` (with, for `GetCase`, each clock's count and
+//! the calendar around the case: `view/count.rs`).
+
+mod count;
 
 use chrono::{DateTime, Utc};
+use egov_domain::calendar::Calendar;
 use egov_domain::case::{Case, CaseState};
 use egov_domain::clock::{ClockStatus, ClockView, DeadlineClock};
 use egov_proto::approval::v1 as pb;
@@ -66,10 +70,11 @@ fn closed_at(case: &Case) -> Option<DateTime<Utc>> {
     }
 }
 
-/// The full wire case, from a replay of its records.
+/// The full wire case, from a replay of its records on `cal`, its matter's calendar.
 pub fn case_to_proto(
     case: &Case,
     clocks: &[DeadlineClock],
+    cal: &Calendar,
     records: Vec<pb::StoredRecord>,
     catalogue_version: i64,
     now: DateTime<Utc>,
@@ -83,10 +88,19 @@ pub fn case_to_proto(
         opened_at: ts(case.received_at),
         closed_at: closed_at(case).and_then(ts),
         records,
-        clocks: clocks.iter().map(|c| clock_to_proto(c, now)).collect(),
+        clocks: clocks
+            .iter()
+            .map(|c| pb::DeadlineClock {
+                count: Some(count::clock_count(case, c, cal, now)),
+                ..clock_to_proto(c, now)
+            })
+            .collect(),
         overdue: clocks.iter().any(|c| c.is_overdue(now)),
         provisional: clocks.iter().any(|c| c.deadline.provisional),
         catalogue_version,
+        calendar: cal.id().as_str().to_owned(),
+        calendar_days: count::calendar_days(case, clocks, cal),
+        suspensions: count::suspensions(case, cal),
     }
 }
 
@@ -115,6 +129,9 @@ pub fn case_row_to_proto(row: &CaseRow, now: DateTime<Utc>) -> pb::Case {
         provisional: row.provisional,
         clocks,
         catalogue_version: 0,
+        calendar: String::new(),
+        calendar_days: Vec::new(),
+        suspensions: Vec::new(),
     }
 }
 
@@ -154,6 +171,7 @@ fn clock_view_to_proto(c: &ClockView, now: DateTime<Utc>) -> pb::DeadlineClock {
         extension_days: c.extension,
         provisional: c.provisional,
         explanation: c.explanation.clone(),
+        count: None,
     }
 }
 

@@ -135,3 +135,115 @@ stage-decision = decided
 stage-completion = completed
 stage-certificate_issued = certificate issued
 stage-withdrawal = withdrawn
+# The case page: the case, its records, its clocks with their explanation, the working-day calendar.
+case-title = Case { $case }
+case-header = The case
+case-overdue = overdue
+received-at = Received
+closed-at = Closed
+catalogue-version = Catalogue version
+calendar = Working-day calendar
+case-clocks = Time limits
+clock-started = Started
+clock-stopped = Stopped
+clock-days = Days
+clock-explanation = How the due date was counted
+provisional = provisional
+case-timeline = Records
+timeline-at = Time
+timeline-what = Record
+timeline-source = Source system
+stage-step_started = Step started
+stage-step_completed = Step completed
+stage-fee = Fee charged
+stage-rating = Rated
+clock-status-unspecified = unknown
+clock-status-running = running
+clock-status-paused = paused (special procedure)
+clock-status-stopped_on_time = done on time
+clock-status-stopped_late = done late
+clock-status-overdue = overdue
+days-n = { $unit ->
+    [calendar] { $n ->
+        [one] 1 calendar day
+       *[other] { $n } calendar days
+    }
+   *[working] { $n ->
+        [one] 1 working day
+       *[other] { $n } working days
+    }
+}
+explain-start-unspecified = Counted from { $day }; that day is not counted.
+explain-start-received = Received on { $day }; that day is not counted, the count starts the next day (Civil Code Art. 201).
+explain-start-accepted = Accepted on { $day }; that day is not counted, the count starts the next day (Civil Code Art. 201).
+explain-start-deemed_accepted = Received on { $day } with no acceptance decision within 5 working days, so the case counts as accepted that day (ALL Art. 32); that day is not counted.
+explain-start-approved = Approved on { $day }; that day is not counted, the count starts the next day (ALL Art. 44).
+explain-start-step_started = Step "{ $step }" started on { $day }; that day is not counted.
+explain-limit-working = The limit is { $days }: only working days count, public holidays do not (ALL Art. 82).
+explain-limit-calendar = The limit is { $days }.
+explain-limit-same_day = Immediate: to be done within the working day it starts.
+explain-days-off = { $count ->
+    [one] 1 public holiday skipped
+   *[other] { $count } public holidays skipped
+}: { $days }.
+explain-adjusted = Adjusted working days counted as working days: { $days }.
+explain-run = { $name } { $from } to { $to }
+explain-run-one = { $name } { $day }
+list-sep = {", "}
+explain-extension = Extended by { $days } with approval (ALL Art. 42).
+explain-suspended = { $days } in special procedures (hearing, testing, expert review...) not counted (ALL Art. 45); the due date moves by as many.
+explain-late-extension = The extension of { $at } came after the limit passed on { $last } 24:00: not applied.
+explain-late-suspension = The special procedure of { $at } began after the limit passed on { $last } 24:00: not counted.
+explain-moved = The last day { $from } is a rest day: the limit ends on the first working day after it, { $to } (Civil Code Art. 203).
+explain-provisional = The due date lies beyond the published holidays (to { $to }): provisional, it may move when next year's holidays are published.
+explain-due = Due { $due }.
+progress = { $used } used, { $left } left
+progress-over = { $used } used, { $over } past the due date
+progress-done = done in { $used }, { $left } to spare
+festival-new_year_s_day = New Year's Day
+festival-spring_festival = Spring Festival
+festival-tomb_sweeping_day = Tomb-sweeping Day
+festival-labour_day = Labour Day
+festival-dragon_boat_festival = Dragon Boat Festival
+festival-mid_autumn_festival = Mid-autumn Festival
+festival-national_day = National Day
+festival-anti_fascist_70th_day = Anti-Fascist War Victory 70th Anniversary
+cal-month = { $month ->
+    [1] January
+    [2] February
+    [3] March
+    [4] April
+    [5] May
+    [6] June
+    [7] July
+    [8] August
+    [9] September
+    [10] October
+    [11] November
+   *[12] December
+} { $year }
+cal-legend = Legend
+cal-legend-mark = { $mark }: { $label }
+cal-mark-holiday = Off
+cal-mark-adjusted = Work
+cal-holiday = public holiday
+cal-adjusted = adjusted working day
+cal-weekend = weekend
+cal-working = working day
+cal-suspended = special procedure (not counted)
+cal-start = start day
+cal-due = last day
+cal-day-mon = Mo
+cal-day-tue = Tu
+cal-day-wed = We
+cal-day-thu = Th
+cal-day-fri = Fr
+cal-day-sat = Sa
+cal-day-sun = Su
+cal-day-mon-long = Monday
+cal-day-tue-long = Tuesday
+cal-day-wed-long = Wednesday
+cal-day-thu-long = Thursday
+cal-day-fri-long = Friday
+cal-day-sat-long = Saturday
+cal-day-sun-long = Sunday

@@ -3,6 +3,7 @@
 
 mod board;
 mod cards;
+mod case;
 mod department;
 mod public;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/inbox", get(cards::inbox))
         .route("/warnings/{id}/{action}", post(cards::act))
         .route("/department", get(department::department))
+        .route("/case/{case_no}", get(case::case))
         .route("/public", get(public::lookup))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
