@@ -29,6 +29,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
+use crate::accountability::Measure;
+
 use serde::{Deserialize, Serialize};
 
 use crate::scores::config::{Points, ScoreConfig};
@@ -142,6 +144,21 @@ pub fn score(config: &ScoreConfig, unit: &UnitInput) -> ScoreCard {
         );
         deducted += part;
         components.push(component(name, ComponentKind::Deduction, -part));
+    }
+    // Accountability decisions cost their measure's points each, unscaled (a decision judges a
+    // conduct, not a rate: `AccountabilityPoints`).
+    for (measure, count) in Measure::ALL.into_iter().zip(c.accountability()) {
+        let points = d.accountability.of(measure);
+        if points.get() == 0 || count == 0 {
+            continue;
+        }
+        let part = i128::from(points.get()) * i128::from(count);
+        deducted += part;
+        components.push(component(
+            &format!("accountability.{measure}"),
+            ComponentKind::Deduction,
+            -part,
+        ));
     }
     let cap = i128::from(d.max_total.get());
     if deducted > cap {
@@ -327,6 +344,10 @@ mod tests {
             corrected_in_time: 3,
             fees_fen: 0,
             complaints_substantiated: 0,
+            admonition_talks: 0,
+            circulated_criticisms: 0,
+            efficiency_warnings: 0,
+            removals_from_post: 0,
         }
     }
 
@@ -383,6 +404,38 @@ mod tests {
         let card = score(&ScoreConfig::new(spec).unwrap(), &unit("a", worked()));
         assert_eq!(card.total, Points::hundredths(6_250));
         assert!(card.components.iter().any(|c| c.name == "deduction_cap"));
+    }
+
+    #[test]
+    fn accountability_decisions_cost_their_measures_points_unscaled() {
+        // 400 accepted scales the cards to a quarter (65.00, above); the decisions are not
+        // scaled: an admonition talk 1 and a removal from post 5 -> 59.00.
+        let c = Counters {
+            accepted: 400,
+            admonition_talks: 1,
+            removals_from_post: 1,
+            ..worked()
+        };
+        let card = score(&ScoreConfig::default(), &unit("a", c));
+        assert_eq!(card.total, Points::hundredths(5_900));
+        let shown: Vec<(&str, i64)> = card
+            .components
+            .iter()
+            .filter(|c| c.name.starts_with("accountability."))
+            .map(|c| (c.name.as_str(), c.points.get()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("accountability.admonition_talk", -100),
+                ("accountability.removal_from_post", -500)
+            ]
+        );
+        // A measure configured 0 is not counted.
+        let mut spec = ScoreConfigSpec::default();
+        spec.deductions.accountability.removal_from_post = Points::whole(0);
+        let card = score(&ScoreConfig::new(spec).unwrap(), &unit("a", c));
+        assert_eq!(card.total, Points::hundredths(6_400));
     }
 
     #[test]
