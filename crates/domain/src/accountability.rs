@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
+use crate::warning::Level;
 
 /// The measure taken, lightest first: the accountability measures of the city's efficiency
 /// supervision rules (机关效能问责) that a supervision office itself decides. Heavier
@@ -105,7 +106,7 @@ impl fmt::Display for Basis {
 /// What the grounds of a decision are, as stored: the facts [`admissible`] judges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grounds<'a> {
-    /// A warning: its level (`reminder`, `yellow`, `red`), its state, its department (empty
+    /// A warning: its stored level (`reminder`, `yellow_card`, `red_card`), its state, its department (empty
     /// for an office's own card) and the local day it was raised.
     Warning {
         level: &'a str,
@@ -124,7 +125,7 @@ pub enum Grounds<'a> {
 /// Why a warning or complaint admits no accountability decision.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GroundsError {
-    #[error("the warning is a {level} warning, not a red card: only a red card is grounds")]
+    #[error("the warning is a {level}, not a red card: only a red card is grounds")]
     NotRedCard { level: String },
     #[error("the red card was withdrawn (its ground was disproved): it is grounds for nothing")]
     Withdrawn,
@@ -157,7 +158,7 @@ pub fn admissible(grounds: &Grounds<'_>) -> Result<NaiveDate, GroundsError> {
             department,
             raised_on,
         } => {
-            if level != "red" {
+            if level != Level::RedCard.as_str() {
                 return Err(GroundsError::NotRedCard {
                     level: level.to_owned(),
                 });
@@ -307,12 +308,12 @@ mod tests {
     #[test]
     fn only_a_red_card_of_a_department_not_withdrawn_is_grounds() {
         assert_eq!(
-            admissible(&red("red", "closed", "D1")),
+            admissible(&red("red_card", "closed", "D1")),
             Ok(day("2026-03-10"))
         );
-        assert!(admissible(&red("red", "escalated", "D1")).is_ok());
+        assert!(admissible(&red("red_card", "escalated", "D1")).is_ok());
         assert_eq!(
-            admissible(&red("yellow", "raised", "D1")).map_err(|e| e.reason()),
+            admissible(&red("yellow_card", "raised", "D1")).map_err(|e| e.reason()),
             Err("NOT_RED_CARD")
         );
         assert_eq!(
@@ -320,11 +321,11 @@ mod tests {
             Err("NOT_RED_CARD")
         );
         assert_eq!(
-            admissible(&red("red", "withdrawn", "D1")),
+            admissible(&red("red_card", "withdrawn", "D1")),
             Err(GroundsError::Withdrawn)
         );
         assert_eq!(
-            admissible(&red("red", "raised", "")),
+            admissible(&red("red_card", "raised", "")),
             Err(GroundsError::NoDepartment)
         );
     }
