@@ -37,7 +37,7 @@ pub enum MeasureArg {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("grounds_of").required(true).args(["warning", "complaint"])))]
 pub struct AccountabilityRecordArgs {
-    /// The red card it is for: its warning id (`egov warnings list --level red-card`).
+    /// The red card it is for: its warning id (`egov warnings --level red`).
     #[arg(long, value_name = "ID")]
     pub warning: Option<String>,
     /// The complaint closed as substantiated it is for: its number.
