@@ -4,7 +4,7 @@
 //! the filters that match it), is audited, and costs the department the configured points in
 //! April's score and nothing in March's; an office of another county is refused, a yellow card
 //! is no grounds, the same decision twice is refused; with the measure configured 0 the score
-//! is as before.
+//! is as before. A complaint is grounds only once closed as substantiated.
 
 use egov_approval::testing::fixtures::{
     acceptance, application, certificate, completion, decision, fee,
@@ -15,6 +15,7 @@ use egov_platform::testing::{connect, credential};
 use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::accountability_service_client::AccountabilityServiceClient;
+use egov_proto::supervision::v1::complaints_service_client::ComplaintsServiceClient;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_runtime::access::{Authed, Principal, Role, Scope};
 use egov_store::Backend;
@@ -355,6 +356,67 @@ async fn a_red_card_leads_to_a_decision_in_the_register_and_the_next_periods_sco
         .set_score_config(ScoreConfig::new(spec).expect("a valid configuration"));
     let (april, components) = score(&mut p, "2026-04").await;
     assert_eq!(april, april_before, "{components:?}");
+
+    // A complaint is grounds once closed as substantiated, and not before.
+    let mut complaints = ComplaintsServiceClient::new(channel_of(&mut p, &office).await);
+    let id = complaints
+        .file_complaint(pb::FileComplaintRequest {
+            subject: DEPARTMENT.into(),
+            subject_kind: pb::ComplaintSubject::Department.into(),
+            summary: "asked for a fee the catalogue does not list".into(),
+            channel: pb::ComplaintChannel::Phone.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("registered")
+        .into_inner()
+        .id;
+    let on_complaint = pb::RecordAccountabilityRequest {
+        basis: Some(pb::record_accountability_request::Basis::ComplaintId(
+            id.clone(),
+        )),
+        person: String::new(),
+        ..decided(&red.id, pb::AccountabilityMeasure::AdmonitionTalk)
+    };
+    let open = desk
+        .record_accountability(on_complaint.clone())
+        .await
+        .expect_err("not closed");
+    assert_eq!(reason(&open), "NOT_SUBSTANTIATED");
+    complaints
+        .decide_complaint(pb::DecideComplaintRequest {
+            id: id.clone(),
+            accept: true,
+            reason: String::new(),
+        })
+        .await
+        .expect("accepted");
+    complaints
+        .close_complaint(pb::CloseComplaintRequest {
+            id: id.clone(),
+            outcome: pb::ComplaintOutcome::Substantiated.into(),
+            note: "the fee was refunded".into(),
+        })
+        .await
+        .expect("closed");
+    let on_it = desk
+        .record_accountability(on_complaint)
+        .await
+        .expect("recorded")
+        .into_inner()
+        .decision
+        .expect("the decision");
+    assert_eq!(
+        (on_it.person.as_str(), on_it.measure_name.as_str()),
+        ("", "诫勉谈话")
+    );
+    let all = register
+        .list_accountability(pb::ListAccountabilityRequest::default())
+        .await
+        .expect("the register")
+        .into_inner()
+        .decisions;
+    assert_eq!(all, [on_it, recorded]);
 }
 
 macro_rules! on_both_databases {
