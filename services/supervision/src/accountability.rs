@@ -264,20 +264,36 @@ impl Supervision {
                 grounds: decision.grounds.clone(),
             })
             .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| {
-                ApiError::FailedPrecondition(
-                    Refusal::new(
-                        "ALREADY_RECORDED",
-                        format!(
-                            "a {} of {} on the {basis} is already in the register",
-                            decision.measure,
-                            decision.person.as_deref().unwrap_or("the department")
-                        ),
-                    )
-                    .with(basis.kind(), basis.id().to_string()),
+            .map_err(ApiError::from)?;
+        let person = decision.person.clone().unwrap_or_default();
+        let Some(stored) = stored else {
+            // Stored before: its score fact is applied again (it adds nothing when it was
+            // applied), so a call that stored the decision but failed before counting it is
+            // healed by its retry rather than left uncounted.
+            let before = self
+                .store()
+                .decisions_on(basis.kind(), basis.id())
+                .await
+                .map_err(ApiError::from)?;
+            if let Some(row) = before
+                .iter()
+                .find(|r| r.person == person && r.measure == decision.measure.as_str())
+            {
+                self.count_decision(row, decision.measure).await?;
+            }
+            return Err(ApiError::FailedPrecondition(
+                Refusal::new(
+                    "ALREADY_RECORDED",
+                    format!(
+                        "a {} of {} on the {basis} is already in the register",
+                        decision.measure,
+                        decision.person.as_deref().unwrap_or("the department")
+                    ),
                 )
-            })?;
+                .with(basis.kind(), basis.id().to_string()),
+            )
+            .into());
+        };
         self.count_decision(&stored, decision.measure).await?;
         Ok(stored)
     }
