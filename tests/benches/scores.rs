@@ -106,7 +106,7 @@ async fn incremental(store: &Store, batches: usize) -> f64 {
         let facts: Vec<ScoreFacts> = (0..1_000)
             .map(|i| {
                 let g = b * 1_000 + i;
-                let mut counters = [0; 17];
+                let mut counters = [0; egov_store::scores::SCORE_COUNTERS.len()];
                 counters[0] = 1; // accepted
                 counters[1] = 1; // completed
                 counters[2] = 1; // on time (was 80 %)

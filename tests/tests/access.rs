@@ -14,6 +14,7 @@ use egov_proto::access::v1::access_service_client::AccessServiceClient;
 use egov_proto::approval::v1 as apb;
 use egov_proto::approval::v1::approval_service_client::ApprovalServiceClient;
 use egov_proto::supervision::v1 as spb;
+use egov_proto::supervision::v1::accountability_service_client::AccountabilityServiceClient;
 use egov_proto::supervision::v1::complaints_service_client::ComplaintsServiceClient;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
 use egov_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
@@ -41,7 +42,7 @@ fn the_policy_names_every_rpc_and_nothing_else() {
     let policy = egov_trust::Policy::builtin();
     let mut actions: Vec<String> = policy.actions().map(str::to_owned).collect();
     let mut rpcs = methods();
-    assert_eq!(rpcs.len(), 42);
+    assert_eq!(rpcs.len(), 44);
     // And the operators' probes every server also serves: grpc.health.v1, reflection.
     rpcs.extend(["Check", "Watch", "ServerReflectionInfo"].map(str::to_owned));
     actions.sort();
@@ -83,6 +84,7 @@ async fn call(
     let mut s = SupervisionServiceClient::new(channel.clone());
     let mut sc = ScoresServiceClient::new(channel.clone());
     let mut cc = ComplaintsServiceClient::new(channel.clone());
+    let mut ac = AccountabilityServiceClient::new(channel.clone());
     let (department, region, county, case, warning) = if inside {
         ("market", "3301", "330106", "C-IN", &w.warning_in)
     } else {
@@ -388,6 +390,27 @@ async fn call(
             })
             .await
             .map(ok),
+        "RecordAccountability" => ac
+            .record_accountability(spb::RecordAccountabilityRequest {
+                basis: Some(spb::record_accountability_request::Basis::WarningId(
+                    warning.clone(),
+                )),
+                measure: spb::AccountabilityMeasure::AdmonitionTalk.into(),
+                // A valid day in the past: the policy, not a field, decides out of scope.
+                decided_on: "2000-01-03".into(),
+                grounds: "left unanswered".into(),
+                ..Default::default()
+            })
+            .await
+            .map(ok),
+        "ListAccountability" => ac
+            .list_accountability(spb::ListAccountabilityRequest {
+                department: department.into(),
+                region: region.into(),
+                ..Default::default()
+            })
+            .await
+            .map(ok),
         other => panic!("no call for {other}: add it to this table"),
     }
 }
@@ -447,6 +470,7 @@ fn scoped(role: Role) -> &'static [&'static str] {
             "GetComplaint",
             "ListComplaints",
             "ReportComplaint",
+            "ListAccountability",
         ],
         Role::Supervisor => &[
             "GetCase",
@@ -468,6 +492,8 @@ fn scoped(role: Role) -> &'static [&'static str] {
             "ForwardComplaint",
             "CloseComplaint",
             "RecordComplaintFeedback",
+            "RecordAccountability",
+            "ListAccountability",
         ],
         Role::Analyst => &[
             "GetScores",
@@ -475,6 +501,7 @@ fn scoped(role: Role) -> &'static [&'static str] {
             "GetDepartmentIndicators",
             "GetCatalogueStats",
             "ListPeriodVersions",
+            "ListAccountability",
         ],
     }
 }

@@ -279,11 +279,15 @@ const REPORT_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsServic
 const CLOSE_COMPLAINT: Rpc = supervision("/egov.supervision.v1.ComplaintsService/CloseComplaint");
 const COMPLAINT_FEEDBACK: Rpc =
     supervision("/egov.supervision.v1.ComplaintsService/RecordComplaintFeedback");
+const RECORD_ACCOUNTABILITY: Rpc =
+    supervision("/egov.supervision.v1.AccountabilityService/RecordAccountability");
+const LIST_ACCOUNTABILITY: Rpc =
+    supervision("/egov.supervision.v1.AccountabilityService/ListAccountability");
 /// Served by every process; asked of the approval platform's here.
 const SIGN_IN: Rpc = approval("/egov.access.v1.AccessService/SignIn");
 
 /// Every RPC of both platforms but StreamRecords (a client stream, item 2's test).
-const EVERY_RPC: [Rpc; 41] = [
+const EVERY_RPC: [Rpc; 43] = [
     GET_MATTER,
     LIST_MATTER_VERSIONS,
     LIST_MATTERS,
@@ -325,6 +329,8 @@ const EVERY_RPC: [Rpc; 41] = [
     REPORT_COMPLAINT,
     CLOSE_COMPLAINT,
     COMPLAINT_FEEDBACK,
+    RECORD_ACCOUNTABILITY,
+    LIST_ACCOUNTABILITY,
 ];
 
 /// One text field of one request: the request with `value` in it, encoded.
@@ -643,6 +649,72 @@ fn text_fields() -> Vec<TextField> {
                 ..Default::default()
             }
         }),
+        field(RECORD_ACCOUNTABILITY, "warning_id", Id, |v| {
+            spb::RecordAccountabilityRequest {
+                basis: Some(spb::record_accountability_request::Basis::WarningId(v)),
+                ..Default::default()
+            }
+        }),
+        field(RECORD_ACCOUNTABILITY, "complaint_id", Id, |v| {
+            spb::RecordAccountabilityRequest {
+                basis: Some(spb::record_accountability_request::Basis::ComplaintId(v)),
+                ..Default::default()
+            }
+        }),
+        field(RECORD_ACCOUNTABILITY, "department", Id, |v| {
+            spb::RecordAccountabilityRequest {
+                department: v,
+                ..Default::default()
+            }
+        }),
+        field(RECORD_ACCOUNTABILITY, "person", Name, |v| {
+            spb::RecordAccountabilityRequest {
+                person: v,
+                ..Default::default()
+            }
+        }),
+        field(RECORD_ACCOUNTABILITY, "decided_on", Id, |v| {
+            spb::RecordAccountabilityRequest {
+                decided_on: v,
+                ..Default::default()
+            }
+        }),
+        field(RECORD_ACCOUNTABILITY, "grounds", Prose, |v| {
+            spb::RecordAccountabilityRequest {
+                grounds: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_ACCOUNTABILITY, "region", Id, |v| {
+            spb::ListAccountabilityRequest {
+                region: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_ACCOUNTABILITY, "department", Id, |v| {
+            spb::ListAccountabilityRequest {
+                department: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_ACCOUNTABILITY, "from", Id, |v| {
+            spb::ListAccountabilityRequest {
+                from: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_ACCOUNTABILITY, "to", Id, |v| {
+            spb::ListAccountabilityRequest {
+                to: v,
+                ..Default::default()
+            }
+        }),
+        field(LIST_ACCOUNTABILITY, "page_token", Id, |v| {
+            spb::ListAccountabilityRequest {
+                page_token: v,
+                ..Default::default()
+            }
+        }),
         field(GET_COMPLAINT, "id", Id, |v| spb::GetComplaintRequest {
             id: v,
         }),
@@ -807,7 +879,7 @@ async fn every_text_field_of_every_request_is_checked(backend: Backend) {
     let mut p = p;
     let supervision = connect(p.supervision().addr).await;
     let fields = text_fields();
-    assert_eq!(fields.len(), 90, "the corpus lost a field");
+    assert_eq!(fields.len(), 101, "the corpus lost a field");
     for f in &fields {
         let channel = if f.rpc.on_approval {
             &approval
@@ -835,6 +907,12 @@ async fn every_text_field_of_every_request_is_checked(backend: Backend) {
         let decoded_path = match f.path.split_once('.') {
             Some(("department" | "matter", rest)) if f.rpc.path == UPDATE_RULE_CONFIG.path => {
                 format!("change.{rest}")
+            }
+            // A decision's grounds are a oneof too.
+            None if f.rpc.path == RECORD_ACCOUNTABILITY.path
+                && ["warning_id", "complaint_id"].contains(&f.path) =>
+            {
+                "basis".to_owned()
             }
             _ => without_indices(f.path),
         };

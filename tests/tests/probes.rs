@@ -67,6 +67,7 @@ async fn health_serves_each_platform_service_without_a_credential(backend: Backe
         SUPERVISION,
         SCORES,
         "egov.supervision.v1.ComplaintsService",
+        "egov.supervision.v1.AccountabilityService",
         "liveness",
     ] {
         serving(&both, service).await;
@@ -190,6 +191,7 @@ async fn reflection_lists_and_describes_the_services_without_proto_files(backend
         APPROVAL,
         SCORES,
         "egov.supervision.v1.ComplaintsService",
+        "egov.supervision.v1.AccountabilityService",
         SUPERVISION,
         "egov.access.v1.AccessService",
         "grpc.health.v1.Health",

@@ -21,11 +21,14 @@
 //!   ([`rules::due_instants`], [`rules::on_due`]); thresholds and levels as configuration.
 //! - [`complaint`]: complaints from the public, their workflow, clocks and who sees the
 //!   complainant.
+//! - [`accountability`]: accountability decisions for a red card or a substantiated complaint,
+//!   their measures and the grounds that admit one.
 //! - [`scores`]: performance scores (docs/design.md §4): per-day counters of cases and warnings,
 //!   periods, indicators, the composite score and rankings with their flags.
 
 #![forbid(unsafe_code)]
 
+pub mod accountability;
 pub mod calendar;
 pub mod case;
 pub mod clock;

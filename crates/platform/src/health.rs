@@ -46,6 +46,7 @@ impl Health {
                 egov_proto::supervision::v1::supervision_service_server::SERVICE_NAME,
                 egov_proto::supervision::v1::scores_service_server::SERVICE_NAME,
                 egov_proto::supervision::v1::complaints_service_server::SERVICE_NAME,
+                egov_proto::supervision::v1::accountability_service_server::SERVICE_NAME,
             ]);
         }
         let health = Health {

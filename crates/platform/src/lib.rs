@@ -561,6 +561,8 @@ impl Platforms {
                 egov_supervision::scores::service::grpc_service(supervision.clone());
             let SizeLimited(complaints) =
                 egov_supervision::complaints::grpc_service(supervision.clone());
+            let SizeLimited(accountability) =
+                egov_supervision::accountability::grpc_service(supervision.clone());
             routes
                 .add_service(SizeLimited(
                     warnings.accept_compressed(Gzip).send_compressed(Gzip),
@@ -570,11 +572,15 @@ impl Platforms {
                 ))
                 .add_service(SizeLimited(
                     complaints.accept_compressed(Gzip).send_compressed(Gzip),
+                ))
+                .add_service(SizeLimited(
+                    accountability.accept_compressed(Gzip).send_compressed(Gzip),
                 ));
             names.extend([
                 egov_proto::supervision::v1::supervision_service_server::SERVICE_NAME,
                 egov_proto::supervision::v1::scores_service_server::SERVICE_NAME,
                 egov_proto::supervision::v1::complaints_service_server::SERVICE_NAME,
+                egov_proto::supervision::v1::accountability_service_server::SERVICE_NAME,
             ]);
         }
         // The descriptors are compiled into the binary: one that does not decode is a build

@@ -619,6 +619,32 @@ impl Bounded for spb::GetComplaintRequest {
     }
 }
 
+impl Bounded for spb::RecordAccountabilityRequest {
+    fn check(&self, f: &mut Found) {
+        use spb::record_accountability_request::Basis;
+        match &self.basis {
+            Some(Basis::WarningId(id)) => f.text("warning_id", id, Text::Id),
+            Some(Basis::ComplaintId(id)) => f.text("complaint_id", id, Text::Id),
+            None => {}
+        }
+        f.text("department", &self.department, Text::Id);
+        f.text("person", &self.person, Text::Name);
+        f.text("decided_on", &self.decided_on, Text::Id);
+        f.text("grounds", &self.grounds, Text::Prose);
+    }
+}
+
+impl Bounded for spb::ListAccountabilityRequest {
+    fn check(&self, f: &mut Found) {
+        f.text("region", &self.region, Text::Id);
+        f.text("department", &self.department, Text::Id);
+        f.list("measures", self.measures.len(), MAX_FILTER_VALUES);
+        f.text("from", &self.from, Text::Id);
+        f.text("to", &self.to, Text::Id);
+        f.text("page_token", &self.page_token, Text::Id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,6 +151,19 @@ fn reader(method: &str) -> Option<Reader> {
             let r = Two::decode(b).ok()?;
             Some(filters(&[("department", &r.first), ("office", &r.second)]))
         },
+        // egov.supervision.v1.AccountabilityService: the grounds of a decision (never the
+        // person's name), or the register's filters.
+        "RecordAccountability" => |b| {
+            let r = Two::decode(b).ok()?;
+            Some(match (r.first.as_str(), r.second.as_str()) {
+                ("", complaint) => format!("complaint:{complaint}"),
+                (warning, _) => format!("warning:{warning}"),
+            })
+        },
+        "ListAccountability" => |b| {
+            let r = Two::decode(b).ok()?;
+            Some(filters(&[("region", &r.first), ("department", &r.second)]))
+        },
         // egov.access.v1.AccessService: the account's name (never its password).
         "SignIn" => |b| Some(One::decode(b).ok()?.first),
         _ => return None,
@@ -392,6 +405,43 @@ mod tests {
             },
         );
         assert_eq!(listed, "office:3301");
+    }
+
+    #[test]
+    fn a_decision_is_audited_by_its_grounds_never_the_person() {
+        use spb::record_accountability_request::Basis;
+        let decision = |basis| spb::RecordAccountabilityRequest {
+            basis: Some(basis),
+            person: "王五".into(),
+            measure: spb::AccountabilityMeasure::AdmonitionTalk as i32,
+            decided_on: "2026-04-01".into(),
+            grounds: "late".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            target(
+                "RecordAccountability",
+                &decision(Basis::WarningId("7".into()))
+            ),
+            "warning:7"
+        );
+        assert_eq!(
+            target(
+                "RecordAccountability",
+                &decision(Basis::ComplaintId("3".into()))
+            ),
+            "complaint:3"
+        );
+        let listed = target(
+            "ListAccountability",
+            &spb::ListAccountabilityRequest {
+                region: "3301".into(),
+                department: "market".into(),
+                measures: vec![1],
+                ..Default::default()
+            },
+        );
+        assert_eq!(listed, "region:3301 department:market");
     }
 
     #[test]

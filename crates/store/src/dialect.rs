@@ -199,6 +199,7 @@ pub(crate) enum Arg {
     I64(i64),
     Bool(bool),
     Time(chrono::DateTime<chrono::Utc>),
+    Date(chrono::NaiveDate),
 }
 
 /// SQL text built from a filter, with its parameters in `$n` order.
@@ -299,6 +300,7 @@ macro_rules! bind_args {
                 $crate::dialect::Arg::I64(n) => query.bind(*n),
                 $crate::dialect::Arg::Bool(b) => query.bind(*b),
                 $crate::dialect::Arg::Time(t) => query.bind(*t),
+                $crate::dialect::Arg::Date(d) => query.bind(*d),
             };
         }
         query

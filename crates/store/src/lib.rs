@@ -25,6 +25,8 @@
 //! - [`webhooks`]: the registry of webhooks and their outbox of deliveries.
 //! - [`scores`]: performance scores: per-day facts of cases and warnings, their daily
 //!   rollups, snapshots of closed periods and late changes.
+//! - [`accountability`]: the accountability register: decisions for red cards and
+//!   substantiated complaints.
 //! - [`complaints`]: complaints from the public, their moves and their next due instant.
 //! - [`testing`]: fresh databases for tests of this and other crates.
 //!
@@ -44,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accountability;
 pub mod audit;
 pub mod chain;
 pub mod complaints;

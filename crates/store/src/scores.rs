@@ -27,7 +27,7 @@ use crate::store::{Store, UPSERT_CURSOR, on_db};
 use crate::{LogPosition, WarningPosition};
 
 /// The counter columns of the score tables, in order (the domain's `Counters::NAMES`).
-pub const SCORE_COUNTERS: [&str; 17] = [
+pub const SCORE_COUNTERS: [&str; 21] = [
     "accepted",
     "completed",
     "on_time",
@@ -45,10 +45,14 @@ pub const SCORE_COUNTERS: [&str; 17] = [
     "corrected_in_time",
     "fees_fen",
     "complaints_substantiated",
+    "admonition_talks",
+    "circulated_criticisms",
+    "efficiency_warnings",
+    "removals_from_post",
 ];
 
 /// Values of the [`SCORE_COUNTERS`], in order.
-pub type CounterValues = [i64; 17];
+pub type CounterValues = [i64; SCORE_COUNTERS.len()];
 
 /// The order of a persisted cursor (a [`LogPosition`] or a [`WarningPosition`] token); None
 /// for a token of neither kind.
@@ -65,7 +69,7 @@ fn position_key(token: &str) -> Option<(i64, i64)> {
 /// PostgreSQL advisory lock key of the score tables ("egovscor").
 const SCORES_LOCK: i64 = 0x6567_6f76_7363_6f72;
 
-/// Rows per multi-row statement: at most 21 parameters a row keeps a statement far below
+/// Rows per multi-row statement: at most 25 parameters a row keeps a statement far below
 /// both backends' parameter limits.
 const CHUNK: usize = 200;
 
@@ -320,7 +324,7 @@ where
     usize: sqlx::ColumnIndex<R>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let mut out = [0; 17];
+    let mut out = [0; SCORE_COUNTERS.len()];
     for (i, v) in out.iter_mut().enumerate() {
         *v = row.try_get(from + i)?;
     }

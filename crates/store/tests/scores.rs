@@ -21,7 +21,7 @@ fn t(s: &str) -> DateTime<Utc> {
 
 /// Counters with the named columns set.
 fn c(set: &[(&str, i64)]) -> CounterValues {
-    let mut out = [0; 17];
+    let mut out = [0; SCORE_COUNTERS.len()];
     for (name, v) in set {
         let i = SCORE_COUNTERS
             .iter()

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod accountability;
 mod complaints;
 mod connections;
 mod observe;
@@ -14,6 +15,7 @@ mod scores;
 mod warnings;
 mod webhooks;
 
+pub use accountability::*;
 pub use complaints::*;
 pub use connections::ConnectionArgs;
 pub use observe::{LogFormat, ObserveArgs};
@@ -137,6 +139,10 @@ pub enum Command {
     /// acceptance, forwarding, the department's report, closing and the complainant's feedback.
     #[command(subcommand)]
     Complaints(ComplaintsCommand),
+    /// Accountability (docs/design.md §3.4): record a decision (诫勉谈话, 通报批评, 效能告诫,
+    /// 调离岗位) for a red card or a substantiated complaint, and list or export the register.
+    #[command(subcommand)]
+    Accountability(AccountabilityCommand),
     /// The jurisdiction tree (province > city > county > township): import and list regions.
     #[command(subcommand)]
     Regions(RegistryCommand),

@@ -32,6 +32,8 @@
 //!   and recomputed, and the `ScoresService` RPCs.
 //! - [`complaints`]: the `ComplaintsService` RPCs (docs/design.md §3.3) and the complaints' due
 //!   pass, which the due loop runs to raise their reminders and cards.
+//! - [`accountability`]: the `AccountabilityService` RPCs (docs/design.md §3.4): decisions for
+//!   red cards and substantiated complaints, the register, and their facts in the scores.
 //!
 //! Architecture invariants (docs/design.md §7), each tested against both databases in `tests/`:
 //! - one warning per (case, rule, level), however often an instance restarts, however many
@@ -45,6 +47,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accountability;
 pub mod complaints;
 pub mod corrections;
 pub mod error;

@@ -15,6 +15,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::accountability::Measure;
 use crate::error::FieldError;
 use crate::scores::grade::GradeConfig;
 
@@ -170,6 +171,8 @@ pub struct Deductions {
     pub bad_review: Points,
     /// A complaint about the department closed as substantiated (docs/design.md §3.3).
     pub substantiated_complaint: Points,
+    /// Accountability decisions, per measure (docs/design.md §3.4).
+    pub accountability: AccountabilityPoints,
 }
 
 impl Default for Deductions {
@@ -184,6 +187,7 @@ impl Default for Deductions {
             irregular_fee: Points::whole(2),
             bad_review: Points::hundredths(50),
             substantiated_complaint: Points::whole(2),
+            accountability: AccountabilityPoints::default(),
         }
     }
 }
@@ -200,6 +204,47 @@ impl Deductions {
             ("bad_review", self.bad_review),
             ("substantiated_complaint", self.substantiated_complaint),
         ]
+    }
+}
+
+/// Points taken off per accountability decision (docs/design.md §3.4), by its measure, in the
+/// period of the day it is dated; 0 leaves a measure out of the score. Unlike the other
+/// deductions they are not scaled by `per_cases`: a decision judges a conduct, not a rate, and
+/// a removal from post weighs the same in a large department as in a small one. They count
+/// towards `max_total` with the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountabilityPoints {
+    /// 诫勉谈话.
+    pub admonition_talk: Points,
+    /// 通报批评.
+    pub circulated_criticism: Points,
+    /// 效能告诫.
+    pub efficiency_warning: Points,
+    /// 调离岗位.
+    pub removal_from_post: Points,
+}
+
+impl Default for AccountabilityPoints {
+    fn default() -> Self {
+        AccountabilityPoints {
+            admonition_talk: Points::whole(1),
+            circulated_criticism: Points::whole(2),
+            efficiency_warning: Points::whole(3),
+            removal_from_post: Points::whole(5),
+        }
+    }
+}
+
+impl AccountabilityPoints {
+    /// The points of `measure`.
+    pub fn of(&self, measure: Measure) -> Points {
+        match measure {
+            Measure::AdmonitionTalk => self.admonition_talk,
+            Measure::CirculatedCriticism => self.circulated_criticism,
+            Measure::EfficiencyWarning => self.efficiency_warning,
+            Measure::RemovalFromPost => self.removal_from_post,
+        }
     }
 }
 
@@ -301,6 +346,12 @@ impl ScoreConfigSpec {
         }
         for (name, d) in self.deductions.named() {
             points(format!("deductions.{name}"), d);
+        }
+        for m in Measure::ALL {
+            points(
+                format!("deductions.accountability.{m}"),
+                self.deductions.accountability.of(m),
+            );
         }
         points("deductions.max_total".into(), self.deductions.max_total);
         points("bonuses.no_cards".into(), self.bonuses.no_cards);

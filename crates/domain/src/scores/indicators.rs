@@ -59,12 +59,18 @@ pub struct Counters {
     /// Complaints about the department closed as substantiated, on the day closed
     /// (docs/design.md §3.3).
     pub complaints_substantiated: i64,
+    /// Accountability decisions against the department or a person in it, per measure, on the
+    /// day the decision is dated (docs/design.md §3.4): 诫勉谈话, 通报批评, 效能告诫, 调离岗位.
+    pub admonition_talks: i64,
+    pub circulated_criticisms: i64,
+    pub efficiency_warnings: i64,
+    pub removals_from_post: i64,
 }
 
 impl Counters {
     /// The field names, in the order of [`Counters::to_array`]: the column names of the
     /// rollup tables and of the analysts' views.
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 21] = [
         "accepted",
         "completed",
         "on_time",
@@ -82,10 +88,14 @@ impl Counters {
         "corrected_in_time",
         "fees_fen",
         "complaints_substantiated",
+        "admonition_talks",
+        "circulated_criticisms",
+        "efficiency_warnings",
+        "removals_from_post",
     ];
 
     /// The values in the order of [`Counters::NAMES`].
-    pub fn to_array(&self) -> [i64; 17] {
+    pub fn to_array(&self) -> [i64; 21] {
         [
             self.accepted,
             self.completed,
@@ -104,11 +114,15 @@ impl Counters {
             self.corrected_in_time,
             self.fees_fen,
             self.complaints_substantiated,
+            self.admonition_talks,
+            self.circulated_criticisms,
+            self.efficiency_warnings,
+            self.removals_from_post,
         ]
     }
 
     /// The counters from values in the order of [`Counters::NAMES`].
-    pub fn from_array(a: [i64; 17]) -> Counters {
+    pub fn from_array(a: [i64; 21]) -> Counters {
         Counters {
             accepted: a[0],
             completed: a[1],
@@ -127,11 +141,38 @@ impl Counters {
             corrected_in_time: a[14],
             fees_fen: a[15],
             complaints_substantiated: a[16],
+            admonition_talks: a[17],
+            circulated_criticisms: a[18],
+            efficiency_warnings: a[19],
+            removals_from_post: a[20],
         }
     }
 
     pub fn is_zero(&self) -> bool {
         *self == Counters::default()
+    }
+
+    /// Accountability decisions per measure, in the order of `Measure::ALL`.
+    pub fn accountability(&self) -> [i64; 4] {
+        [
+            self.admonition_talks,
+            self.circulated_criticisms,
+            self.efficiency_warnings,
+            self.removals_from_post,
+        ]
+    }
+
+    /// The counters of one accountability decision of `measure`.
+    pub fn of_decision(measure: crate::accountability::Measure) -> Counters {
+        use crate::accountability::Measure as M;
+        let mut c = Counters::default();
+        *match measure {
+            M::AdmonitionTalk => &mut c.admonition_talks,
+            M::CirculatedCriticism => &mut c.circulated_criticisms,
+            M::EfficiencyWarning => &mut c.efficiency_warnings,
+            M::RemovalFromPost => &mut c.removals_from_post,
+        } += 1;
+        c
     }
 
     /// Yellow and red cards: the warnings that carry a correction due.

@@ -600,6 +600,7 @@ fn the_descriptor_set_describes_every_service() {
         [
             "egov.access.v1.AccessService",
             "egov.approval.v1.ApprovalService",
+            "egov.supervision.v1.AccountabilityService",
             "egov.supervision.v1.ComplaintsService",
             "egov.supervision.v1.ScoresService",
             "egov.supervision.v1.SupervisionService"

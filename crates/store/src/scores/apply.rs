@@ -59,7 +59,7 @@ impl Store {
             }
             // 2. What they added before.
             let mut old: OldFacts = HashMap::new();
-            for source in ["case", "warning", "complaint"] {
+            for source in ["case", "warning", "complaint", "accountability"] {
                 let keys: Vec<&str> = accepted
                     .iter()
                     .filter(|f| f.source == source)
@@ -110,7 +110,7 @@ impl Store {
                     }
                 }
                 for d in &f.days {
-                    if d.counters != [0; 17] {
+                    if d.counters != [0; SCORE_COUNTERS.len()] {
                         add(
                             own.entry((f.department.clone(), d.day)).or_default(),
                             &d.counters,
@@ -119,7 +119,7 @@ impl Store {
                         rows.push((f, d));
                     }
                 }
-                own.retain(|_, c| *c != [0; 17]);
+                own.retain(|_, c| *c != [0; SCORE_COUNTERS.len()]);
                 if !own.is_empty() {
                     changed_days.push((f, own.keys().map(|(_, day)| *day).collect()));
                 }
@@ -151,7 +151,7 @@ impl Store {
                     .await?;
             }
             // 4. The rollups, in key order (two writers lock rows in the same order).
-            delta.retain(|_, c| *c != [0; 17]);
+            delta.retain(|_, c| *c != [0; SCORE_COUNTERS.len()]);
             let delta: Vec<((String, NaiveDate), CounterValues)> = delta.into_iter().collect();
             let mut emptied: Vec<(String, NaiveDate)> = Vec::new();
             for chunk in delta.chunks(CHUNK) {

@@ -9,6 +9,7 @@ use crate::cli::{
 };
 use jurisdiction::Registry;
 
+pub mod accountability;
 pub mod accounts;
 pub mod audit;
 pub mod case;
@@ -60,6 +61,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Some(ScoresCommand::Department(a)) => scores::department(a).await,
         },
         Command::Complaints(command) => complaints::run(command).await,
+        Command::Accountability(command) => accountability::run(command).await,
         Command::Regions(RegistryCommand::Import(args)) => {
             jurisdiction::import(Registry::Regions, args).await
         }
