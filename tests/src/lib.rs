@@ -426,3 +426,38 @@ pub fn sorted_lines(warnings: &[spb::Warning]) -> Vec<String> {
     lines.sort();
     lines
 }
+
+impl Platforms {
+    /// Registers the story's department with its region, the region's parents (浙江省,
+    /// 杭州市) and the counties `beside` it (code, name), for the stories whose scopes and
+    /// subjects name them.
+    pub async fn register_regions(&mut self, beside: &[(&str, &str)]) {
+        let region = |code: &str, name: &str| apb::Region {
+            code: code.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        let mut regions = vec![
+            region("33", "浙江省"),
+            region("3301", "杭州市"),
+            region(REGION, "西湖区"),
+        ];
+        regions.extend(beside.iter().map(|(code, name)| region(code, name)));
+        self.approval
+            .client
+            .upsert_regions(apb::UpsertRegionsRequest { regions })
+            .await
+            .expect("regions");
+        self.approval
+            .client
+            .upsert_departments(apb::UpsertDepartmentsRequest {
+                departments: vec![apb::Department {
+                    code: DEPARTMENT.into(),
+                    name: "市场监管".into(),
+                    region: REGION.into(),
+                }],
+            })
+            .await
+            .expect("departments");
+    }
+}

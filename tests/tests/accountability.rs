@@ -12,7 +12,6 @@ use egov_approval::testing::fixtures::{
 use egov_domain::record::RecordBody;
 use egov_domain::scores::{Points, ScoreConfig, ScoreConfigSpec};
 use egov_platform::testing::{connect, credential};
-use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::accountability_service_client::AccountabilityServiceClient;
 use egov_proto::supervision::v1::complaints_service_client::ComplaintsServiceClient;
@@ -26,37 +25,6 @@ use tonic_types::StatusExt;
 
 /// A county beside the story's, with an office of its own.
 const OTHER_COUNTY: &str = "330108";
-
-async fn registry(p: &mut Platforms) {
-    let region = |code: &str, name: &str| apb::Region {
-        code: code.into(),
-        name: name.into(),
-        ..Default::default()
-    };
-    p.approval
-        .client
-        .upsert_regions(apb::UpsertRegionsRequest {
-            regions: vec![
-                region("33", "浙江省"),
-                region("3301", "杭州市"),
-                region(REGION, "西湖区"),
-                region(OTHER_COUNTY, "滨江区"),
-            ],
-        })
-        .await
-        .expect("regions");
-    p.approval
-        .client
-        .upsert_departments(apb::UpsertDepartmentsRequest {
-            departments: vec![apb::Department {
-                code: DEPARTMENT.into(),
-                name: "市场监管".into(),
-                region: REGION.into(),
-            }],
-        })
-        .await
-        .expect("departments");
-}
 
 fn principal(id: &str, role: Role, scope: Scope) -> Principal {
     Principal {
@@ -126,7 +94,7 @@ async fn a_red_card_leads_to_a_decision_in_the_register_and_the_next_periods_sco
 ) {
     // Monday 2 March 2026.
     let mut p = Platforms::start(backend, "2026-03-02 09:00").await;
-    registry(&mut p).await;
+    p.register_regions(&[(OTHER_COUNTY, "滨江区")]).await;
     // A sampling fee the catalogue does not list: a red card. A refusal without reasons: a
     // yellow card.
     p.push_at(

@@ -7,7 +7,6 @@
 
 use egov_approval::testing::fixtures::local;
 use egov_platform::testing::{connect, credential};
-use egov_proto::approval::v1 as apb;
 use egov_proto::supervision::v1 as pb;
 use egov_proto::supervision::v1::complaints_service_client::ComplaintsServiceClient;
 use egov_proto::supervision::v1::scores_service_client::ScoresServiceClient;
@@ -19,37 +18,6 @@ use tonic::Code;
 
 const NAME: &str = "Wang Fang";
 const CONTACT: &str = "13800000000";
-
-/// The registry the complaint's subject needs: the department `market` of county 330106.
-async fn registry(p: &mut Platforms) {
-    let region = |code: &str, name: &str| apb::Region {
-        code: code.into(),
-        name: name.into(),
-        ..Default::default()
-    };
-    p.approval
-        .client
-        .upsert_regions(apb::UpsertRegionsRequest {
-            regions: vec![
-                region("33", "浙江省"),
-                region("3301", "杭州市"),
-                region(REGION, "西湖区"),
-            ],
-        })
-        .await
-        .expect("regions");
-    p.approval
-        .client
-        .upsert_departments(apb::UpsertDepartmentsRequest {
-            departments: vec![apb::Department {
-                code: DEPARTMENT.into(),
-                name: "市场监管".into(),
-                region: REGION.into(),
-            }],
-        })
-        .await
-        .expect("departments");
-}
 
 async fn client_of(p: &mut Platforms, who: Option<&Principal>) -> Authed {
     let addr = p.supervision().addr;
@@ -99,7 +67,7 @@ async fn file_named(public: &mut ComplaintsServiceClient<Authed>) -> String {
 async fn a_named_complaint_from_filing_to_feedback(backend: Backend) {
     // Monday 2 March 2026.
     let mut p = Platforms::start(backend, "2026-03-02 09:00").await;
-    registry(&mut p).await;
+    p.register_regions(&[]).await;
     let mut public = ComplaintsServiceClient::new(client_of(&mut p, None).await);
     let mut desk = ComplaintsServiceClient::new(client_of(&mut p, Some(&office())).await);
     let mut clerk_desk = ComplaintsServiceClient::new(client_of(&mut p, Some(&clerk())).await);
@@ -309,7 +277,7 @@ async fn a_named_complaint_from_filing_to_feedback(backend: Backend) {
 /// complainant's name or contact, in a message or in an error.
 async fn the_department_never_sees_the_complainant(backend: Backend) {
     let mut p = Platforms::start(backend, "2026-03-02 09:00").await;
-    registry(&mut p).await;
+    p.register_regions(&[]).await;
     let mut public = ComplaintsServiceClient::new(client_of(&mut p, None).await);
     let mut desk = ComplaintsServiceClient::new(client_of(&mut p, Some(&office())).await);
     let channel = client_of(&mut p, Some(&clerk())).await;

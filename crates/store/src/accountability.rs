@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
 use crate::dialect::{Arg, Dialect, Sql, bind_args};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::model::Page;
 use crate::rows::micros;
 use crate::store::{Store, on_db};
@@ -154,15 +154,7 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<DecisionRow>, Option<String>)> {
         let size = page.effective_size();
-        let before = match &page.token {
-            None => None,
-            Some(t) => Some(
-                t.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(StoreError::InvalidPageToken)?,
-            ),
-        };
+        let before = page.before_id()?;
         let mut sql = Sql::new(format!(
             "SELECT {COLUMNS} FROM accountability_decisions WHERE TRUE"
         ));

@@ -232,15 +232,7 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<ComplaintRow>, Option<String>)> {
         let size = page.effective_size();
-        let before = match &page.token {
-            None => None,
-            Some(t) => Some(
-                t.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(StoreError::InvalidPageToken)?,
-            ),
-        };
+        let before = page.before_id()?;
         let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM complaints WHERE TRUE"));
         sql.eq("department", filter.department.as_deref());
         sql.prefix("office", filter.office.as_deref());

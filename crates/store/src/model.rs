@@ -392,6 +392,20 @@ impl Page {
             n => n.min(Self::MAX_SIZE),
         }
     }
+
+    /// For lists paged by id, newest first: the id the page starts below (the token is the
+    /// last id shown); `None` for the first page.
+    pub fn before_id(&self) -> crate::Result<Option<i64>> {
+        self.token
+            .as_deref()
+            .map(|t| {
+                t.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(crate::StoreError::InvalidPageToken)
+            })
+            .transpose()
+    }
 }
 
 /// A log position paired with the record at it, as returned by [`crate::Store::read_log`].
