@@ -2,35 +2,14 @@
 //! on port 0 over a fresh SQLite store: a named complaint filed, forwarded, reported on, closed
 //! as substantiated with the complainant's feedback, and shown with its history.
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use support::admin_cli::{out, run};
 
 use chrono::{DateTime, Utc};
 use egov_platform::testing::{spawn_approval, spawn_supervision};
 use egov_proto::approval::v1 as pb;
 use egov_store::Backend;
-
-fn egov() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_egov"));
-    for var in ["EGOV_TARGET", "EGOV_DATABASE_URL", "RUST_LOG", "USER"] {
-        cmd.env_remove(var);
-    }
-    // The test platforms' admin credential (egov_platform::testing).
-    cmd.env("EGOV_TOKEN", egov_platform::testing::ADMIN_TOKEN);
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-async fn run(list: &[&str]) -> Output {
-    let args: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || egov().args(&args).output().expect("egov runs"))
-        .await
-        .expect("the command thread")
-}
-
-fn out(o: &Output) -> String {
-    assert!(o.status.success(), "{o:?}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 #[tokio::test]
 async fn a_complaint_is_worked_from_the_command_line() {

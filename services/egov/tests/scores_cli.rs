@@ -2,7 +2,10 @@
 //! fresh SQLite store: the ranking as a table, CSV and JSON, one department month by month,
 //! closing a period and listing its versions, and a bad period named in the error.
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use support::admin_cli::{out, run};
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -11,28 +14,6 @@ use egov_platform::testing::spawn_approval;
 use egov_platform::testing::spawn_supervision;
 use egov_proto::approval::v1 as pb;
 use egov_store::Backend;
-
-fn egov() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_egov"));
-    for var in ["EGOV_TARGET", "EGOV_DATABASE_URL", "RUST_LOG", "USER"] {
-        cmd.env_remove(var);
-    }
-    // The test platforms' admin credential (egov_platform::testing).
-    cmd.env("EGOV_TOKEN", egov_platform::testing::ADMIN_TOKEN);
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-async fn run(list: &[&str]) -> Output {
-    let args: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || egov().args(&args).output().expect("egov runs"))
-        .await
-        .expect("the command thread")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Case `n` of `department`: accepted Monday 2026-11-02, decided and completed `days` later.
 fn case(department: &str, n: usize, decided: &str, rating: i64) -> Vec<pb::Record> {
